@@ -1,0 +1,407 @@
+//! Engine throughput against a classic single-threaded baseline, in one run.
+//!
+//! ```text
+//! cargo bench -p tally-engine --bench throughput -- [--size 100MB] [--threads N] [--dir DIR]
+//! ```
+//!
+//! 1. Writes a deterministic corpus of `--size` bytes: a Zipf-distributed
+//!    vocabulary, capitalised sentence starts, commas and full stops attached to
+//!    words, lines of 40 to 110 characters (spaces and newlines only, so both
+//!    counters cut words the same way).
+//! 2. Runs, each in a child process of its own so that its peak RSS is its own:
+//!    (a) the baseline: 64 KiB reads, ASCII lowercase in place, split on space and
+//!        newline, `HashMap<Vec<u8>, u64>` with a fast hasher, one thread;
+//!    (b) the engine, `whitespace` + `lower`, all cores;
+//!    (c) the engine, `words` + `lower`, all cores;
+//!    and checks that (a) and (b) found the same counts.
+//! 3. Measures how long the engine takes to return after a cancel.
+//! 4. Prints MB/s, words/s, the speedups over (a), and peak RSS.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::hash::{Hash, Hasher};
+use std::io::{BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use tally_engine::{CancelToken, Control, CountError, CountOptions, Engine, TokenizerKind};
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(pos) = args.iter().position(|a| a == "--child") {
+        child(&args[pos + 1..]);
+        return;
+    }
+    let size = flag(&args, "--size").map_or(100 << 20, |s| parse_size(&s));
+    let threads: usize = flag(&args, "--threads").map_or(0, |t| t.parse().expect("--threads N"));
+    let dir = flag(&args, "--dir").map(PathBuf::from);
+    let temp;
+    let dir = match dir {
+        Some(d) => d,
+        None => {
+            temp = tempfile::tempdir().expect("temp dir");
+            temp.path().to_path_buf()
+        }
+    };
+    std::fs::create_dir_all(&dir).expect("create --dir");
+    let corpus = dir.join(format!("corpus-{size}.txt"));
+    if corpus.metadata().ok().map(|m| m.len()) != Some(size as u64) {
+        let started = Instant::now();
+        write_corpus(&corpus, size);
+        eprintln!(
+            "generated {} in {:.1?}",
+            corpus.display(),
+            started.elapsed()
+        );
+    }
+
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    println!(
+        "machine: {cpus} logical CPUs; corpus: {:.1} MB ({})",
+        size as f64 / 1e6,
+        corpus.display()
+    );
+    println!(
+        "{:<34} {:>9} {:>11} {:>13} {:>9} {:>11}",
+        "run", "seconds", "MB/s", "words/s", "speedup", "peak RSS"
+    );
+
+    let base = run_child(&["baseline", corpus.to_str().expect("utf-8 path")]);
+    report("baseline (1 thread, 64 KiB reads)", &base, &base, size);
+    let t = threads.to_string();
+    let ws = run_child(&[
+        "engine",
+        corpus.to_str().expect("utf-8 path"),
+        "whitespace",
+        &t,
+    ]);
+    report(
+        &format!("engine whitespace+lower ({} thr)", ws.threads),
+        &ws,
+        &base,
+        size,
+    );
+    let words = run_child(&["engine", corpus.to_str().expect("utf-8 path"), "words", &t]);
+    report(
+        &format!("engine words+lower ({} thr)", words.threads),
+        &words,
+        &base,
+        size,
+    );
+    let cancel = run_child(&["cancel", corpus.to_str().expect("utf-8 path"), &t]);
+
+    assert_eq!(
+        (base.words, base.distinct, base.checksum),
+        (ws.words, ws.distinct, ws.checksum),
+        "baseline and engine disagree"
+    );
+    println!(
+        "counts: baseline and engine agree ({} words, {} distinct)",
+        base.words, base.distinct
+    );
+    println!(
+        "speedup whitespace: {:.2}x   speedup words: {:.2}x   cancel latency: {:.1} ms",
+        base.secs / ws.secs,
+        base.secs / words.secs,
+        cancel.secs * 1000.0
+    );
+}
+
+fn flag(args: &[String], name: &str) -> Option<String> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
+}
+
+fn parse_size(s: &str) -> usize {
+    let s = s.to_ascii_uppercase();
+    let (num, mult) = if let Some(n) = s.strip_suffix("GB") {
+        (n, 1 << 30)
+    } else if let Some(n) = s.strip_suffix("MB") {
+        (n, 1 << 20)
+    } else if let Some(n) = s.strip_suffix("KB") {
+        (n, 1 << 10)
+    } else {
+        (s.as_str(), 1)
+    };
+    num.trim().parse::<usize>().expect("--size like 100MB") * mult
+}
+
+/// What a child run reports.
+struct Run {
+    secs: f64,
+    words: u64,
+    distinct: u64,
+    checksum: u64,
+    peak_rss_kb: u64,
+    threads: usize,
+}
+
+fn report(name: &str, run: &Run, base: &Run, size: usize) {
+    println!(
+        "{:<34} {:>9.3} {:>11.1} {:>13.0} {:>8.2}x {:>8} MiB",
+        name,
+        run.secs,
+        size as f64 / 1e6 / run.secs,
+        run.words as f64 / run.secs,
+        base.secs / run.secs,
+        run.peak_rss_kb / 1024
+    );
+}
+
+fn run_child(args: &[&str]) -> Run {
+    let out = Command::new(std::env::current_exe().expect("own path"))
+        .arg("--child")
+        .args(args)
+        .output()
+        .expect("run child");
+    assert!(
+        out.status.success(),
+        "child {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line = String::from_utf8_lossy(&out.stdout);
+    let f: Vec<&str> = line.split_whitespace().collect();
+    Run {
+        secs: f[0].parse().expect("secs"),
+        words: f[1].parse().expect("words"),
+        distinct: f[2].parse().expect("distinct"),
+        checksum: f[3].parse().expect("checksum"),
+        peak_rss_kb: f[4].parse().expect("rss"),
+        threads: f[5].parse().expect("threads"),
+    }
+}
+
+fn child(args: &[String]) {
+    let path = Path::new(&args[1]);
+    let threads = |i: usize| args.get(i).map_or(0, |t| t.parse().expect("threads"));
+    let (secs, words, distinct, checksum, used) = match args[0].as_str() {
+        "baseline" => {
+            let started = Instant::now();
+            let counts = baseline(path);
+            let secs = started.elapsed().as_secs_f64();
+            let mut sorted: Vec<(Vec<u8>, u64)> = counts.into_iter().collect();
+            sorted.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            let words = sorted.iter().map(|e| e.1).sum();
+            let sum = checksum(sorted.iter().map(|(w, c)| (w.as_slice(), *c)));
+            (secs, words, sorted.len() as u64, sum, 1)
+        }
+        "engine" => {
+            let tokenizer: TokenizerKind = args[2].parse().expect("tokenizer");
+            let engine = Engine::new(CountOptions {
+                tokenizer,
+                ..Default::default()
+            })
+            .expect("options")
+            .with_threads(threads(3))
+            .expect("pool");
+            let started = Instant::now();
+            let result = engine.count_file(path, &Control::new()).expect("count");
+            let secs = started.elapsed().as_secs_f64();
+            let sum = checksum(result.words.iter().map(|w| (w.word.as_bytes(), w.count)));
+            (
+                secs,
+                result.stats.total_words,
+                result.stats.distinct_words,
+                sum,
+                engine.threads(),
+            )
+        }
+        "cancel" => {
+            let engine = Engine::new(CountOptions::default())
+                .expect("options")
+                .with_threads(threads(2))
+                .expect("pool");
+            let token = CancelToken::new();
+            let control = Control::new().with_cancel(token.clone());
+            let latency = std::thread::scope(|s| {
+                let run = s.spawn(|| {
+                    let outcome = engine.count_file(path, &control);
+                    (Instant::now(), outcome)
+                });
+                std::thread::sleep(Duration::from_millis(150));
+                let cancelled = Instant::now();
+                token.cancel();
+                let (returned, outcome) = run.join().expect("no panic");
+                assert!(
+                    matches!(outcome, Err(CountError::Cancelled)),
+                    "the count finished before the cancel"
+                );
+                returned.saturating_duration_since(cancelled)
+            });
+            (latency.as_secs_f64(), 0, 0, 0, engine.threads())
+        }
+        other => panic!("unknown child mode {other}"),
+    };
+    println!(
+        "{secs} {words} {distinct} {checksum} {} {used}",
+        peak_rss_kb()
+    );
+}
+
+/// Single-threaded, the classic optimised way.
+fn baseline(path: &Path) -> HashMap<Vec<u8>, u64, foldhash::fast::RandomState> {
+    let mut counts: HashMap<Vec<u8>, u64, foldhash::fast::RandomState> = HashMap::default();
+    let mut file = File::open(path).expect("open corpus");
+    let mut buf = vec![0_u8; 64 * 1024];
+    let mut carry: Vec<u8> = Vec::new();
+    let mut count = |word: &[u8]| {
+        if word.is_empty() {
+            return;
+        }
+        match counts.get_mut(word) {
+            Some(c) => *c += 1,
+            None => {
+                counts.insert(word.to_vec(), 1);
+            }
+        }
+    };
+    loop {
+        let n = file.read(&mut buf).expect("read corpus");
+        if n == 0 {
+            break;
+        }
+        let data = &mut buf[..n];
+        data.make_ascii_lowercase();
+        let mut start = 0;
+        for end in memchr::memchr2_iter(b' ', b'\n', data) {
+            if carry.is_empty() {
+                count(&data[start..end]);
+            } else {
+                carry.extend_from_slice(&data[start..end]);
+                count(&carry);
+                carry.clear();
+            }
+            start = end + 1;
+        }
+        carry.extend_from_slice(&data[start..]);
+    }
+    count(&carry);
+    counts
+}
+
+/// An order-sensitive digest of a sorted count list.
+fn checksum<'a>(entries: impl Iterator<Item = (&'a [u8], u64)>) -> u64 {
+    let mut h = std::hash::DefaultHasher::new();
+    for (w, c) in entries {
+        w.hash(&mut h);
+        c.hash(&mut h);
+    }
+    h.finish()
+}
+
+fn peak_rss_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
+/// SplitMix64: small, fast, deterministic.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+const VOCABULARY: usize = 200_000;
+
+/// Pronounceable words from syllables: short words are frequent ranks.
+fn vocabulary(rng: &mut Rng) -> Vec<String> {
+    const SYLLABLES: &[&str] = &[
+        "a", "e", "i", "o", "u", "an", "en", "in", "on", "er", "or", "ar", "al", "el", "th", "the",
+        "ing", "ed", "re", "de", "ti", "to", "ta", "la", "le", "li", "ma", "me", "mi", "no", "ne",
+        "ni", "sa", "se", "si", "ro", "ri", "ra", "co", "ca", "pe", "pa", "po", "ve", "va", "wi",
+        "wo", "ly", "ment", "ness", "tion", "st", "str", "ch", "sh", "qu", "ble", "ful", "ous",
+        "ive",
+    ];
+    let mut seen = std::collections::HashSet::new();
+    let mut words = Vec::with_capacity(VOCABULARY);
+    while words.len() < VOCABULARY {
+        let rank = words.len();
+        let syllables = 1 + (rank as f64).log10().max(0.0) as u64 / 2 + rng.below(2);
+        let w: String = (0..syllables)
+            .map(|_| SYLLABLES[rng.below(SYLLABLES.len() as u64) as usize])
+            .collect();
+        if seen.insert(w.clone()) {
+            words.push(w);
+        }
+    }
+    words
+}
+
+fn write_corpus(path: &Path, size: usize) {
+    let mut rng = Rng(0x7a11_c0de);
+    let words = vocabulary(&mut rng);
+    // Zipf (s = 1.07) cumulative weights over ranks.
+    let mut cdf = Vec::with_capacity(VOCABULARY);
+    let mut total = 0.0;
+    for rank in 1..=VOCABULARY {
+        total += 1.0 / (rank as f64).powf(1.07);
+        cdf.push(total);
+    }
+    let mut out = BufWriter::with_capacity(1 << 20, File::create(path).expect("create corpus"));
+    let (mut written, mut line_len, mut sentence_left) = (0_usize, 0_usize, 0_u64);
+    let mut line_limit = 40 + rng.below(70) as usize;
+    let mut word = String::new();
+    while written < size {
+        let pick = rng.unit() * total;
+        let rank = cdf.partition_point(|&c| c < pick).min(VOCABULARY - 1);
+        word.clear();
+        if sentence_left == 0 {
+            sentence_left = 6 + rng.below(18);
+            let w = &words[rank];
+            let mut chars = w.chars();
+            if let Some(first) = chars.next() {
+                word.extend(first.to_uppercase());
+                word.push_str(chars.as_str());
+            }
+        } else {
+            word.push_str(&words[rank]);
+        }
+        sentence_left -= 1;
+        if sentence_left == 0 {
+            word.push(['.', '.', '.', '!', '?'][rng.below(5) as usize]);
+        } else if rng.below(12) == 0 {
+            word.push(',');
+        }
+        let sep = if line_len + word.len() >= line_limit {
+            line_len = 0;
+            line_limit = 40 + rng.below(70) as usize;
+            b'\n'
+        } else {
+            line_len += word.len() + 1;
+            b' '
+        };
+        let bytes = word.as_bytes();
+        let room = size - written;
+        if bytes.len() + 1 > room {
+            // End exactly at `size` with a newline.
+            out.write_all(&b"x".repeat(room.saturating_sub(1)))
+                .expect("write");
+            out.write_all(b"\n").expect("write");
+            break;
+        }
+        out.write_all(bytes).expect("write");
+        out.write_all(&[sep]).expect("write");
+        written += bytes.len() + 1;
+    }
+    out.flush().expect("flush corpus");
+}

@@ -1,0 +1,35 @@
+//! Tally's word-count engine: text in, counts out.
+//!
+//! It reads whole files (memory-mapped, cut across cores at safe boundaries),
+//! streams (standard input) and batches of column values, and counts words in
+//! parallel on a rayon pool. It knows nothing of HTTP, databases or async
+//! runtimes; the `tally` server and its `count` subcommand are its callers.
+//!
+//! ```
+//! use tally_engine::{CountOptions, Engine, TokenizerKind};
+//!
+//! let options = CountOptions { tokenizer: TokenizerKind::Words, ..Default::default() };
+//! let result = Engine::new(options).unwrap().count_bytes(b"The cat; the hat.");
+//! assert_eq!(result.words[0].word, "the");
+//! assert_eq!(result.words[0].count, 2);
+//! ```
+//!
+//! Results are deterministic: the same input and options give the same words and
+//! counts, in the same order, whatever the number of threads.
+
+mod control;
+mod engine;
+mod normalize;
+mod options;
+pub mod reference;
+mod split;
+pub mod stopwords;
+mod table;
+mod tokenize;
+
+pub use control::{CancelToken, Control, Progress};
+pub use engine::{CountError, CountResult, CountStats, Engine, Session, TextBatch, WordCount};
+pub use options::{
+    CaseMode, CountOptions, MAX_CUSTOM_STOPWORDS, MAX_MIN_LENGTH, MAX_STOPWORD_CHARS, OptionsError,
+    Stopwords, TokenizerKind,
+};

@@ -1,0 +1,174 @@
+//! From tokens to counted words: case folding, the length floor and stopwords,
+//! applied in that order, then the per-worker [`WordTable`].
+
+use crate::options::{CaseMode, CountOptions, TokenizerKind};
+use crate::stopwords::StopwordSet;
+use crate::table::WordTable;
+use crate::tokenize;
+
+/// The immutable part, shared by all workers.
+pub(crate) struct Normalizer {
+    kind: TokenizerKind,
+    case: CaseMode,
+    min_length: usize,
+    stopwords: StopwordSet,
+}
+
+/// One worker's mutable state: its counts and scratch buffers.
+#[derive(Default)]
+pub(crate) struct Worker {
+    pub(crate) table: WordTable,
+    pub(crate) words: u64,
+    lowered: String,
+    folded: String,
+}
+
+impl Normalizer {
+    pub(crate) fn new(options: &CountOptions) -> Self {
+        Self {
+            kind: options.tokenizer,
+            case: options.case,
+            min_length: options.min_length,
+            stopwords: StopwordSet::new(&options.stopwords),
+        }
+    }
+
+    /// Counts a piece of a text file. For `spark`, each line is a value (lines end
+    /// at `\n`, `\r\n` or `\r`, as Hadoop's line reader cuts them).
+    pub(crate) fn count_text(&self, worker: &mut Worker, text: &str) {
+        if self.kind == TokenizerKind::Spark {
+            for_each_line(text, |line| self.count_value(worker, line));
+        } else {
+            tokenize::tokenize(self.kind, text, &mut |token| {
+                self.count_token(worker, token)
+            });
+        }
+    }
+
+    /// Counts one value (a column value, or a line for `spark`).
+    #[inline]
+    pub(crate) fn count_value(&self, worker: &mut Worker, value: &str) {
+        tokenize::tokenize(self.kind, value, &mut |token| {
+            self.count_token(worker, token)
+        });
+    }
+
+    #[inline]
+    fn count_token(&self, worker: &mut Worker, token: &str) {
+        let Worker {
+            table,
+            words,
+            lowered,
+            folded,
+        } = worker;
+        let word = match self.case {
+            CaseMode::Preserve => token,
+            CaseMode::Lower => lowercase(token, lowered),
+        };
+        if self.min_length > 0 && char_len(word) < self.min_length {
+            return;
+        }
+        if !self.stopwords.is_empty() {
+            let key = match self.case {
+                CaseMode::Lower => word,
+                CaseMode::Preserve => lowercase(token, folded),
+            };
+            if self.stopwords.contains_lowercased(key) {
+                return;
+            }
+        }
+        table.add(word.as_bytes(), 1);
+        *words += 1;
+    }
+}
+
+/// `token.to_lowercase()`, without allocating: the token itself when it has no
+/// uppercase ASCII, else written into `buf`.
+#[inline]
+pub(crate) fn lowercase<'a>(token: &'a str, buf: &'a mut String) -> &'a str {
+    let bytes = token.as_bytes();
+    if bytes.is_ascii() {
+        if !bytes.iter().any(u8::is_ascii_uppercase) {
+            return token;
+        }
+        buf.clear();
+        buf.push_str(token);
+        buf.make_ascii_lowercase();
+        return buf;
+    }
+    if token.contains('\u{3a3}') {
+        // Σ lowercases by context (final sigma): only the str method knows.
+        *buf = token.to_lowercase();
+        return buf;
+    }
+    buf.clear();
+    for c in token.chars() {
+        buf.extend(c.to_lowercase());
+    }
+    buf
+}
+
+#[inline]
+fn char_len(word: &str) -> usize {
+    if word.is_ascii() {
+        word.len()
+    } else {
+        word.chars().count()
+    }
+}
+
+/// Calls `f` with each line of `text`; a final line without terminator counts, an
+/// empty remainder after the last terminator does not.
+pub(crate) fn for_each_line(text: &str, mut f: impl FnMut(&str)) {
+    let mut rest = text;
+    while !rest.is_empty() {
+        match memchr::memchr2(b'\n', b'\r', rest.as_bytes()) {
+            None => {
+                f(rest);
+                break;
+            }
+            Some(i) => {
+                f(&rest[..i]);
+                let terminator = if rest.as_bytes()[i..].starts_with(b"\r\n") {
+                    2
+                } else {
+                    1
+                };
+                rest = &rest[i + terminator..];
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lowercase_agrees_with_str_to_lowercase() {
+        let mut buf = String::new();
+        for s in [
+            "abc",
+            "ABC",
+            "ÀÉÎ",
+            "ὈΔΥΣΣΕΎΣ",
+            "İstanbul",
+            "ǅ",
+            "straße",
+            "ΣΑΣ",
+            "aΣ",
+        ] {
+            assert_eq!(lowercase(s, &mut buf), s.to_lowercase(), "{s}");
+        }
+    }
+
+    #[test]
+    fn lines_end_at_lf_crlf_and_cr() {
+        let mut got = Vec::new();
+        for_each_line("a\nb\r\nc\rd\n\ne", |l| got.push(l.to_string()));
+        assert_eq!(got, ["a", "b", "c", "d", "", "e"]);
+        got.clear();
+        for_each_line("x\n", |l| got.push(l.to_string()));
+        assert_eq!(got, ["x"]);
+    }
+}

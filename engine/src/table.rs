@@ -1,0 +1,149 @@
+//! [`WordTable`]: the per-worker count map.
+//!
+//! Short words are stored inside their hash-table slot and long ones back to back
+//! in one byte arena, so counting a word already seen allocates nothing and
+//! usually touches one cache line, a new word never costs a heap allocation of its
+//! own, and a merge reuses the stored hashes instead of hashing every word again.
+
+use std::hash::BuildHasher;
+
+use foldhash::fast::FixedState;
+use hashbrown::HashTable;
+
+/// A fixed seed: hashing (and so the work done) is the same on every run.
+const HASHER: FixedState = FixedState::with_seed(0x7a11_7a11_7a11_7a11);
+
+#[inline]
+pub(crate) fn hash_word(word: &[u8]) -> u64 {
+    HASHER.hash_one(word)
+}
+
+/// Words up to this many bytes live inside their slot: looking one up touches a
+/// single cache line. Longer words live in the arena.
+const INLINE: usize = 16;
+
+#[derive(Clone, Copy)]
+struct Slot {
+    hash: u64,
+    count: u64,
+    len: u64,
+    /// The word itself when `len <= INLINE`, else its arena offset (first 8 bytes).
+    data: [u8; INLINE],
+}
+
+impl Slot {
+    #[inline]
+    fn word<'a>(&'a self, arena: &'a [u8]) -> &'a [u8] {
+        let len = self.len as usize;
+        if len <= INLINE {
+            &self.data[..len]
+        } else {
+            let mut offset = [0_u8; 8];
+            offset.copy_from_slice(&self.data[..8]);
+            let start = u64::from_le_bytes(offset) as usize;
+            &arena[start..start + len]
+        }
+    }
+}
+
+/// Distinct words and their counts.
+#[derive(Default)]
+pub(crate) struct WordTable {
+    slots: HashTable<Slot>,
+    arena: Vec<u8>,
+}
+
+impl WordTable {
+    pub(crate) fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Adds `n` occurrences of `word`.
+    #[inline]
+    pub(crate) fn add(&mut self, word: &[u8], n: u64) {
+        self.add_hashed(hash_word(word), word, n);
+    }
+
+    #[inline]
+    fn add_hashed(&mut self, hash: u64, word: &[u8], n: u64) {
+        let arena = &self.arena;
+        let found = self.slots.find_mut(hash, |s| {
+            s.hash == hash && s.len as usize == word.len() && s.word(arena) == word
+        });
+        match found {
+            Some(slot) => slot.count += n,
+            None => {
+                let len = word.len() as u64;
+                let mut data = [0_u8; INLINE];
+                if word.len() <= INLINE {
+                    data[..word.len()].copy_from_slice(word);
+                } else {
+                    data[..8].copy_from_slice(&(self.arena.len() as u64).to_le_bytes());
+                    self.arena.extend_from_slice(word);
+                }
+                self.slots.insert_unique(
+                    hash,
+                    Slot {
+                        hash,
+                        count: n,
+                        len,
+                        data,
+                    },
+                    |s| s.hash,
+                );
+            }
+        }
+    }
+
+    /// Folds `other` into `self`; the larger table should be `self`.
+    pub(crate) fn merge(&mut self, other: WordTable) {
+        self.slots.reserve(other.slots.len(), |s| s.hash);
+        for slot in other.slots.iter() {
+            self.add_hashed(slot.hash, slot.word(&other.arena), slot.count);
+        }
+    }
+
+    /// Merges two tables, folding the smaller into the larger.
+    pub(crate) fn merged(a: WordTable, b: WordTable) -> WordTable {
+        let (mut big, small) = if a.len() >= b.len() { (a, b) } else { (b, a) };
+        big.merge(small);
+        big
+    }
+
+    /// Every word with its count, in no particular order. Words are valid UTF-8:
+    /// only `&str` slices are ever added.
+    pub(crate) fn entries(&self) -> impl Iterator<Item = (&[u8], u64)> + '_ {
+        self.slots.iter().map(|s| (s.word(&self.arena), s.count))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_and_merges() {
+        let mut a = WordTable::default();
+        a.add(b"x", 1);
+        a.add(b"y", 2);
+        a.add(b"x", 3);
+        let mut b = WordTable::default();
+        b.add(b"y", 1);
+        b.add(b"", 5);
+        let long = [b'z'; 100];
+        b.add(&long, 2);
+        b.add(&long, 1);
+        let m = WordTable::merged(a, b);
+        let mut got: Vec<_> = m.entries().map(|(w, c)| (w.to_vec(), c)).collect();
+        got.sort();
+        assert_eq!(
+            got,
+            vec![
+                (b"".to_vec(), 5),
+                (b"x".to_vec(), 4),
+                (b"y".to_vec(), 3),
+                (long.to_vec(), 3)
+            ]
+        );
+    }
+}

@@ -1,0 +1,279 @@
+//! Cutting text into tokens, one function per [`TokenizerKind`].
+//!
+//! Each takes valid UTF-8 and calls `emit` with every token, in order. ASCII text
+//! takes table-driven fast paths; anything else falls back to the general Unicode
+//! code, so the result never depends on which path ran.
+
+use unicode_segmentation::UnicodeSegmentation;
+
+use crate::options::TokenizerKind;
+
+/// Byte classes for the ASCII fast paths.
+const WORD: u8 = 0; // any ASCII byte that is not whitespace
+const SPACE: u8 = 1; // ASCII White_Space: \t \n \v \f \r and ' '
+const WIDE: u8 = 2; // a byte of a multi-byte UTF-8 sequence
+
+static CLASS: [u8; 256] = {
+    let mut table = [WORD; 256];
+    let mut b = 0x80;
+    while b < 256 {
+        table[b] = WIDE;
+        b += 1;
+    }
+    table[b'\t' as usize] = SPACE;
+    table[b'\n' as usize] = SPACE;
+    table[0x0B] = SPACE;
+    table[0x0C] = SPACE;
+    table[b'\r' as usize] = SPACE;
+    table[b' ' as usize] = SPACE;
+    table
+};
+
+/// Whether `b` is an ASCII byte that `char::is_whitespace` accepts.
+#[inline]
+pub(crate) fn is_ascii_space(b: u8) -> bool {
+    CLASS[b as usize] == SPACE
+}
+
+/// Emits the tokens of one value (a line of a file or a column value).
+#[inline]
+pub(crate) fn tokenize(kind: TokenizerKind, text: &str, emit: &mut impl FnMut(&str)) {
+    match kind {
+        TokenizerKind::Whitespace => whitespace(text, emit),
+        TokenizerKind::Words => words(text, emit),
+        TokenizerKind::Spark => text.split(' ').for_each(emit),
+    }
+}
+
+/// Splits on Unicode whitespace, like `str::split_whitespace`.
+pub(crate) fn whitespace(text: &str, emit: &mut impl FnMut(&str)) {
+    let bytes = text.as_bytes();
+    let n = bytes.len();
+    let mut i = 0;
+    while i < n {
+        // Skip separators.
+        match CLASS[bytes[i] as usize] {
+            SPACE => {
+                i += 1;
+                continue;
+            }
+            WIDE => {
+                let c = char_at(text, i);
+                if c.is_whitespace() {
+                    i += c.len_utf8();
+                    continue;
+                }
+            }
+            _ => {}
+        }
+        // A token starts here and runs to the next whitespace.
+        let start = i;
+        while i < n {
+            match CLASS[bytes[i] as usize] {
+                WORD => i += 1,
+                SPACE => break,
+                _ => {
+                    let c = char_at(text, i);
+                    if c.is_whitespace() {
+                        break;
+                    }
+                    i += c.len_utf8();
+                }
+            }
+        }
+        emit(&text[start..i]);
+    }
+}
+
+/// The char starting at byte `i` (a char boundary of `text`).
+#[inline]
+fn char_at(text: &str, i: usize) -> char {
+    text[i..]
+        .chars()
+        .next()
+        .unwrap_or(char::REPLACEMENT_CHARACTER)
+}
+
+/// UAX #29 words that contain a letter or a digit, as
+/// `unicode_segmentation::UnicodeSegmentation::unicode_words` gives them.
+///
+/// Text is cut into pieces at ASCII whitespace. A piece that is pure ASCII and
+/// starts after ASCII whitespace always starts a new segment, so it goes through
+/// the fast [`ascii_words`]. Consecutive pieces with other characters are handed to
+/// `unicode-segmentation` together with the whitespace around them, because
+/// whitespace runs join (WB3d) and a combining mark after whitespace attaches to
+/// it (WB4): with an alphabetic mark, such a segment is a word.
+pub(crate) fn words(text: &str, emit: &mut impl FnMut(&str)) {
+    let bytes = text.as_bytes();
+    let n = bytes.len();
+    let mut unicode_from: Option<usize> = None;
+    let mut i = 0;
+    while i < n {
+        let space_start = i;
+        while i < n && is_ascii_space(bytes[i]) {
+            i += 1;
+        }
+        if i == n {
+            break;
+        }
+        let start = i;
+        let mut ascii = true;
+        while i < n && !is_ascii_space(bytes[i]) {
+            ascii &= bytes[i] < 0x80;
+            i += 1;
+        }
+        if ascii {
+            if let Some(from) = unicode_from.take() {
+                text[from..space_start].unicode_words().for_each(&mut *emit);
+            }
+            ascii_words(&text[start..i], emit);
+        } else if unicode_from.is_none() {
+            unicode_from = Some(space_start);
+        }
+    }
+    if let Some(from) = unicode_from {
+        text[from..].unicode_words().for_each(&mut *emit);
+    }
+}
+
+/// Word-boundary classes of ASCII characters (UAX #29, table 3).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Wb {
+    Letter,       // ALetter: A-Z a-z
+    Digit,        // Numeric: 0-9
+    ExtendNumLet, // _
+    MidLetter,    // :
+    MidNumLet,    // . and ' (Single_Quote behaves the same for ASCII letters)
+    MidNum,       // , ;
+    Other,
+}
+
+#[inline]
+fn wb(b: u8) -> Wb {
+    match b {
+        b'a'..=b'z' | b'A'..=b'Z' => Wb::Letter,
+        b'0'..=b'9' => Wb::Digit,
+        b'_' => Wb::ExtendNumLet,
+        b':' => Wb::MidLetter,
+        b'.' | b'\'' => Wb::MidNumLet,
+        b',' | b';' => Wb::MidNum,
+        _ => Wb::Other,
+    }
+}
+
+/// UAX #29 on ASCII text: runs of letters, digits and `_` (WB5, WB8-WB10, WB13a/b),
+/// joined across one `:` between letters (WB6/7), one `.` or `'` between two
+/// letters or two digits (WB6/7, WB11/12), one `,` or `;` between digits (WB11/12).
+/// Segments without a letter or digit (`___`) are dropped.
+pub(crate) fn ascii_words(text: &str, emit: &mut impl FnMut(&str)) {
+    let bytes = text.as_bytes();
+    let n = bytes.len();
+    let mut i = 0;
+    while i < n {
+        let first = wb(bytes[i]);
+        if !matches!(first, Wb::Letter | Wb::Digit | Wb::ExtendNumLet) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let mut alnum = false;
+        loop {
+            let class = wb(bytes[i]);
+            alnum |= class != Wb::ExtendNumLet;
+            i += 1;
+            if i >= n {
+                break;
+            }
+            let next = wb(bytes[i]);
+            if matches!(next, Wb::Letter | Wb::Digit | Wb::ExtendNumLet) {
+                continue;
+            }
+            let Some(&after) = bytes.get(i + 1) else {
+                break;
+            };
+            let after = wb(after);
+            let joins = match next {
+                Wb::MidLetter => class == Wb::Letter && after == Wb::Letter,
+                Wb::MidNumLet => class == after && matches!(class, Wb::Letter | Wb::Digit),
+                Wb::MidNum => class == Wb::Digit && after == Wb::Digit,
+                _ => false,
+            };
+            if !joins {
+                break;
+            }
+            i += 1; // the joining punctuation; the loop continues at the letter or digit
+        }
+        if alnum {
+            emit(&text[start..i]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn collect(kind: TokenizerKind, text: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        tokenize(kind, text, &mut |t| out.push(t.to_string()));
+        out
+    }
+
+    #[test]
+    fn whitespace_matches_split_whitespace() {
+        for text in [
+            "",
+            "  a  b\t\nc ",
+            "x\u{3000}y\u{a0}z",
+            "é ü",
+            "a\u{85}b",
+            "\u{2028}",
+        ] {
+            let want: Vec<_> = text.split_whitespace().map(str::to_string).collect();
+            assert_eq!(collect(TokenizerKind::Whitespace, text), want, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn ascii_words_match_unicode_segmentation() {
+        let cases = [
+            "Don't panic!",
+            "e.g. a.b.c",
+            "3.14 1,000,000 1;2",
+            "a:b :a a: a_b _x __ x__",
+            "a1.b 1a.2 a.1 it's 'quoted' rock'n'roll",
+            "end. ..a.. a...b",
+            "a,b 1,a",
+            "x'",
+            "'",
+        ];
+        for text in cases {
+            let want: Vec<_> = text.unicode_words().map(str::to_string).collect();
+            let mut got = Vec::new();
+            ascii_words(text, &mut |t| got.push(t.to_string()));
+            assert_eq!(got, want, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn words_mixes_fast_and_unicode_paths() {
+        for text in [
+            "Crème brûlée, naïve café. 東京 is big; ΣΑΣ!",
+            "a \u{903}b  \u{903}\u{903} \n\u{903}x",
+            "\u{300}a \u{200d}\u{1f600} e\u{301}t\u{e9}",
+            "\u{3000} \u{903} x \u{a0} \u{903}",
+        ] {
+            let want: Vec<_> = text.unicode_words().map(str::to_string).collect();
+            assert_eq!(collect(TokenizerKind::Words, text), want, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn spark_splits_on_the_single_space_only() {
+        assert_eq!(
+            collect(TokenizerKind::Spark, "a  b\tc "),
+            vec!["a", "", "b\tc", ""]
+        );
+        assert_eq!(collect(TokenizerKind::Spark, ""), vec![""]);
+    }
+}
