@@ -1,0 +1,73 @@
+//! Tally's user interface: the pages and components, the domain types the UI and
+//! the server exchange, and the server-function declarations behind every UI action.
+//!
+//! This crate compiles twice: with `ssr` into the server (where server functions run
+//! and call the [`service::AppService`] the server provides), and with `hydrate` into
+//! the WASM bundle (where server functions become HTTP calls). Nothing server-only may
+//! be reachable without `ssr`.
+
+#![recursion_limit = "256"]
+
+pub mod api;
+pub mod components;
+pub mod domain;
+pub mod names;
+pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod service;
+
+use leptos::prelude::*;
+use leptos_meta::{Link, Meta, MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    path,
+};
+
+use crate::components::layout::AppShell;
+use crate::pages::{
+    dashboard::DashboardPage, datasets::DatasetsPage, not_found::NotFoundPage,
+    workloads::WorkloadsPage,
+};
+
+/// The HTML document the server renders around [`App`].
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light dark" />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// The application: routes inside the shared shell.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+
+    view! {
+        <Stylesheet id="tally-css" href="/pkg/tally.css" />
+        <Link rel="icon" type_="image/svg+xml" href="/favicon.svg" />
+        <Meta name="description" content="Tally: a self-hosted workload manager for text analytics." />
+        <Title formatter=|page: String| {
+            if page.is_empty() { "Tally".to_string() } else { format!("{page} · Tally") }
+        } />
+        <Router>
+            <AppShell>
+                <Routes fallback=NotFoundPage>
+                    <Route path=path!("/") view=DashboardPage />
+                    <Route path=path!("/workloads") view=WorkloadsPage />
+                    <Route path=path!("/datasets") view=DatasetsPage />
+                </Routes>
+            </AppShell>
+        </Router>
+    }
+}

@@ -1,0 +1,6 @@
+//! One module per route.
+
+pub mod dashboard;
+pub mod datasets;
+pub mod not_found;
+pub mod workloads;

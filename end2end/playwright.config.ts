@@ -1,0 +1,52 @@
+// Playwright drives Tally's real UI in Debian's Chromium (never a downloaded build).
+// The server under test is the binary named by TALLY_BIN (the test command sets it),
+// started on a free loopback port with a fresh temporary data directory.
+import { defineConfig } from "@playwright/test";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+
+const port = Number(process.env.TALLY_E2E_PORT ?? 3900);
+const baseURL = `http://127.0.0.1:${port}`;
+const bin = process.env.TALLY_BIN ?? path.resolve(__dirname, "../target/debug/tally");
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "tally-e2e-"));
+const chromium = process.env.TALLY_CHROMIUM ?? "/usr/bin/chromium";
+
+export default defineConfig({
+  testDir: "./tests",
+  outputDir: "./test-results",
+  fullyParallel: false,
+  workers: 1,
+  forbidOnly: !!process.env.CI,
+  retries: 0,
+  timeout: 60_000,
+  expect: { timeout: 15_000 },
+  reporter: [["list"]],
+  use: {
+    baseURL,
+    headless: true,
+    trace: "retain-on-failure",
+    screenshot: "only-on-failure",
+    launchOptions: {
+      executablePath: chromium,
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+      ],
+    },
+  },
+  webServer: {
+    command: `"${bin}" serve --addr 127.0.0.1:${port} --data-dir "${dataDir}"`,
+    url: `${baseURL}/healthz`,
+    reuseExistingServer: false,
+    timeout: 120_000,
+    stdout: "ignore",
+    stderr: "pipe",
+  },
+});

@@ -1,0 +1,56 @@
+// A `test` whose every page fails the test on a browser console error, an uncaught
+// exception, a failed request or an HTTP error answer, unless the test declares
+// that answer expected with `allowHttpErrors`.
+import { test as base, expect, type Page } from "@playwright/test";
+import * as fs from "node:fs";
+import * as path from "node:path";
+
+type Problems = { list: string[]; allowHttp: Set<string> };
+
+export const test = base.extend<{ problems: Problems; page: Page }>({
+  problems: async ({}, use) => {
+    await use({ list: [], allowHttp: new Set() });
+  },
+  page: async ({ page, problems }, use) => {
+    page.on("console", (msg) => {
+      if (msg.type() !== "error" && msg.type() !== "warning") return;
+      // The browser logs every HTTP error answer; an expected one is not a problem.
+      const source = msg.location().url;
+      if (msg.text().startsWith("Failed to load resource") && source && problems.allowHttp.has(new URL(source).pathname)) {
+        return;
+      }
+      problems.list.push(`console ${msg.type()}: ${msg.text()}`);
+    });
+    page.on("pageerror", (err) => problems.list.push(`page error: ${err.message}`));
+    page.on("requestfailed", (req) =>
+      problems.list.push(`request failed: ${req.method()} ${req.url()} (${req.failure()?.errorText})`),
+    );
+    page.on("response", (res) => {
+      const url = new URL(res.url());
+      if (res.status() >= 400 && !problems.allowHttp.has(url.pathname)) {
+        problems.list.push(`HTTP ${res.status()}: ${res.request().method()} ${url.pathname}`);
+      }
+    });
+    await use(page);
+    expect(problems.list, "browser problems during the test").toEqual([]);
+  },
+});
+
+export { expect };
+
+/** Declares that an HTTP error answer for `pathname` is what the test expects. */
+export function allowHttpErrors(problems: Problems, ...pathnames: string[]) {
+  for (const p of pathnames) problems.allowHttp.add(p);
+}
+
+/** Waits until the WASM bundle has hydrated the page (the frontend marks <body>). */
+export async function waitForHydration(page: Page) {
+  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+}
+
+/** Saves a full-page screenshot under end2end/artifacts/ for humans to look at. */
+export async function snapshot(page: Page, name: string) {
+  const dir = path.resolve(__dirname, "../artifacts");
+  fs.mkdirSync(dir, { recursive: true });
+  await page.screenshot({ path: path.join(dir, `${name}.png`), fullPage: true });
+}

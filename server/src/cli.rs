@@ -1,0 +1,110 @@
+//! The command line: subcommands, flags and their environment variables.
+//!
+//! Every flag has an environment variable (`TALLY_*`), so a service manager can
+//! configure Tally without a wrapper script. Values are validated here, at start.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Tally: a self-hosted workload manager for text analytics.
+#[derive(Debug, Parser)]
+#[command(name = "tally", version, about, long_about = None, propagate_version = true, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    /// Log filter: a level (error, warn, info, debug, trace) or a tracing
+    /// directive such as `tally_server=debug,info`.
+    #[arg(long, global = true, env = "TALLY_LOG", default_value = "info")]
+    pub log_level: String,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// Options of `serve`, accepted without the subcommand since it is the default.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web server: UI, REST API and run dispatcher (the default).
+    Serve(ServeArgs),
+    /// Count the words of files or standard input, most frequent first.
+    Count(crate::count_cmd::CountArgs),
+}
+
+/// Where Tally listens and where it keeps its data.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on. Port 0 picks a free port (it is logged).
+    #[arg(long, env = "TALLY_ADDR", default_value = "127.0.0.1:3000")]
+    pub addr: SocketAddr,
+
+    /// Directory for Tally's data: the embedded database and imported tables.
+    /// Created if missing.
+    #[arg(long, env = "TALLY_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+
+    /// Database to use instead of the embedded one: `surrealkv://PATH`,
+    /// `rocksdb://PATH`, `mem://` or a remote `ws://HOST:PORT` / `wss://...`.
+    /// Default: `surrealkv://<data-dir>/db`.
+    #[arg(long, env = "TALLY_DB")]
+    pub db: Option<String>,
+
+    /// User for a remote database (root credentials).
+    #[arg(long, env = "TALLY_DB_USER", requires = "db_pass")]
+    pub db_user: Option<String>,
+
+    /// Password for a remote database.
+    #[arg(
+        long,
+        env = "TALLY_DB_PASS",
+        hide_env_values = true,
+        requires = "db_user"
+    )]
+    pub db_pass: Option<String>,
+
+    /// SurrealDB namespace and database that hold Tally's tables.
+    #[arg(long, env = "TALLY_DB_NAMESPACE", default_value = "tally")]
+    pub db_namespace: String,
+
+    /// SurrealDB database name inside the namespace.
+    #[arg(long, env = "TALLY_DB_DATABASE", default_value = "tally")]
+    pub db_database: String,
+}
+
+impl Cli {
+    /// The serve options in force: those after `serve`, or the top-level ones.
+    pub fn serve_args(&self) -> ServeArgs {
+        match &self.command {
+            Some(Command::Serve(args)) => args.clone(),
+            _ => self.serve.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn serve_is_the_default_subcommand() {
+        let bare = Cli::try_parse_from(["tally", "--addr", "127.0.0.1:0"]).expect("parses");
+        assert_eq!(bare.serve_args().addr.port(), 0);
+        let explicit =
+            Cli::try_parse_from(["tally", "serve", "--data-dir", "/tmp/x"]).expect("parses");
+        assert_eq!(explicit.serve_args().data_dir, PathBuf::from("/tmp/x"));
+    }
+
+    #[test]
+    fn a_bad_address_is_rejected_with_its_flag_named() {
+        let err = Cli::try_parse_from(["tally", "--addr", "localhost"]).expect_err("invalid");
+        assert!(err.to_string().contains("--addr"), "{err}");
+    }
+}

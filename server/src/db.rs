@@ -1,0 +1,168 @@
+//! The SurrealDB handle: opening it from `--db`, and checking that it answers.
+//!
+//! One [`Database`] is opened at start-up and shared; SurrealDB's client is cheap to
+//! clone and safe to use from many tasks. The same code serves the embedded engines
+//! and a remote server, through SurrealDB's `any` engine.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use surrealdb::Surreal;
+use surrealdb::engine::any::{self, Any};
+use surrealdb::opt::auth::Root;
+
+/// Failures of the persistence layer.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot open the database at {url}: {source}")]
+    Open {
+        url: String,
+        source: surrealdb::Error,
+    },
+    #[error("the database rejected the credentials: {0}")]
+    SignIn(surrealdb::Error),
+    #[error("database query failed: {0}")]
+    Query(#[from] surrealdb::Error),
+    #[error("the database did not answer within {0:?}")]
+    Timeout(Duration),
+    #[error("the database answered unexpectedly: {0}")]
+    Unexpected(String),
+}
+
+/// How to reach the database.
+#[derive(Debug, Clone)]
+pub struct DbSettings {
+    /// A SurrealDB endpoint URL (`surrealkv://…`, `mem://`, `ws://…`).
+    pub url: String,
+    pub credentials: Option<(String, String)>,
+    pub namespace: String,
+    pub database: String,
+}
+
+impl DbSettings {
+    /// The default: the embedded SurrealKV engine in `<data_dir>/db`.
+    pub fn embedded(data_dir: &Path) -> Self {
+        Self {
+            url: format!("surrealkv://{}", data_dir.join("db").display()),
+            credentials: None,
+            namespace: "tally".into(),
+            database: "tally".into(),
+        }
+    }
+
+    /// The engine part of the URL (`surrealkv`, `mem`, `ws`…), safe to show: it
+    /// never contains a path, host or credentials.
+    pub fn engine(&self) -> String {
+        self.url
+            .split("://")
+            .next()
+            .unwrap_or("unknown")
+            .to_string()
+    }
+}
+
+/// The shared database handle.
+#[derive(Clone)]
+pub struct Database {
+    client: Surreal<Any>,
+    engine: String,
+}
+
+impl Database {
+    /// Connects, signs in when credentials are given, and selects Tally's namespace
+    /// and database.
+    pub async fn open(settings: &DbSettings) -> Result<Self, DbError> {
+        let client = any::connect(settings.url.as_str())
+            .await
+            .map_err(|source| DbError::Open {
+                url: redact(&settings.url),
+                source,
+            })?;
+        if let Some((username, password)) = &settings.credentials {
+            client
+                .signin(Root {
+                    username: username.clone(),
+                    password: password.clone(),
+                })
+                .await
+                .map_err(DbError::SignIn)?;
+        }
+        client
+            .use_ns(&settings.namespace)
+            .use_db(&settings.database)
+            .await?;
+        Ok(Self {
+            client,
+            engine: settings.engine(),
+        })
+    }
+
+    /// The engine name, for status pages.
+    pub fn engine(&self) -> &str {
+        &self.engine
+    }
+
+    /// The SurrealDB client, for the stores built on it.
+    pub fn client(&self) -> &Surreal<Any> {
+        &self.client
+    }
+
+    /// Runs a trivial query and returns how long the round trip took.
+    pub async fn ping(&self, timeout: Duration) -> Result<Duration, DbError> {
+        let started = Instant::now();
+        let answer = tokio::time::timeout(timeout, async {
+            let mut response = self.client.query("RETURN 1").await?.check()?;
+            let one: Option<i64> = response.take(0)?;
+            Ok::<_, surrealdb::Error>(one)
+        })
+        .await
+        .map_err(|_| DbError::Timeout(timeout))??;
+        match answer {
+            Some(1) => Ok(started.elapsed()),
+            other => Err(DbError::Unexpected(format!("RETURN 1 answered {other:?}"))),
+        }
+    }
+}
+
+/// Drops anything between `://` and `@` (user and password) from a URL for logs.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            format!("{}://***@{}", &url[..scheme_end], &url[at + 1..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engine_names_hide_paths_and_hosts() {
+        let settings = DbSettings::embedded(Path::new("/srv/tally"));
+        assert_eq!(settings.url, "surrealkv:///srv/tally/db");
+        assert_eq!(settings.engine(), "surrealkv");
+    }
+
+    #[test]
+    fn credentials_are_redacted_from_urls() {
+        assert_eq!(redact("ws://root:secret@db:8000"), "ws://***@db:8000");
+        assert_eq!(redact("surrealkv:///data/db"), "surrealkv:///data/db");
+    }
+
+    #[tokio::test]
+    async fn an_embedded_database_answers_a_ping() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = Database::open(&DbSettings::embedded(dir.path()))
+            .await
+            .expect("opens");
+        let rtt = db.ping(Duration::from_secs(5)).await.expect("answers");
+        assert!(rtt < Duration::from_secs(5));
+    }
+}

@@ -1,0 +1,13 @@
+//! The `tally` server: configuration, start-up, persistence and HTTP routes.
+//!
+//! `main.rs` only parses the command line and calls into this library, so that the
+//! integration tests can start the real application (see [`startup::Application`]).
+
+pub mod cli;
+pub mod count_cmd;
+pub mod db;
+pub mod routes;
+pub mod service;
+pub mod site;
+pub mod startup;
+pub mod telemetry;

@@ -1,0 +1,42 @@
+//! The `tally` binary: parses the command line and hands over to the library.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use tally_server::cli::{Cli, Command};
+use tally_server::count_cmd;
+use tally_server::startup::{Application, Settings};
+use tally_server::telemetry;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    telemetry::init(&cli.log_level);
+    let outcome = match &cli.command {
+        // No async runtime for counting: the engine runs on its own threads.
+        Some(Command::Count(args)) => count_cmd::run(args).map_err(|e| e.to_string()),
+        None | Some(Command::Serve(_)) => serve(&cli),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(cli: &Cli) -> Result<(), String> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    runtime.block_on(async {
+        let settings = Settings::from_args(&cli.serve_args()).map_err(|e| e.to_string())?;
+        let app = Application::build(settings)
+            .await
+            .map_err(|e| e.to_string())?;
+        app.run_until_stopped()
+            .await
+            .map_err(|e| format!("server error: {e}"))
+    })
+}

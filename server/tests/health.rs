@@ -1,0 +1,153 @@
+//! `/healthz`, the status server function, and the 404 answers, over real HTTP.
+
+mod common;
+
+use common::{TestServer, client};
+use serde_json::Value;
+
+#[tokio::test]
+async fn healthz_reports_version_and_a_live_database() {
+    let server = TestServer::start();
+    let res = client()
+        .get(server.url("/healthz"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap_or("")
+            .starts_with("application/json")
+    );
+    let body: Value = res.json().await.expect("json");
+    assert_eq!(body["status"], "ok");
+    assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(body["database"]["ok"], true);
+    assert_eq!(body["database"]["engine"], "surrealkv");
+    assert!(body["database"]["latency_ms"].as_f64().expect("number") >= 0.0);
+    assert!(
+        server.data_dir.join("db").exists(),
+        "the embedded database lives in the data dir"
+    );
+}
+
+#[tokio::test]
+async fn the_status_server_function_is_callable_over_http() {
+    let server = TestServer::start();
+    let http = client();
+    let call = || {
+        http.post(server.url("/api/fn/system/status"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("accept", "application/json")
+            .body("")
+            .send()
+    };
+    let first: Value = call()
+        .await
+        .expect("request")
+        .error_for_status()
+        .expect("200")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(first["database"]["ok"], true);
+    assert_eq!(first["version"], env!("CARGO_PKG_VERSION"));
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let second: Value = call().await.expect("request").json().await.expect("json");
+    assert_ne!(
+        first["checked_at"], second["checked_at"],
+        "each call is a fresh reading"
+    );
+}
+
+#[tokio::test]
+async fn unknown_addresses_answer_404_in_the_callers_language() {
+    let server = TestServer::start();
+    let http = client();
+
+    let api = http
+        .get(server.url("/api/v1/nothing-here"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(api.status(), 404);
+    let body: Value = api.json().await.expect("json");
+    assert_eq!(body["detail"], "Not Found");
+
+    let page = http
+        .get(server.url("/no/such/page"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(page.status(), 404);
+    let html = page.text().await.expect("text");
+    assert!(html.contains("Page not found"), "{html}");
+}
+
+#[tokio::test]
+async fn pages_are_rendered_on_the_server() {
+    let server = TestServer::start();
+    for (path, heading) in [
+        ("/", "Dashboard"),
+        ("/workloads", "Workloads"),
+        ("/datasets", "Datasets"),
+    ] {
+        let res = client()
+            .get(server.url(path))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(res.status(), 200, "{path}");
+        let html = res.text().await.expect("text");
+        assert!(
+            html.contains(&format!("<h1>{heading}</h1>")),
+            "{path}: {html}"
+        );
+        assert!(
+            html.contains("/pkg/tally.wasm"),
+            "{path} references the WASM bundle"
+        );
+    }
+}
+
+#[tokio::test]
+async fn openapi_document_and_swagger_ui_are_served() {
+    let server = TestServer::start();
+    let spec: Value = client()
+        .get(server.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    assert!(spec["openapi"].as_str().unwrap_or("").starts_with("3."));
+    assert!(spec["paths"]["/healthz"]["get"].is_object());
+    let ui = client()
+        .get(server.url("/docs/"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(ui.status(), 200);
+    assert!(
+        ui.text().await.expect("text").contains("swagger"),
+        "Swagger UI is vendored"
+    );
+}
+
+#[test]
+fn an_unreachable_database_stops_start_up_with_a_clear_message() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = std::process::Command::new(common::tally_bin())
+        .args(["--addr", "127.0.0.1:0", "--db", "ws://127.0.0.1:9"])
+        .current_dir(dir.path())
+        .output()
+        .expect("run tally");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cannot open the database at ws://127.0.0.1:9"),
+        "{stderr}"
+    );
+}

@@ -1,0 +1,202 @@
+#!/usr/bin/env bash
+# Tally's two commands, and the helpers they share.
+#
+#   ./tally.sh run  [TALLY ARGS...]   install what is missing, build the release binary,
+#                                     start Tally at http://127.0.0.1:3000
+#   ./tally.sh test                   install what is missing, run every check and test
+#
+# Both are idempotent: a re-run skips every tool already installed at the right
+# version. Build artifacts live outside the clone, in $TALLY_CACHE_DIR (default
+# ~/.cache/tally), reached through a `target` symlink, so fresh clones build warm.
+#
+# Environment:
+#   TALLY_CACHE_DIR   where the cargo target directory is kept (default ~/.cache/tally)
+#   TALLY_CHROMIUM    the Chromium Playwright drives (default /usr/bin/chromium, installed
+#                     from Debian's `chromium` package when missing)
+#   TALLY_SKIP_E2E=1  `test` skips the Playwright tests (for quick local loops only)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$ROOT"
+
+CARGO_LEPTOS_VERSION="0.3.11"
+CACHE_DIR="${TALLY_CACHE_DIR:-$HOME/.cache/tally}"
+CHROMIUM="${TALLY_CHROMIUM:-/usr/bin/chromium}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-auto}"
+export PATH="$HOME/.cargo/bin:$PATH"
+
+step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+note() { printf '    %s\n' "$*"; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    die "need root to run: $* (install it by hand, or run as root)"
+  fi
+}
+
+apt_install() {
+  step "Installing Debian packages: $*"
+  export DEBIAN_FRONTEND=noninteractive
+  # One refresh of the package lists per run is enough, and is needed on a fresh machine.
+  if [ -z "${TALLY_APT_UPDATED:-}" ]; then
+    as_root apt-get update -qq
+    TALLY_APT_UPDATED=1
+  fi
+  as_root apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+# --- tools -------------------------------------------------------------------------
+
+ensure_target_dir() {
+  # Keep cargo's artifacts out of the clone: `target` points into the cache.
+  mkdir -p "$CACHE_DIR/target"
+  if [ ! -e target ] && [ ! -L target ]; then
+    ln -s "$CACHE_DIR/target" target
+  fi
+}
+
+ensure_rust() {
+  command -v cargo >/dev/null || die "cargo not found: install Rust with rustup first (https://rustup.rs)"
+  if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+    step "Adding the wasm32-unknown-unknown target"
+    rustup target add wasm32-unknown-unknown
+  fi
+  rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
+  rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
+}
+
+ensure_cargo_leptos() {
+  if cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then return; fi
+  step "Building cargo-leptos $CARGO_LEPTOS_VERSION (no_downloads; takes a while, once)"
+  # 0.3.11 needs rustc >= 1.96: use the default toolchain if it is new enough, else nightly.
+  local toolchain=""
+  local minor
+  minor="$(rustc --version | sed -E 's/^rustc 1\.([0-9]+).*/\1/')"
+  if [ "$minor" -lt 96 ]; then
+    rustup toolchain list | grep -q '^nightly' || die "cargo-leptos $CARGO_LEPTOS_VERSION needs rustc >= 1.96 or a nightly toolchain"
+    toolchain="+nightly"
+  fi
+  cargo $toolchain install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked --features no_downloads
+}
+
+ensure_wasm_bindgen() {
+  # cargo-leptos runs the wasm-bindgen CLI, which must match the library version exactly.
+  local want have
+  want="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)"
+  [ -n "$want" ] || die "no wasm-bindgen in Cargo.lock"
+  have="$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" || true
+  if [ "$have" != "$want" ]; then
+    step "Installing wasm-bindgen-cli $want (found: ${have:-none})"
+    # Not --locked: the CLI's own lock file can pin a yanked crate.
+    cargo install wasm-bindgen-cli --version "$want" --force
+  fi
+}
+
+ensure_wasm_opt() {
+  # Debian's binaryen; Cargo.toml enables the WASM features current Rust emits.
+  command -v wasm-opt >/dev/null || apt_install binaryen
+}
+
+ensure_chromium() {
+  if [ ! -x "$CHROMIUM" ]; then
+    [ "$CHROMIUM" = /usr/bin/chromium ] || die "TALLY_CHROMIUM=$CHROMIUM is not an executable"
+    apt_install chromium
+  fi
+}
+
+ensure_node_modules() {
+  command -v npm >/dev/null || die "npm not found: install Node.js and npm"
+  local stamp=end2end/node_modules/.tally-lock
+  if [ ! -f "$stamp" ] || ! cmp -s end2end/package-lock.json "$stamp"; then
+    step "Installing the end-to-end test dependencies (npm ci)"
+    # Playwright must never download a browser here: it drives Debian's Chromium.
+    (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+    cp end2end/package-lock.json "$stamp"
+  fi
+}
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# --- builds --------------------------------------------------------------------------
+
+build_release() {
+  step "Building the site (WASM, JS, CSS) in release mode"
+  cargo leptos build --release --frontend-only
+  step "Building the tally binary in release mode (it embeds the site)"
+  cargo build --release -p tally-server --bin tally
+}
+
+# --- checks --------------------------------------------------------------------------
+
+# Crates that must never reach the WASM bundle.
+SERVER_ONLY_CRATES='surrealdb|surrealdb-core|rayon|tokio|mio|axum|hyper|leptos_axum|tally-engine|tally-server|tower-http|parquet|arrow'
+
+check_wasm_deps() {
+  step "Checking that the WASM bundle pulls in no server-only crate"
+  local tree leaks
+  tree="$(cargo tree -p tally-frontend --target wasm32-unknown-unknown -e normal,build --prefix none --no-dedupe)"
+  leaks="$(printf '%s\n' "$tree" | awk '{print $1}' | grep -Ex "$SERVER_ONLY_CRATES" | sort -u || true)"
+  if [ -n "$leaks" ]; then
+    printf '%s\n' "$leaks" | sed 's/^/    server-only crate in the WASM build: /'
+    die "the frontend depends on server-only crates"
+  fi
+  note "$(printf '%s\n' "$tree" | awk '{print $1}' | sort -u | wc -l) crates in the WASM build, none server-only"
+}
+
+run_tests() {
+  ensure_target_dir
+  ensure_rust
+  ensure_cargo_leptos
+  ensure_wasm_bindgen
+  [ -n "${TALLY_SKIP_E2E:-}" ] || { ensure_chromium; ensure_node_modules; }
+
+  step "cargo fmt --check"
+  cargo fmt --all -- --check
+
+  step "cargo clippy (server: ssr)"
+  cargo clippy --workspace --exclude tally-frontend --all-targets --locked -- -D warnings
+  step "cargo clippy (frontend: hydrate, wasm32)"
+  cargo clippy -p tally-frontend --target wasm32-unknown-unknown --locked -- -D warnings
+
+  check_wasm_deps
+
+  step "Building the site (debug) for the binary to embed"
+  cargo leptos build --frontend-only
+
+  step "cargo test (unit, property and black-box server tests)"
+  cargo test --workspace --exclude tally-frontend --locked
+
+  if [ -z "${TALLY_SKIP_E2E:-}" ]; then
+    step "Playwright end-to-end tests in Chromium ($CHROMIUM)"
+    local bin
+    bin="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/debug/tally"
+    [ -x "$bin" ] || die "missing $bin"
+    (cd end2end && TALLY_BIN="$bin" TALLY_E2E_PORT="$(free_port)" TALLY_CHROMIUM="$CHROMIUM" npx playwright test)
+  fi
+  step "All checks passed"
+}
+
+run_server() {
+  ensure_target_dir
+  ensure_rust
+  ensure_cargo_leptos
+  ensure_wasm_bindgen
+  ensure_wasm_opt
+  build_release
+  step "Starting Tally (Ctrl-C stops it)"
+  exec target/release/tally serve "$@"
+}
+
+usage() {
+  sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+}
+
+case "${1:-}" in
+  run) shift; run_server "$@" ;;
+  test) shift; run_tests "$@" ;;
+  -h | --help | help | "") usage ;;
+  *) usage >&2; exit 2 ;;
+esac
