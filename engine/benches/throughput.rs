@@ -9,10 +9,11 @@
 //!    words, lines of 40 to 110 characters (spaces and newlines only, so both
 //!    counters cut words the same way).
 //! 2. Runs, each in a child process of its own so that its peak RSS is its own:
-//!    (a) the baseline: 64 KiB reads, ASCII lowercase in place, split on space and
-//!        newline, `HashMap<Vec<u8>, u64>` with a fast hasher, one thread;
-//!    (b) the engine, `whitespace` + `lower`, all cores;
-//!    (c) the engine, `words` + `lower`, all cores;
+//!    - (a) the baseline: 64 KiB reads, ASCII lowercase in place, split on space
+//!      and newline, `HashMap<Vec<u8>, u64>` with a fast hasher, one thread;
+//!    - (b) the engine, `whitespace` + `lower`, all cores;
+//!    - (c) the engine, `words` + `lower`, all cores;
+//!
 //!    and checks that (a) and (b) found the same counts.
 //! 3. Measures how long the engine takes to return after a cancel.
 //! 4. Prints MB/s, words/s, the speedups over (a), and peak RSS.

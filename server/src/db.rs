@@ -22,16 +22,27 @@ pub enum DbError {
     #[error("cannot open the database at {url}: {source}")]
     Open {
         url: String,
-        source: surrealdb::Error,
+        source: Box<surrealdb::Error>,
     },
     #[error("the database rejected the credentials: {0}")]
-    SignIn(surrealdb::Error),
+    SignIn(Box<surrealdb::Error>),
     #[error("database query failed: {0}")]
-    Query(#[from] surrealdb::Error),
+    Query(Box<surrealdb::Error>),
     #[error("the database did not answer within {0:?}")]
     Timeout(Duration),
     #[error("the database answered unexpectedly: {0}")]
     Unexpected(String),
+    #[error("schema migration {version} failed: {source}")]
+    Migration {
+        version: i64,
+        source: Box<surrealdb::Error>,
+    },
+}
+
+impl From<surrealdb::Error> for DbError {
+    fn from(e: surrealdb::Error) -> Self {
+        Self::Query(Box::new(e))
+    }
 }
 
 /// How to reach the database.
@@ -81,7 +92,7 @@ impl Database {
             .await
             .map_err(|source| DbError::Open {
                 url: redact(&settings.url),
-                source,
+                source: Box::new(source),
             })?;
         if let Some((username, password)) = &settings.credentials {
             client
@@ -90,7 +101,7 @@ impl Database {
                     password: password.clone(),
                 })
                 .await
-                .map_err(DbError::SignIn)?;
+                .map_err(|e| DbError::SignIn(Box::new(e)))?;
         }
         client
             .use_ns(&settings.namespace)

@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod count_cmd;
 pub mod db;
+pub mod migrations;
 pub mod routes;
 pub mod service;
 pub mod site;
