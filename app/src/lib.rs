@@ -9,6 +9,7 @@
 #![recursion_limit = "256"]
 
 pub mod api;
+pub mod catalog;
 pub mod components;
 pub mod domain;
 pub mod names;

@@ -71,6 +71,10 @@ pub struct ServeArgs {
     /// SurrealDB database name inside the namespace.
     #[arg(long, env = "TALLY_DB_DATABASE", default_value = "tally")]
     pub db_database: String,
+
+    /// Largest accepted table upload, in bytes.
+    #[arg(long, env = "TALLY_MAX_UPLOAD_BYTES", default_value_t = 4 << 30)]
+    pub max_upload_bytes: u64,
 }
 
 impl Cli {

@@ -3,12 +3,15 @@
 //! `main.rs` only parses the command line and calls into this library, so that the
 //! integration tests can start the real application (see [`startup::Application`]).
 
+pub mod catalog;
 pub mod cli;
 pub mod count_cmd;
 pub mod db;
+pub mod error;
 pub mod migrations;
 pub mod routes;
 pub mod service;
 pub mod site;
 pub mod startup;
+pub mod tables;
 pub mod telemetry;

@@ -29,6 +29,7 @@ pub struct Settings {
     pub addr: SocketAddr,
     pub data_dir: PathBuf,
     pub db: DbSettings,
+    pub max_upload_bytes: u64,
 }
 
 impl Settings {
@@ -60,6 +61,7 @@ impl Settings {
             addr: args.addr,
             data_dir,
             db,
+            max_upload_bytes: args.max_upload_bytes,
         })
     }
 }
@@ -68,6 +70,8 @@ impl Settings {
 pub enum StartupError {
     #[error(transparent)]
     Db(#[from] DbError),
+    #[error("cannot prepare Tally's data: {0}")]
+    Service(crate::error::ServiceError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -80,6 +84,8 @@ pub enum StartupError {
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub service: Arc<TallyService>,
+    /// Largest accepted upload, in bytes.
+    pub max_upload_bytes: u64,
 }
 
 impl AppState {
@@ -101,7 +107,11 @@ impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         let db = Database::open(&settings.db).await?;
         tracing::info!(engine = db.engine(), data_dir = %settings.data_dir.display(), "database open");
-        let service = Arc::new(TallyService::new(db));
+        let service = Arc::new(
+            TallyService::open(db, &settings.data_dir)
+                .await
+                .map_err(StartupError::Service)?,
+        );
 
         let listener =
             TcpListener::bind(settings.addr)
@@ -124,6 +134,7 @@ impl Application {
         let state = AppState {
             leptos_options,
             service,
+            max_upload_bytes: settings.max_upload_bytes,
         };
         if !site::is_embedded() {
             tracing::warn!("this binary was built without the web UI; only the API is served");
@@ -156,6 +167,7 @@ fn router(state: AppState) -> Router {
     let options = state.leptos_options.clone();
     Router::new()
         .route("/healthz", get(routes::health::healthz))
+        .nest("/api/v1", api_v1())
         .merge(routes::docs::router())
         .leptos_routes_with_context(
             &state,
@@ -167,6 +179,38 @@ fn router(state: AppState) -> Router {
         .layer(CatchPanicLayer::new())
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// The REST API under `/api/v1`; each route also answers with a trailing slash.
+fn api_v1() -> Router<AppState> {
+    use axum::extract::DefaultBodyLimit;
+    use routes::datasets as ds;
+    let table = get(ds::get_table)
+        .delete(ds::delete_table)
+        .post(ds::upload_table);
+    Router::new()
+        .route("/projects", get(ds::list_projects))
+        .route("/projects/", get(ds::list_projects))
+        .route("/projects/{project}/datasets", get(ds::list_datasets))
+        .route("/projects/{project}/datasets/", get(ds::list_datasets))
+        .route(
+            "/projects/{project}/datasets/{dataset}/tables",
+            get(ds::list_tables),
+        )
+        .route(
+            "/projects/{project}/datasets/{dataset}/tables/",
+            get(ds::list_tables),
+        )
+        .route(
+            "/projects/{project}/datasets/{dataset}/tables/{table}",
+            table.clone(),
+        )
+        .route(
+            "/projects/{project}/datasets/{dataset}/tables/{table}/",
+            table,
+        )
+        // Uploads stream to disk under their own limit (`--max-upload-bytes`).
+        .layer(DefaultBodyLimit::disable())
 }
 
 async fn shutdown_signal() {

@@ -13,9 +13,31 @@ use crate::startup::AppState;
         title = "Tally",
         description = "Self-hosted workload manager for text analytics: word counts over table columns."
     ),
-    paths(super::health::healthz),
-    components(schemas(super::health::Health, super::health::DatabaseHealth)),
-    tags((name = "health", description = "Liveness and readiness"))
+    paths(
+        super::health::healthz,
+        super::datasets::list_projects,
+        super::datasets::list_datasets,
+        super::datasets::list_tables,
+        super::datasets::get_table,
+        super::datasets::upload_table,
+        super::datasets::delete_table,
+    ),
+    components(schemas(
+        super::health::Health,
+        super::health::DatabaseHealth,
+        super::ErrorBody,
+        tally_app::catalog::ProjectInfo,
+        tally_app::catalog::DatasetInfo,
+        tally_app::catalog::TableInfo,
+        tally_app::catalog::TableDetail,
+        tally_app::catalog::Column,
+        tally_app::catalog::ColumnType,
+        tally_app::catalog::SourceFormat,
+    )),
+    tags(
+        (name = "health", description = "Liveness and readiness"),
+        (name = "datasets", description = "The catalog of projects, datasets and tables, and table uploads"),
+    )
 )]
 pub struct ApiDoc;
 

@@ -1,5 +1,13 @@
 //! HTTP routes outside the Leptos app: one module per resource.
 
+pub mod datasets;
 pub mod docs;
 pub mod fallback;
 pub mod health;
+
+/// Every error answer: `{"detail": "..."}`, as FastAPI writes it.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    #[schema(example = "Table 'x' does not exist in dataset 'p.d'")]
+    pub detail: String,
+}

@@ -1,0 +1,472 @@
+//! The catalog: projects → datasets → tables, in SurrealDB.
+//!
+//! The catalog holds names, schemas and statistics; the rows themselves are
+//! Parquet files managed by [`crate::tables::TableStore`]. A table's record is
+//! written only after its file is in place, and removed before its file is.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use surrealdb::types::SurrealValue;
+use tally_app::catalog::{Column, ColumnType, DatasetInfo, ProjectInfo, SourceFormat, TableInfo};
+use tally_app::names::{DatasetName, ProjectName, TableRef};
+
+use crate::db::{Database, DbError};
+use crate::service::rfc3339_millis;
+
+/// Which part of a reference does not exist.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Missing {
+    Project {
+        project: String,
+    },
+    Dataset {
+        project: String,
+        dataset: String,
+    },
+    Table {
+        project: String,
+        dataset: String,
+        table: String,
+    },
+    Column {
+        table: String,
+        column: String,
+    },
+}
+
+impl Missing {
+    /// The message with a leading word, in the prototype's style:
+    /// `Source dataset 'x' does not exist in project 'p'`.
+    pub fn message(&self, lead: &str) -> String {
+        let lower = lead.is_empty();
+        let kind = |k: &str| {
+            if lower {
+                let mut c = k.chars();
+                c.next()
+                    .map(|f| f.to_uppercase().chain(c).collect())
+                    .unwrap_or_default()
+            } else {
+                format!("{lead} {k}")
+            }
+        };
+        match self {
+            Self::Project { project } => format!("{} '{project}' does not exist", kind("project")),
+            Self::Dataset { project, dataset } => {
+                format!(
+                    "{} '{dataset}' does not exist in project '{project}'",
+                    kind("dataset")
+                )
+            }
+            Self::Table {
+                project,
+                dataset,
+                table,
+            } => {
+                format!(
+                    "{} '{table}' does not exist in dataset '{project}.{dataset}'",
+                    kind("table")
+                )
+            }
+            Self::Column { table, column } => {
+                format!(
+                    "{} '{column}' does not exist in table '{table}'",
+                    kind("column")
+                )
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for Missing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message(""))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error("{0}")]
+    NotFound(Missing),
+    #[error("table '{0}' already exists")]
+    TableExists(String),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<surrealdb::Error> for CatalogError {
+    fn from(e: surrealdb::Error) -> Self {
+        Self::Db(e.into())
+    }
+}
+
+#[derive(Debug, Clone, SurrealValue)]
+struct ColumnRow {
+    name: String,
+    #[surreal(rename = "type")]
+    kind: String,
+}
+
+#[derive(Debug, Clone, SurrealValue)]
+struct TableRow {
+    project: String,
+    dataset: String,
+    name: String,
+    columns: Vec<ColumnRow>,
+    row_count: i64,
+    stored_bytes: i64,
+    source_format: String,
+    file: String,
+    created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, SurrealValue)]
+struct NameRow {
+    name: String,
+    created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, SurrealValue)]
+struct CountRow {
+    key: String,
+    n: i64,
+}
+
+#[derive(Debug, SurrealValue)]
+struct FileRow {
+    file: String,
+}
+
+/// A table as the catalog stores it: its public description and its file.
+#[derive(Debug, Clone)]
+pub struct StoredTable {
+    pub info: TableInfo,
+    /// The Parquet file's name inside the table store.
+    pub file: String,
+}
+
+impl TableRow {
+    fn into_stored(self) -> StoredTable {
+        let columns = self
+            .columns
+            .into_iter()
+            .map(|c| Column {
+                name: c.name,
+                kind: ColumnType::parse(&c.kind).unwrap_or(ColumnType::String),
+            })
+            .collect();
+        StoredTable {
+            info: TableInfo {
+                project: self.project,
+                dataset: self.dataset,
+                name: self.name,
+                columns,
+                row_count: u64::try_from(self.row_count).unwrap_or(0),
+                stored_bytes: u64::try_from(self.stored_bytes).unwrap_or(0),
+                source_format: SourceFormat::parse(&self.source_format)
+                    .unwrap_or(SourceFormat::Parquet),
+                created_at: rfc3339_millis(self.created_at),
+            },
+            file: self.file,
+        }
+    }
+}
+
+/// A table about to be registered.
+pub struct NewTable {
+    pub reference: TableRef,
+    pub columns: Vec<Column>,
+    pub row_count: u64,
+    pub stored_bytes: u64,
+    pub source_format: SourceFormat,
+    pub file: String,
+}
+
+/// The error text a transaction throws when the table exists; matched to
+/// tell a conflict from any other failure.
+const EXISTS_MARK: &str = "tally: table exists";
+
+/// Access to the catalog records.
+#[derive(Clone)]
+pub struct Catalog {
+    db: Database,
+}
+
+impl Catalog {
+    pub fn new(db: Database) -> Self {
+        Self { db }
+    }
+
+    pub async fn list_projects(&self) -> Result<Vec<ProjectInfo>, CatalogError> {
+        let mut res = self
+            .db
+            .client()
+            .query("SELECT name, created_at FROM project ORDER BY name")
+            .query("SELECT project AS key, count() AS n FROM dataset GROUP BY key")
+            .await?
+            .check()?;
+        let projects: Vec<NameRow> = res.take(0)?;
+        let counts = counts(res.take(1)?);
+        Ok(projects
+            .into_iter()
+            .map(|p| ProjectInfo {
+                dataset_count: counts.get(&p.name).copied().unwrap_or(0),
+                name: p.name,
+                created_at: rfc3339_millis(p.created_at),
+            })
+            .collect())
+    }
+
+    pub async fn list_datasets(
+        &self,
+        project: &ProjectName,
+    ) -> Result<Vec<DatasetInfo>, CatalogError> {
+        self.require_project(project.as_str()).await?;
+        let mut res = self
+            .db
+            .client()
+            .query("SELECT name, created_at FROM dataset WHERE project = $p ORDER BY name")
+            .query("SELECT dataset AS key, count() AS n FROM catalog_table WHERE project = $p GROUP BY key")
+            .bind(("p", project.as_str().to_string()))
+            .await?
+            .check()?;
+        let datasets: Vec<NameRow> = res.take(0)?;
+        let counts = counts(res.take(1)?);
+        Ok(datasets
+            .into_iter()
+            .map(|d| DatasetInfo {
+                project: project.to_string(),
+                table_count: counts.get(&d.name).copied().unwrap_or(0),
+                name: d.name,
+                created_at: rfc3339_millis(d.created_at),
+            })
+            .collect())
+    }
+
+    pub async fn list_tables(
+        &self,
+        project: &ProjectName,
+        dataset: &DatasetName,
+    ) -> Result<Vec<TableInfo>, CatalogError> {
+        self.require_dataset(project.as_str(), dataset.as_str())
+            .await?;
+        let mut res = self
+            .db
+            .client()
+            .query("SELECT * OMIT id FROM catalog_table WHERE project = $p AND dataset = $d ORDER BY name")
+            .bind(("p", project.as_str().to_string()))
+            .bind(("d", dataset.as_str().to_string()))
+            .await?
+            .check()?;
+        let rows: Vec<TableRow> = res.take(0)?;
+        Ok(rows.into_iter().map(|r| r.into_stored().info).collect())
+    }
+
+    /// The table, or which part of the reference is missing.
+    pub async fn get_table(&self, r: &TableRef) -> Result<StoredTable, CatalogError> {
+        match self.find_table(r).await? {
+            Some(t) => Ok(t),
+            None => {
+                self.require_dataset(r.project.as_str(), r.dataset.as_str())
+                    .await?;
+                Err(CatalogError::NotFound(Missing::Table {
+                    project: r.project.to_string(),
+                    dataset: r.dataset.to_string(),
+                    table: r.table.to_string(),
+                }))
+            }
+        }
+    }
+
+    async fn find_table(&self, r: &TableRef) -> Result<Option<StoredTable>, CatalogError> {
+        let mut res = self
+            .db
+            .client()
+            .query("SELECT * OMIT id FROM catalog_table WHERE project = $p AND dataset = $d AND name = $t")
+            .bind(("p", r.project.as_str().to_string()))
+            .bind(("d", r.dataset.as_str().to_string()))
+            .bind(("t", r.table.as_str().to_string()))
+            .await?
+            .check()?;
+        let rows: Vec<TableRow> = res.take(0)?;
+        Ok(rows.into_iter().next().map(TableRow::into_stored))
+    }
+
+    /// Whether `r` names an existing table (for early 409s before an import).
+    pub async fn table_exists(&self, r: &TableRef) -> Result<bool, CatalogError> {
+        Ok(self.find_table(r).await?.is_some())
+    }
+
+    /// Registers a table whose file is already in the store, creating its project
+    /// and dataset when they are new; all or nothing.
+    pub async fn create_table(&self, new: NewTable) -> Result<StoredTable, CatalogError> {
+        let r = &new.reference;
+        let row = TableRow {
+            project: r.project.to_string(),
+            dataset: r.dataset.to_string(),
+            name: r.table.to_string(),
+            columns: new
+                .columns
+                .iter()
+                .map(|c| ColumnRow {
+                    name: c.name.clone(),
+                    kind: c.kind.as_str().into(),
+                })
+                .collect(),
+            row_count: i64::try_from(new.row_count).unwrap_or(i64::MAX),
+            stored_bytes: i64::try_from(new.stored_bytes).unwrap_or(i64::MAX),
+            source_format: new.source_format.as_str().into(),
+            file: new.file.clone(),
+            created_at: Utc::now(),
+        };
+        let script = format!(
+            "BEGIN TRANSACTION;
+             IF array::len(SELECT id FROM project WHERE name = $p) == 0 {{
+                 CREATE project CONTENT {{ name: $p, created_at: time::now() }};
+             }};
+             IF array::len(SELECT id FROM dataset WHERE project = $p AND name = $d) == 0 {{
+                 CREATE dataset CONTENT {{ project: $p, name: $d, created_at: time::now() }};
+             }};
+             IF array::len(SELECT id FROM catalog_table WHERE project = $p AND dataset = $d AND name = $t) > 0 {{
+                 THROW '{EXISTS_MARK}';
+             }};
+             CREATE catalog_table CONTENT $row;
+             COMMIT TRANSACTION;"
+        );
+        // Two imports into a new project at once race on its unique index: the
+        // loser's transaction fails as a whole and one retry finds it created.
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let outcome = self
+                .db
+                .client()
+                .query(script.as_str())
+                .bind(("p", row.project.clone()))
+                .bind(("d", row.dataset.clone()))
+                .bind(("t", row.name.clone()))
+                .bind(("row", row.clone()))
+                .await
+                .and_then(|r| r.check());
+            match outcome {
+                Ok(_) => break,
+                Err(e) if e.to_string().contains(EXISTS_MARK) => {
+                    return Err(CatalogError::TableExists(r.to_string()));
+                }
+                Err(_) if attempt < 3 && !self.table_exists(r).await? => continue,
+                Err(_) if self.table_exists(r).await? => {
+                    return Err(CatalogError::TableExists(r.to_string()));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        self.find_table(r).await?.ok_or_else(|| {
+            CatalogError::Db(DbError::Unexpected(format!(
+                "table {r} vanished after its creation"
+            )))
+        })
+    }
+
+    /// Removes a table's record and returns it (its file is the caller's to delete).
+    pub async fn delete_table(&self, r: &TableRef) -> Result<StoredTable, CatalogError> {
+        let existing = self.get_table(r).await?;
+        self.db
+            .client()
+            .query("DELETE catalog_table WHERE project = $p AND dataset = $d AND name = $t")
+            .bind(("p", r.project.as_str().to_string()))
+            .bind(("d", r.dataset.as_str().to_string()))
+            .bind(("t", r.table.as_str().to_string()))
+            .await?
+            .check()?;
+        Ok(existing)
+    }
+
+    /// The file names of every registered table.
+    pub async fn table_files(&self) -> Result<Vec<String>, CatalogError> {
+        let mut res = self
+            .db
+            .client()
+            .query("SELECT file FROM catalog_table")
+            .await?
+            .check()?;
+        let rows: Vec<FileRow> = res.take(0)?;
+        Ok(rows.into_iter().map(|r| r.file).collect())
+    }
+
+    async fn require_project(&self, project: &str) -> Result<(), CatalogError> {
+        let mut res = self
+            .db
+            .client()
+            .query("SELECT name, created_at FROM project WHERE name = $p")
+            .bind(("p", project.to_string()))
+            .await?
+            .check()?;
+        let rows: Vec<NameRow> = res.take(0)?;
+        if rows.is_empty() {
+            return Err(CatalogError::NotFound(Missing::Project {
+                project: project.into(),
+            }));
+        }
+        Ok(())
+    }
+
+    async fn require_dataset(&self, project: &str, dataset: &str) -> Result<(), CatalogError> {
+        self.require_project(project).await?;
+        let mut res = self
+            .db
+            .client()
+            .query("SELECT name, created_at FROM dataset WHERE project = $p AND name = $d")
+            .bind(("p", project.to_string()))
+            .bind(("d", dataset.to_string()))
+            .await?
+            .check()?;
+        let rows: Vec<NameRow> = res.take(0)?;
+        if rows.is_empty() {
+            return Err(CatalogError::NotFound(Missing::Dataset {
+                project: project.into(),
+                dataset: dataset.into(),
+            }));
+        }
+        Ok(())
+    }
+}
+
+fn counts(rows: Vec<CountRow>) -> HashMap<String, u64> {
+    rows.into_iter()
+        .map(|r| (r.key, u64::try_from(r.n).unwrap_or(0)))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_parts_read_like_the_prototype() {
+        let d = Missing::Dataset {
+            project: "p".into(),
+            dataset: "x".into(),
+        };
+        assert_eq!(
+            d.message("Source"),
+            "Source dataset 'x' does not exist in project 'p'"
+        );
+        assert_eq!(d.to_string(), "Dataset 'x' does not exist in project 'p'");
+        let t = Missing::Table {
+            project: "p".into(),
+            dataset: "d".into(),
+            table: "x".into(),
+        };
+        assert_eq!(
+            t.message("Source"),
+            "Source table 'x' does not exist in dataset 'p.d'"
+        );
+        assert_eq!(
+            Missing::Project {
+                project: "p".into()
+            }
+            .to_string(),
+            "Project 'p' does not exist"
+        );
+    }
+}

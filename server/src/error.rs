@@ -1,0 +1,107 @@
+//! [`ServiceError`]: every failure of the service layer, in one place, with the
+//! HTTP status it maps to. Routes and server functions never pick statuses
+//! themselves.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::catalog::CatalogError;
+use crate::db::DbError;
+use crate::tables::import::ImportError;
+use crate::tables::scan::ScanError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Unprocessable(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    /// Details go to the log; the client gets a generic message.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ServiceError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The message a client sees.
+    pub fn detail(&self) -> String {
+        match self {
+            Self::Internal(_) => "Internal server error: see the server log".to_string(),
+            other => other.to_string(),
+        }
+    }
+
+    pub fn internal(e: impl std::fmt::Display) -> Self {
+        Self::Internal(e.to_string())
+    }
+}
+
+impl IntoResponse for ServiceError {
+    fn into_response(self) -> Response {
+        if let Self::Internal(message) = &self {
+            tracing::error!(%message, "request failed");
+        }
+        (self.status(), Json(json!({ "detail": self.detail() }))).into_response()
+    }
+}
+
+impl From<CatalogError> for ServiceError {
+    fn from(e: CatalogError) -> Self {
+        match e {
+            CatalogError::NotFound(missing) => Self::NotFound(missing.to_string()),
+            CatalogError::TableExists(_) => Self::Conflict(e.to_string()),
+            CatalogError::Db(db) => db.into(),
+        }
+    }
+}
+
+impl From<DbError> for ServiceError {
+    fn from(e: DbError) -> Self {
+        Self::Internal(e.to_string())
+    }
+}
+
+impl From<ImportError> for ServiceError {
+    fn from(e: ImportError) -> Self {
+        match e {
+            ImportError::UnsupportedFormat(_) => Self::UnsupportedMediaType(e.to_string()),
+            ImportError::Empty(_) => Self::BadRequest(e.to_string()),
+            ImportError::Invalid(_) => Self::Unprocessable(e.to_string()),
+            ImportError::TooLarge { .. } => Self::PayloadTooLarge(e.to_string()),
+            ImportError::Io(_) | ImportError::Parquet(_) | ImportError::Arrow(_) => {
+                Self::Internal(e.to_string())
+            }
+        }
+    }
+}
+
+impl From<ScanError> for ServiceError {
+    fn from(e: ScanError) -> Self {
+        match e {
+            ScanError::NoSuchColumn { .. } => Self::NotFound(e.to_string()),
+            ScanError::NotAString { .. } => Self::Unprocessable(e.to_string()),
+            _ => Self::Internal(e.to_string()),
+        }
+    }
+}

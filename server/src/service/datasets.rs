@@ -1,0 +1,152 @@
+//! The catalog operations of the service: browse, import, preview, delete.
+
+use std::collections::HashSet;
+
+use tally_app::catalog::{DatasetInfo, ProjectInfo, TableDetail, TableInfo};
+use tally_app::names::{DatasetName, ProjectName, TableRef};
+
+use super::TallyService;
+use crate::catalog::{CatalogError, NewTable};
+use crate::error::ServiceError;
+use crate::tables::import::{self, ImportOptions, ImportSource};
+use crate::tables::scan::TableScan;
+use crate::tables::{TableLease, preview};
+
+/// Rows shown in a table's preview.
+pub const PREVIEW_ROWS: usize = 20;
+
+impl TallyService {
+    pub async fn list_projects(&self) -> Result<Vec<ProjectInfo>, ServiceError> {
+        Ok(self.catalog.list_projects().await?)
+    }
+
+    pub async fn list_datasets(
+        &self,
+        project: &ProjectName,
+    ) -> Result<Vec<DatasetInfo>, ServiceError> {
+        Ok(self.catalog.list_datasets(project).await?)
+    }
+
+    pub async fn list_tables(
+        &self,
+        project: &ProjectName,
+        dataset: &DatasetName,
+    ) -> Result<Vec<TableInfo>, ServiceError> {
+        Ok(self.catalog.list_tables(project, dataset).await?)
+    }
+
+    /// A table's schema, statistics and first rows.
+    pub async fn table_detail(&self, table: &TableRef) -> Result<TableDetail, ServiceError> {
+        let stored = self.catalog.get_table(table).await?;
+        let path = self
+            .store
+            .path_of(&stored.file)
+            .map_err(ServiceError::internal)?;
+        let rows = tokio::task::spawn_blocking(move || preview::first_rows(&path, PREVIEW_ROWS))
+            .await
+            .map_err(ServiceError::internal)??;
+        Ok(TableDetail {
+            table: stored.info,
+            preview: rows,
+        })
+    }
+
+    /// Imports `sources` as the new table `table`. All or nothing: on any error no
+    /// table is registered and no file is left behind.
+    pub async fn import_table(
+        &self,
+        table: &TableRef,
+        sources: Vec<ImportSource>,
+        options: ImportOptions,
+    ) -> Result<TableInfo, ServiceError> {
+        if self.catalog.table_exists(table).await? {
+            return Err(CatalogError::TableExists(table.to_string()).into());
+        }
+        let out = self.store.incoming_path(".parquet.tmp");
+        let work_out = out.clone();
+        let converted =
+            tokio::task::spawn_blocking(move || import::convert(&sources, &options, &work_out))
+                .await
+                .map_err(ServiceError::internal)?;
+        let converted = match converted {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = std::fs::remove_file(&out);
+                return Err(e.into());
+            }
+        };
+        let store = self.store.clone();
+        let file = tokio::task::spawn_blocking(move || store.commit(&out))
+            .await
+            .map_err(ServiceError::internal)?
+            .map_err(ServiceError::internal)?;
+        let stored_bytes = self.store.size_of(&file).map_err(ServiceError::internal)?;
+        let registered = self
+            .catalog
+            .create_table(NewTable {
+                reference: table.clone(),
+                columns: converted.columns,
+                row_count: converted.rows,
+                stored_bytes,
+                source_format: converted.format,
+                file: file.clone(),
+            })
+            .await;
+        match registered {
+            Ok(stored) => {
+                tracing::info!(table = %table, rows = converted.rows, bytes = stored_bytes, "table imported");
+                Ok(stored.info)
+            }
+            Err(e) => {
+                let _ = self.store.remove(&file);
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Deletes a table and its data; 409 while a run reads it.
+    pub async fn delete_table(&self, table: &TableRef) -> Result<TableInfo, ServiceError> {
+        let key = table.to_string();
+        if self.leases.in_use(&key) {
+            return Err(ServiceError::Conflict(format!(
+                "table '{key}' is being read by a run; try again when it ends"
+            )));
+        }
+        let stored = self.catalog.delete_table(table).await?;
+        if let Err(e) = self.store.remove(&stored.file) {
+            // The record is gone, so the file is an orphan the next start sweeps.
+            tracing::warn!(file = %stored.file, error = %e, "could not remove a deleted table's file");
+        }
+        Ok(stored.info)
+    }
+
+    /// Opens a scan of a string column, holding a lease on the table.
+    pub async fn open_scan(
+        &self,
+        table: &TableRef,
+        column: &str,
+    ) -> Result<(TableScan, TableLease), ServiceError> {
+        let lease = self.leases.acquire(&table.to_string());
+        let stored = self.catalog.get_table(table).await?;
+        let path = self
+            .store
+            .path_of(&stored.file)
+            .map_err(ServiceError::internal)?;
+        let info = stored.info;
+        let column = column.to_string();
+        let scan = tokio::task::spawn_blocking(move || TableScan::open(&path, &info, &column))
+            .await
+            .map_err(ServiceError::internal)??;
+        Ok((scan, lease))
+    }
+
+    /// Removes files left by interrupted imports or deletes.
+    pub(super) async fn sweep_table_files(&self) -> Result<usize, ServiceError> {
+        let known: HashSet<String> = self.catalog.table_files().await?.into_iter().collect();
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || store.sweep(&known))
+            .await
+            .map_err(ServiceError::internal)?
+            .map_err(ServiceError::internal)
+    }
+}
