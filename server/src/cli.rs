@@ -31,6 +31,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// Count the words of files or standard input, most frequent first.
     Count(crate::count_cmd::CountArgs),
+    /// Import files as a new table of a running Tally server.
+    Import(crate::import_cmd::ImportArgs),
 }
 
 /// Where Tally listens and where it keeps its data.
@@ -71,6 +73,11 @@ pub struct ServeArgs {
     /// SurrealDB database name inside the namespace.
     #[arg(long, env = "TALLY_DB_DATABASE", default_value = "tally")]
     pub db_database: String,
+
+    /// A JSON Lines file to load as `public-data.samples.shakespeare` when that
+    /// table is missing (the run script prepares it).
+    #[arg(long, env = "TALLY_SAMPLE_DATA", value_name = "FILE")]
+    pub sample_data: Option<PathBuf>,
 
     /// Largest accepted table upload, in bytes.
     #[arg(long, env = "TALLY_MAX_UPLOAD_BYTES", default_value_t = 4 << 30)]

@@ -4,9 +4,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use tally_server::cli::{Cli, Command};
-use tally_server::count_cmd;
 use tally_server::startup::{Application, Settings};
 use tally_server::telemetry;
+use tally_server::{count_cmd, import_cmd};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -14,6 +14,10 @@ fn main() -> ExitCode {
     let outcome = match &cli.command {
         // No async runtime for counting: the engine runs on its own threads.
         Some(Command::Count(args)) => count_cmd::run(args).map_err(|e| e.to_string()),
+        Some(Command::Import(args)) => runtime().and_then(|rt| {
+            rt.block_on(import_cmd::run(args))
+                .map_err(|e| e.to_string())
+        }),
         None | Some(Command::Serve(_)) => serve(&cli),
     };
     match outcome {
@@ -25,12 +29,15 @@ fn main() -> ExitCode {
     }
 }
 
-fn serve(cli: &Cli) -> Result<(), String> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
-    runtime.block_on(async {
+        .map_err(|e| format!("cannot start the async runtime: {e}"))
+}
+
+fn serve(cli: &Cli) -> Result<(), String> {
+    runtime()?.block_on(async {
         let settings = Settings::from_args(&cli.serve_args()).map_err(|e| e.to_string())?;
         let app = Application::build(settings)
             .await

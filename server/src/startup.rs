@@ -30,6 +30,7 @@ pub struct Settings {
     pub data_dir: PathBuf,
     pub db: DbSettings,
     pub max_upload_bytes: u64,
+    pub sample_data: Option<PathBuf>,
 }
 
 impl Settings {
@@ -62,6 +63,7 @@ impl Settings {
             data_dir,
             db,
             max_upload_bytes: args.max_upload_bytes,
+            sample_data: args.sample_data.clone(),
         })
     }
 }
@@ -131,6 +133,7 @@ impl Application {
             .env(Env::PROD)
             .site_addr(addr)
             .build();
+        crate::sample::load_in_background(service.clone(), settings.sample_data.clone());
         let state = AppState {
             leptos_options,
             service,

@@ -104,6 +104,11 @@ impl TallyService {
         }
     }
 
+    /// Whether the table exists.
+    pub async fn has_table(&self, table: &TableRef) -> Result<bool, ServiceError> {
+        Ok(self.catalog.table_exists(table).await?)
+    }
+
     /// Deletes a table and its data; 409 while a run reads it.
     pub async fn delete_table(&self, table: &TableRef) -> Result<TableInfo, ServiceError> {
         let key = table.to_string();

@@ -1,0 +1,161 @@
+//! The service layer as a library: scans feeding the engine, table leases, and
+//! schema migrations, on a real embedded database in a temporary directory.
+
+use std::sync::Arc;
+
+use tally_app::names::TableRef;
+use tally_engine::{Control, CountOptions, Engine, TokenizerKind, reference};
+use tally_server::db::{Database, DbSettings};
+use tally_server::error::ServiceError;
+use tally_server::migrations;
+use tally_server::service::TallyService;
+use tally_server::tables::import::{ImportOptions, ImportSource};
+
+async fn service(dir: &std::path::Path) -> Arc<TallyService> {
+    let db = Database::open(&DbSettings::embedded(dir))
+        .await
+        .expect("open db");
+    Arc::new(TallyService::open(db, dir).await.expect("open service"))
+}
+
+async fn import_csv(service: &TallyService, dir: &std::path::Path, table: &str, csv: &str) {
+    let path = dir.join(format!("{table}.csv"));
+    std::fs::write(&path, csv).expect("write");
+    let sources = vec![ImportSource {
+        name: "data.csv".into(),
+        path,
+    }];
+    service
+        .import_table(
+            &TableRef::parse(table).expect("name"),
+            sources,
+            ImportOptions::default(),
+        )
+        .await
+        .expect("import");
+}
+
+#[tokio::test]
+async fn a_column_scan_counts_like_the_reference() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let svc = service(dir.path()).await;
+    let mut csv = String::from("id,text\n");
+    let mut values = Vec::new();
+    for i in 0..30_000 {
+        let text = if i % 17 == 0 {
+            String::new()
+        } else {
+            format!("Word{} and  more, word{} É{}", i % 101, i % 7, i % 3)
+        };
+        csv.push_str(&format!("{i},\"{text}\"\n"));
+        values.push(text);
+    }
+    import_csv(&svc, dir.path(), "p.d.t", &csv).await;
+    for tokenizer in TokenizerKind::ALL {
+        let options = CountOptions {
+            tokenizer,
+            ..Default::default()
+        };
+        let (scan, _lease) = svc
+            .open_scan(&TableRef::parse("p.d.t").expect("name"), "text")
+            .await
+            .expect("scan");
+        assert_eq!(scan.rows(), 30_000);
+        let engine = Engine::new(options.clone())
+            .expect("options")
+            .with_threads(2)
+            .expect("pool");
+        let total = Some(scan.rows());
+        let got =
+            tokio::task::spawn_blocking(move || engine.count_batches(scan, total, &Control::new()))
+                .await
+                .expect("join")
+                .expect("count");
+        // Empty cells are nulls in CSV: skipped, as the engine does.
+        let cells: Vec<Option<&str>> = values
+            .iter()
+            .map(|v| (!v.is_empty()).then_some(v.as_str()))
+            .collect();
+        assert_eq!(
+            got.words,
+            reference::count_values(&options, &cells),
+            "{tokenizer:?}"
+        );
+        assert_eq!(
+            got.stats.null_values,
+            values.iter().filter(|v| v.is_empty()).count() as u64
+        );
+    }
+}
+
+#[tokio::test]
+async fn scans_refuse_missing_and_non_string_columns() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let svc = service(dir.path()).await;
+    import_csv(&svc, dir.path(), "p.d.t", "n,s\n1,a\n").await;
+    let t = TableRef::parse("p.d.t").expect("name");
+    let err = svc.open_scan(&t, "n").await.err().expect("integer column");
+    assert!(
+        matches!(&err, ServiceError::Unprocessable(m) if m.contains("is integer, not string")),
+        "{err}"
+    );
+    let err = svc
+        .open_scan(&t, "zzz")
+        .await
+        .err()
+        .expect("no such column");
+    assert!(
+        matches!(&err, ServiceError::NotFound(m) if m.contains("column 'zzz' does not exist")),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_table_being_read_cannot_be_deleted() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let svc = service(dir.path()).await;
+    import_csv(&svc, dir.path(), "p.d.t", "s\na\n").await;
+    let t = TableRef::parse("p.d.t").expect("name");
+    let (scan, lease) = svc.open_scan(&t, "s").await.expect("scan");
+    let err = svc.delete_table(&t).await.expect_err("in use");
+    assert!(
+        matches!(&err, ServiceError::Conflict(m) if m.contains("being read by a run")),
+        "{err}"
+    );
+    drop(scan);
+    drop(lease);
+    let deleted = svc.delete_table(&t).await.expect("deleted once free");
+    assert_eq!(deleted.row_count, 1);
+}
+
+#[tokio::test]
+async fn migrations_upgrade_in_place_and_refuse_newer_schemas() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = Database::open(&DbSettings::embedded(dir.path()))
+        .await
+        .expect("open");
+    assert_eq!(
+        migrations::current_version(&db).await.expect("version"),
+        0,
+        "a new database is empty"
+    );
+    let applied = migrations::migrate(&db).await.expect("migrate");
+    assert_eq!(
+        applied,
+        (1..=migrations::latest_version()).collect::<Vec<_>>()
+    );
+    assert!(
+        migrations::migrate(&db).await.expect("again").is_empty(),
+        "idempotent"
+    );
+
+    // A database written by a newer Tally is left alone.
+    db.client()
+        .query("CREATE migration CONTENT { version: 999, name: 'future', applied_at: time::now() }")
+        .await
+        .expect("insert")
+        .check()
+        .expect("ok");
+    let err = migrations::migrate(&db).await.expect_err("newer schema");
+    assert!(err.to_string().contains("newer than this Tally"), "{err}");
+}
