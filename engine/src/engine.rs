@@ -199,7 +199,7 @@ impl Engine {
             engine: self,
             control,
             workers: (0..threads)
-                .map(|_| Mutex::new(Worker::default()))
+                .map(|_| Slot(Mutex::new(Worker::default())))
                 .collect(),
             bytes_done: AtomicU64::new(0),
             values_done: AtomicU64::new(0),
@@ -262,12 +262,17 @@ impl Engine {
     }
 }
 
+/// A worker on a cache line of its own: workers update their state on every
+/// word, and two on one line would make the cores fight over it (false sharing).
+#[repr(align(128))]
+struct Slot(Mutex<Worker>);
+
 /// One count in progress: inputs are added one after the other and counted in
 /// parallel; [`Session::finish`] merges and sorts.
 pub struct Session<'a> {
     engine: &'a Engine,
     control: &'a Control,
-    workers: Vec<Mutex<Worker>>,
+    workers: Vec<Slot>,
     bytes_done: AtomicU64,
     values_done: AtomicU64,
     nulls: AtomicU64,
@@ -470,6 +475,7 @@ impl Session<'_> {
             .filter(|&i| i < self.workers.len())
             .unwrap_or(0);
         self.workers[index]
+            .0
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
     }
@@ -521,24 +527,25 @@ impl Session<'_> {
         let tables: Vec<WordTable> = self
             .workers
             .iter()
-            .map(|w| std::mem::take(&mut w.lock().unwrap_or_else(PoisonError::into_inner).table))
+            .map(|w| std::mem::take(&mut w.0.lock().unwrap_or_else(PoisonError::into_inner).table))
             .collect();
         let engine = self.engine;
-        let merged = engine.install(|| {
-            tables
-                .into_par_iter()
-                .reduce(WordTable::default, WordTable::merged)
-        });
+        let merged = engine.install(|| WordTable::merge_all(tables));
         self.check_cancelled()?;
-        let mut entries: Vec<(&[u8], u64)> = merged.entries().collect();
+        // Sort keys carry the count and the word's first 8 bytes inline, so most
+        // comparisons never follow the pointer to the word.
+        let mut entries: Vec<(u64, u64, &[u8])> =
+            merged.entries().map(|(w, c)| (c, prefix(w), w)).collect();
         engine.install(|| {
-            entries.par_sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)))
+            entries.par_sort_unstable_by(|a, b| {
+                b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then_with(|| a.2.cmp(b.2))
+            })
         });
         self.check_cancelled()?;
         let words: Vec<WordCount> = engine.install(|| {
             entries
                 .par_iter()
-                .map(|&(w, count)| WordCount {
+                .map(|&(count, _, w)| WordCount {
                     word: String::from_utf8_lossy(w).into_owned(),
                     count,
                 })
@@ -560,6 +567,16 @@ impl Session<'_> {
         };
         Ok(CountResult { words, stats })
     }
+}
+
+/// The first 8 bytes of `word`, big-endian, zero-padded: ordering these orders the
+/// words by their first 8 bytes.
+#[inline]
+fn prefix(word: &[u8]) -> u64 {
+    let mut bytes = [0_u8; 8];
+    let n = word.len().min(8);
+    bytes[..n].copy_from_slice(&word[..n]);
+    u64::from_be_bytes(bytes)
 }
 
 /// The chunk as text: borrowed when valid, else with each invalid sequence

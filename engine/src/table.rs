@@ -46,24 +46,66 @@ impl Slot {
     }
 }
 
-/// Distinct words and their counts.
+/// One partition of a [`WordTable`].
 #[derive(Default)]
-pub(crate) struct WordTable {
+struct Part {
     slots: HashTable<Slot>,
     arena: Vec<u8>,
 }
 
-impl WordTable {
-    pub(crate) fn len(&self) -> usize {
-        self.slots.len()
-    }
+/// How many partitions a table has (a power of two); the top bits of a word's
+/// hash pick its partition.
+const PARTS: usize = 16;
+const PART_SHIFT: u32 = 64 - PARTS.trailing_zeros();
 
+/// Distinct words and their counts, partitioned by hash so that the tables of
+/// several workers merge partition by partition, in parallel.
+pub(crate) struct WordTable {
+    parts: Vec<Part>,
+}
+
+impl Default for WordTable {
+    fn default() -> Self {
+        Self {
+            parts: (0..PARTS).map(|_| Part::default()).collect(),
+        }
+    }
+}
+
+impl WordTable {
     /// Adds `n` occurrences of `word`.
     #[inline]
     pub(crate) fn add(&mut self, word: &[u8], n: u64) {
-        self.add_hashed(hash_word(word), word, n);
+        let hash = hash_word(word);
+        self.parts[(hash >> PART_SHIFT) as usize].add_hashed(hash, word, n);
     }
 
+    /// Merges the tables of all workers into one, one partition per task.
+    pub(crate) fn merge_all(tables: Vec<WordTable>) -> WordTable {
+        use rayon::prelude::*;
+        let mut columns: Vec<Vec<Part>> = (0..PARTS)
+            .map(|_| Vec::with_capacity(tables.len()))
+            .collect();
+        for table in tables {
+            for (i, part) in table.parts.into_iter().enumerate() {
+                columns[i].push(part);
+            }
+        }
+        let parts = columns
+            .into_par_iter()
+            .map(|parts| parts.into_iter().reduce(Part::merged).unwrap_or_default())
+            .collect();
+        WordTable { parts }
+    }
+
+    /// Every word with its count, in no particular order. Words are valid UTF-8:
+    /// only `&str` slices are ever added.
+    pub(crate) fn entries(&self) -> impl Iterator<Item = (&[u8], u64)> + '_ {
+        self.parts.iter().flat_map(Part::entries)
+    }
+}
+
+impl Part {
     #[inline]
     fn add_hashed(&mut self, hash: u64, word: &[u8], n: u64) {
         let arena = &self.arena;
@@ -96,23 +138,25 @@ impl WordTable {
     }
 
     /// Folds `other` into `self`; the larger table should be `self`.
-    pub(crate) fn merge(&mut self, other: WordTable) {
+    fn merge(&mut self, other: Part) {
         self.slots.reserve(other.slots.len(), |s| s.hash);
         for slot in other.slots.iter() {
             self.add_hashed(slot.hash, slot.word(&other.arena), slot.count);
         }
     }
 
-    /// Merges two tables, folding the smaller into the larger.
-    pub(crate) fn merged(a: WordTable, b: WordTable) -> WordTable {
-        let (mut big, small) = if a.len() >= b.len() { (a, b) } else { (b, a) };
+    /// Merges two partitions, folding the smaller into the larger.
+    fn merged(a: Part, b: Part) -> Part {
+        let (mut big, small) = if a.slots.len() >= b.slots.len() {
+            (a, b)
+        } else {
+            (b, a)
+        };
         big.merge(small);
         big
     }
 
-    /// Every word with its count, in no particular order. Words are valid UTF-8:
-    /// only `&str` slices are ever added.
-    pub(crate) fn entries(&self) -> impl Iterator<Item = (&[u8], u64)> + '_ {
+    fn entries(&self) -> impl Iterator<Item = (&[u8], u64)> + '_ {
         self.slots.iter().map(|s| (s.word(&self.arena), s.count))
     }
 }
@@ -133,7 +177,7 @@ mod tests {
         let long = [b'z'; 100];
         b.add(&long, 2);
         b.add(&long, 1);
-        let m = WordTable::merged(a, b);
+        let m = WordTable::merge_all(vec![a, b]);
         let mut got: Vec<_> = m.entries().map(|(w, c)| (w.to_vec(), c)).collect();
         got.sort();
         assert_eq!(
