@@ -140,6 +140,20 @@ impl TableInfo {
     }
 }
 
+/// The whole catalog as a tree, for the Datasets page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectTree {
+    pub name: String,
+    pub datasets: Vec<DatasetTree>,
+}
+
+/// A dataset with its tables.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DatasetTree {
+    pub name: String,
+    pub tables: Vec<TableInfo>,
+}
+
 /// A table with its first rows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]

@@ -12,6 +12,8 @@ pub mod api;
 pub mod catalog;
 pub mod components;
 pub mod domain;
+pub mod error;
+pub mod format;
 pub mod names;
 pub mod pages;
 #[cfg(feature = "ssr")]
@@ -20,13 +22,14 @@ pub mod service;
 use leptos::prelude::*;
 use leptos_meta::{Link, Meta, MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
+    SsrMode,
     components::{Route, Router, Routes},
     path,
 };
 
 use crate::components::layout::AppShell;
 use crate::pages::{
-    dashboard::DashboardPage, datasets::DatasetsPage, not_found::NotFoundPage,
+    dashboard::DashboardPage, datasets::DatasetsPage, not_found::NotFoundPage, table::TablePage,
     workloads::WorkloadsPage,
 };
 
@@ -67,6 +70,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=DashboardPage />
                     <Route path=path!("/workloads") view=WorkloadsPage />
                     <Route path=path!("/datasets") view=DatasetsPage />
+                    // Rendered whole before answering, so that a missing table is a 404.
+                    <Route path=path!("/datasets/:project/:dataset/:table") view=TablePage ssr=SsrMode::Async />
                 </Routes>
             </AppShell>
         </Router>

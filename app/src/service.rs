@@ -6,13 +6,30 @@
 
 use std::sync::Arc;
 
+use leptos::server_fn::codec::MultipartData;
+
+use crate::catalog::{ProjectTree, TableDetail, TableInfo};
 use crate::domain::SystemStatus;
+use crate::error::AppError;
 
 /// Everything the UI asks of the server.
 #[async_trait::async_trait]
 pub trait AppService: Send + Sync + 'static {
     /// A live reading of the server's and database's health.
     async fn system_status(&self) -> SystemStatus;
+
+    /// Every project, dataset and table.
+    async fn catalog_tree(&self) -> Result<Vec<ProjectTree>, AppError>;
+
+    /// One table (`project.dataset.table`) with its first rows.
+    async fn table_detail(&self, table: &str) -> Result<TableDetail, AppError>;
+
+    /// Imports the files of an upload form (fields `table`, `file`..., and the
+    /// optional `format`, `delimiter`, `quote`, `replace_invalid_utf8`).
+    async fn import_upload(&self, form: MultipartData) -> Result<TableInfo, AppError>;
+
+    /// Deletes a table and its data.
+    async fn delete_table(&self, table: &str) -> Result<TableInfo, AppError>;
 }
 
 /// How the service travels in Leptos' context.

@@ -86,8 +86,6 @@ pub enum StartupError {
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub service: Arc<TallyService>,
-    /// Largest accepted upload, in bytes.
-    pub max_upload_bytes: u64,
 }
 
 impl AppState {
@@ -112,7 +110,8 @@ impl Application {
         let service = Arc::new(
             TallyService::open(db, &settings.data_dir)
                 .await
-                .map_err(StartupError::Service)?,
+                .map_err(StartupError::Service)?
+                .with_upload_limit(settings.max_upload_bytes),
         );
 
         let listener =
@@ -137,7 +136,6 @@ impl Application {
         let state = AppState {
             leptos_options,
             service,
-            max_upload_bytes: settings.max_upload_bytes,
         };
         if !site::is_embedded() {
             tracing::warn!("this binary was built without the web UI; only the API is served");

@@ -3,4 +3,5 @@
 pub mod dashboard;
 pub mod datasets;
 pub mod not_found;
+pub mod table;
 pub mod workloads;

@@ -2,7 +2,9 @@
 
 use std::collections::HashSet;
 
-use tally_app::catalog::{DatasetInfo, ProjectInfo, TableDetail, TableInfo};
+use tally_app::catalog::{
+    DatasetInfo, DatasetTree, ProjectInfo, ProjectTree, TableDetail, TableInfo,
+};
 use tally_app::names::{DatasetName, ProjectName, TableRef};
 
 use super::TallyService;
@@ -33,6 +35,28 @@ impl TallyService {
         dataset: &DatasetName,
     ) -> Result<Vec<TableInfo>, ServiceError> {
         Ok(self.catalog.list_tables(project, dataset).await?)
+    }
+
+    /// Every project with its datasets and their tables.
+    pub async fn tree(&self) -> Result<Vec<ProjectTree>, ServiceError> {
+        let mut tree = Vec::new();
+        for project in self.catalog.list_projects().await? {
+            let name = ProjectName::parse(&project.name).map_err(ServiceError::internal)?;
+            let mut datasets = Vec::new();
+            for dataset in self.catalog.list_datasets(&name).await? {
+                let ds = DatasetName::parse(&dataset.name).map_err(ServiceError::internal)?;
+                let tables = self.catalog.list_tables(&name, &ds).await?;
+                datasets.push(DatasetTree {
+                    name: dataset.name,
+                    tables,
+                });
+            }
+            tree.push(ProjectTree {
+                name: project.name,
+                datasets,
+            });
+        }
+        Ok(tree)
     }
 
     /// A table's schema, statistics and first rows.

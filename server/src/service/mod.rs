@@ -4,11 +4,16 @@
 //! [`tally_app::service::AppService`]) call into [`TallyService`].
 
 mod datasets;
+pub mod uploads;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use leptos::server_fn::codec::MultipartData;
+use tally_app::catalog::{ProjectTree, TableDetail, TableInfo};
 use tally_app::domain::{DatabaseStatus, SystemStatus};
+use tally_app::error::AppError;
+use tally_app::names::TableRef;
 use tally_app::service::AppService;
 
 use crate::catalog::Catalog;
@@ -28,6 +33,7 @@ pub struct TallyService {
     catalog: Catalog,
     store: TableStore,
     leases: TableLeases,
+    max_upload_bytes: u64,
     started: Instant,
 }
 
@@ -48,6 +54,7 @@ impl TallyService {
             db,
             store,
             leases: TableLeases::default(),
+            max_upload_bytes: 4 << 30,
             started: Instant::now(),
         };
         let swept = service.sweep_table_files().await?;
@@ -57,9 +64,14 @@ impl TallyService {
         Ok(service)
     }
 
-    /// A fresh path in the table store's spool for an upload being received.
-    pub fn incoming_path(&self) -> std::path::PathBuf {
-        self.store.incoming_path(".upload")
+    /// Sets the largest accepted upload, in bytes.
+    pub fn with_upload_limit(mut self, bytes: u64) -> Self {
+        self.max_upload_bytes = bytes;
+        self
+    }
+
+    pub fn max_upload_bytes(&self) -> u64 {
+        self.max_upload_bytes
     }
 
     pub fn leases(&self) -> &TableLeases {
@@ -102,6 +114,44 @@ impl TallyService {
 impl AppService for TallyService {
     async fn system_status(&self) -> SystemStatus {
         self.status().await
+    }
+
+    async fn catalog_tree(&self) -> Result<Vec<ProjectTree>, AppError> {
+        Ok(self.tree().await?)
+    }
+
+    async fn table_detail(&self, table: &str) -> Result<TableDetail, AppError> {
+        let reference =
+            TableRef::parse(table).map_err(|e| AppError::new(404, format!("table: {e}")))?;
+        Ok(TallyService::table_detail(self, &reference).await?)
+    }
+
+    async fn import_upload(&self, form: MultipartData) -> Result<TableInfo, AppError> {
+        let form = form
+            .into_inner()
+            .ok_or_else(|| AppError::new(400, "file: the upload form has no data"))?;
+        let upload = self.read_upload_form(form).await?;
+        let table = upload.table.as_deref().unwrap_or("");
+        let reference =
+            TableRef::parse(table).map_err(|e| AppError::new(422, format!("table: {e}")))?;
+        let options = upload.params.options(None)?;
+        let sources = upload.files.iter().map(uploads::Spooled::source).collect();
+        Ok(self.import_table(&reference, sources, options).await?)
+    }
+
+    async fn delete_table(&self, table: &str) -> Result<TableInfo, AppError> {
+        let reference =
+            TableRef::parse(table).map_err(|e| AppError::new(404, format!("table: {e}")))?;
+        Ok(TallyService::delete_table(self, &reference).await?)
+    }
+}
+
+impl From<ServiceError> for AppError {
+    fn from(e: ServiceError) -> Self {
+        if let ServiceError::Internal(message) = &e {
+            tracing::error!(%message, "server function failed");
+        }
+        AppError::new(e.status().as_u16(), e.detail())
     }
 }
 

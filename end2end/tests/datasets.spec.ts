@@ -1,0 +1,77 @@
+import { test, expect, allowHttpErrors, waitForHydration, snapshot } from "./fixtures";
+
+const csv = "name,age,city\nAnn,31,Oslo\nBo,,Lima\nCy,45,\"Rio, BR\"\n";
+
+test("upload a CSV and a text file through the form, browse and delete them", async ({ page }) => {
+  await page.goto("/datasets");
+  await waitForHydration(page);
+  const form = page.getByTestId("upload-form");
+
+  await form.getByLabel("Table").fill("e2e.people.staff");
+  await form.getByLabel("Files").setInputFiles({ name: "staff.csv", mimeType: "text/csv", buffer: Buffer.from(csv) });
+  await form.getByRole("button", { name: "Upload" }).click();
+  await expect(page.getByTestId("upload-done")).toContainText("Imported e2e.people.staff: 3 rows, 3 columns.");
+  const tree = page.getByTestId("catalog-tree");
+  await expect(tree.getByRole("link", { name: "staff" })).toBeVisible();
+
+  await form.getByLabel("Table").fill("e2e.books.lines");
+  await form.getByLabel("Files").setInputFiles([
+    { name: "a.txt", mimeType: "text/plain", buffer: Buffer.from("to be\nor not\n") },
+    { name: "b.txt", mimeType: "text/plain", buffer: Buffer.from("that is\n") },
+  ]);
+  await form.getByRole("button", { name: "Upload" }).click();
+  await expect(page.getByTestId("upload-done")).toContainText("Imported e2e.books.lines: 3 rows, 2 columns.");
+  await expect(tree.getByRole("link", { name: "lines" })).toBeVisible();
+  await snapshot(page, "datasets-catalog");
+
+  await tree.getByRole("link", { name: "staff" }).click();
+  await expect(page).toHaveURL(/\/datasets\/e2e\/people\/staff$/);
+  await expect(page.getByRole("heading", { level: 1, name: "staff" })).toBeVisible();
+  const schema = page.getByTestId("table-schema");
+  await expect(schema.locator("tbody tr")).toHaveText([/name\s*string/, /age\s*integer/, /city\s*string/]);
+  const preview = page.getByTestId("table-preview");
+  await expect(preview.locator("tbody tr")).toHaveCount(3);
+  await expect(preview.locator("tbody tr").nth(1).locator("td")).toHaveText(["Bo", "null", "Lima"]);
+  await expect(preview.locator("tbody tr").nth(2).locator("td").nth(2)).toHaveText("Rio, BR");
+  await expect(page.getByTestId("table-stats")).toContainText("3");
+  await snapshot(page, "table");
+
+  await page.getByTestId("delete-table").click();
+  await page.getByTestId("confirm-delete").click();
+  await expect(page).toHaveURL(/\/datasets$/);
+  await expect(page.getByTestId("catalog-tree").getByRole("link", { name: "staff" })).toHaveCount(0);
+  await expect(page.getByTestId("catalog-tree").getByRole("link", { name: "lines" })).toBeVisible();
+});
+
+test("upload errors appear next to their field and the form keeps its input", async ({ page, problems }) => {
+  allowHttpErrors(problems, "/api/fn/datasets/upload");
+  await page.goto("/datasets");
+  await waitForHydration(page);
+  const form = page.getByTestId("upload-form");
+  const file = { name: "x.csv", mimeType: "text/csv", buffer: Buffer.from("a,b\n1,2\n") };
+
+  await form.getByLabel("Table").fill("bad name.d.t");
+  await form.getByLabel("Files").setInputFiles(file);
+  await form.getByRole("button", { name: "Upload" }).click();
+  await expect(page.getByTestId("upload-table-error")).toContainText("table: project name 'bad name' contains ' '");
+  await expect(form.getByLabel("Table")).toHaveValue("bad name.d.t");
+
+  await form.getByLabel("Table").fill("e2e.errors.delim");
+  await form.getByLabel("CSV delimiter").fill(";;");
+  await form.getByRole("button", { name: "Upload" }).click();
+  await expect(page.getByTestId("upload-delimiter-error")).toContainText("delimiter: must be a single ASCII character");
+  await expect(page.getByTestId("upload-table-error")).toBeEmpty();
+
+  await form.getByLabel("CSV delimiter").fill(",");
+  await form.getByLabel("Files").setInputFiles({ name: "r.csv", mimeType: "text/csv", buffer: Buffer.from("a,b\n1,2\n3\n") });
+  await form.getByRole("button", { name: "Upload" }).click();
+  await expect(page.getByTestId("upload-error")).toContainText("line 3: expected 2 fields like the header, found 1");
+  await snapshot(page, "datasets-errors");
+});
+
+test("a missing table shows which part is missing, with status 404", async ({ page, problems }) => {
+  allowHttpErrors(problems, "/datasets/nobody/none/nothing");
+  const response = await page.goto("/datasets/nobody/none/nothing");
+  expect(response?.status()).toBe(404);
+  await expect(page.getByTestId("table-error")).toHaveText("Project 'nobody' does not exist");
+});
