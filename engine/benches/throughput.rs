@@ -21,7 +21,7 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::hash::{Hash, Hasher};
-use std::io::{BufWriter, Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -49,7 +49,7 @@ fn main() {
     let corpus = dir.join(format!("corpus-{size}.txt"));
     if corpus.metadata().ok().map(|m| m.len()) != Some(size as u64) {
         let started = Instant::now();
-        write_corpus(&corpus, size);
+        tally_engine::corpus::write_text(&corpus, size).expect("write the corpus");
         eprintln!(
             "generated {} in {:.1?}",
             corpus.display(),
@@ -303,108 +303,4 @@ fn peak_rss_kb() -> u64 {
                 .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
         })
         .unwrap_or(0)
-}
-
-/// SplitMix64: small, fast, deterministic.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
-const VOCABULARY: usize = 200_000;
-
-/// Pronounceable words from syllables: short words are frequent ranks.
-fn vocabulary(rng: &mut Rng) -> Vec<String> {
-    const SYLLABLES: &[&str] = &[
-        "a", "e", "i", "o", "u", "an", "en", "in", "on", "er", "or", "ar", "al", "el", "th", "the",
-        "ing", "ed", "re", "de", "ti", "to", "ta", "la", "le", "li", "ma", "me", "mi", "no", "ne",
-        "ni", "sa", "se", "si", "ro", "ri", "ra", "co", "ca", "pe", "pa", "po", "ve", "va", "wi",
-        "wo", "ly", "ment", "ness", "tion", "st", "str", "ch", "sh", "qu", "ble", "ful", "ous",
-        "ive",
-    ];
-    let mut seen = std::collections::HashSet::new();
-    let mut words = Vec::with_capacity(VOCABULARY);
-    while words.len() < VOCABULARY {
-        let rank = words.len();
-        let syllables = 1 + (rank as f64).log10().max(0.0) as u64 / 2 + rng.below(2);
-        let w: String = (0..syllables)
-            .map(|_| SYLLABLES[rng.below(SYLLABLES.len() as u64) as usize])
-            .collect();
-        if seen.insert(w.clone()) {
-            words.push(w);
-        }
-    }
-    words
-}
-
-fn write_corpus(path: &Path, size: usize) {
-    let mut rng = Rng(0x7a11_c0de);
-    let words = vocabulary(&mut rng);
-    // Zipf (s = 1.07) cumulative weights over ranks.
-    let mut cdf = Vec::with_capacity(VOCABULARY);
-    let mut total = 0.0;
-    for rank in 1..=VOCABULARY {
-        total += 1.0 / (rank as f64).powf(1.07);
-        cdf.push(total);
-    }
-    let mut out = BufWriter::with_capacity(1 << 20, File::create(path).expect("create corpus"));
-    let (mut written, mut line_len, mut sentence_left) = (0_usize, 0_usize, 0_u64);
-    let mut line_limit = 40 + rng.below(70) as usize;
-    let mut word = String::new();
-    while written < size {
-        let pick = rng.unit() * total;
-        let rank = cdf.partition_point(|&c| c < pick).min(VOCABULARY - 1);
-        word.clear();
-        if sentence_left == 0 {
-            sentence_left = 6 + rng.below(18);
-            let w = &words[rank];
-            let mut chars = w.chars();
-            if let Some(first) = chars.next() {
-                word.extend(first.to_uppercase());
-                word.push_str(chars.as_str());
-            }
-        } else {
-            word.push_str(&words[rank]);
-        }
-        sentence_left -= 1;
-        if sentence_left == 0 {
-            word.push(['.', '.', '.', '!', '?'][rng.below(5) as usize]);
-        } else if rng.below(12) == 0 {
-            word.push(',');
-        }
-        let sep = if line_len + word.len() >= line_limit {
-            line_len = 0;
-            line_limit = 40 + rng.below(70) as usize;
-            b'\n'
-        } else {
-            line_len += word.len() + 1;
-            b' '
-        };
-        let bytes = word.as_bytes();
-        let room = size - written;
-        if bytes.len() + 1 > room {
-            // End exactly at `size` with a newline.
-            out.write_all(&b"x".repeat(room.saturating_sub(1)))
-                .expect("write");
-            out.write_all(b"\n").expect("write");
-            break;
-        }
-        out.write_all(bytes).expect("write");
-        out.write_all(&[sep]).expect("write");
-        written += bytes.len() + 1;
-    }
-    out.flush().expect("flush corpus");
 }

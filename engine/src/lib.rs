@@ -18,6 +18,8 @@
 //! counts, in the same order, whatever the number of threads.
 
 mod control;
+#[doc(hidden)]
+pub mod corpus;
 mod engine;
 mod normalize;
 mod options;

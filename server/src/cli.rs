@@ -33,6 +33,9 @@ pub enum Command {
     Count(crate::count_cmd::CountArgs),
     /// Import files as a new table of a running Tally server.
     Import(crate::import_cmd::ImportArgs),
+    /// Measure import and scan throughput on this machine.
+    #[command(hide = true)]
+    BenchImport(crate::bench_cmd::BenchArgs),
 }
 
 /// Where Tally listens and where it keeps its data.

@@ -3,6 +3,7 @@
 //! `main.rs` only parses the command line and calls into this library, so that the
 //! integration tests can start the real application (see [`startup::Application`]).
 
+pub mod bench_cmd;
 pub mod catalog;
 pub mod cli;
 pub mod count_cmd;

@@ -18,6 +18,7 @@ fn main() -> ExitCode {
             rt.block_on(import_cmd::run(args))
                 .map_err(|e| e.to_string())
         }),
+        Some(Command::BenchImport(args)) => tally_server::bench_cmd::run(args),
         None | Some(Command::Serve(_)) => serve(&cli),
     };
     match outcome {
