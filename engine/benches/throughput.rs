@@ -239,7 +239,7 @@ fn child(args: &[String]) {
     };
     println!(
         "{secs} {words} {distinct} {checksum} {} {used}",
-        peak_rss_kb()
+        tally_engine::corpus::peak_rss_kb()
     );
 }
 
@@ -292,15 +292,4 @@ fn checksum<'a>(entries: impl Iterator<Item = (&'a [u8], u64)>) -> u64 {
         c.hash(&mut h);
     }
     h.finish()
-}
-
-fn peak_rss_kb() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
-        })
-        .unwrap_or(0)
 }

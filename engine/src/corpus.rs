@@ -4,7 +4,7 @@
 //! separate words, so a naive space/newline splitter and the engine agree.
 //!
 //! Not for production use; it lives here so that every benchmark generates the
-//! same kind of text.
+//! same kind of text and measures memory the same way.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -144,4 +144,16 @@ pub fn write_text(path: &Path, size: usize) -> io::Result<()> {
         written += line.len();
     }
     out.flush()
+}
+
+/// This process's peak resident set size (`VmHWM`), in KiB; 0 where unknown.
+pub fn peak_rss_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(0)
 }

@@ -212,18 +212,7 @@ fn child(mode: &str, csv: &Path, dir: &Path) -> Result<(), String> {
     println!(
         "{} {bytes} {}",
         started.elapsed().as_secs_f64(),
-        peak_rss_kb()
+        tally_engine::corpus::peak_rss_kb()
     );
     Ok(())
-}
-
-fn peak_rss_kb() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
-        })
-        .unwrap_or(0)
 }

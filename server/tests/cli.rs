@@ -5,7 +5,7 @@ mod common;
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use common::{TestServer, client, tally_bin};
+use common::{TestServer, tally_bin};
 
 fn tally(args: &[&str], stdin: Option<&[u8]>) -> (i32, String, String) {
     let mut child = Command::new(tally_bin())
@@ -138,14 +138,9 @@ async fn import_uploads_files_and_reports_refusals() {
         out.trim(),
         "imported hr.staff.people: 2 rows, 2 columns (name string, age integer)"
     );
-    let table: serde_json::Value = client()
-        .get(server.url("/api/v1/projects/hr/datasets/staff/tables/people"))
-        .send()
-        .await
-        .expect("request")
-        .json()
-        .await
-        .expect("json");
+    let (_, table) = server
+        .get_json("/api/v1/projects/hr/datasets/staff/tables/people")
+        .await;
     assert_eq!(
         table["preview"],
         serde_json::json!([["Ann", 31], ["Bo", null]])

@@ -8,14 +8,18 @@ use serde_json::{Value, json};
 
 const BASE: &str = "/api/v1/projects";
 
-fn table_url(server: &TestServer, reference: &str) -> String {
+fn table_path(reference: &str) -> String {
     let mut parts = reference.splitn(3, '.');
     let (p, d, t) = (
         parts.next().unwrap_or(""),
         parts.next().unwrap_or(""),
         parts.next().unwrap_or(""),
     );
-    server.url(&format!("{BASE}/{p}/datasets/{d}/tables/{t}"))
+    format!("{BASE}/{p}/datasets/{d}/tables/{t}")
+}
+
+fn table_url(server: &TestServer, reference: &str) -> String {
+    server.url(&table_path(reference))
 }
 
 async fn upload(
@@ -30,12 +34,6 @@ async fn upload(
         .send()
         .await
         .expect("request");
-    let status = res.status();
-    (status, res.json().await.unwrap_or(Value::Null))
-}
-
-async fn get_json(url: String) -> (StatusCode, Value) {
-    let res = client().get(url).send().await.expect("request");
     let status = res.status();
     (status, res.json().await.unwrap_or(Value::Null))
 }
@@ -79,7 +77,7 @@ async fn csv_round_trips_with_inferred_types() {
             ("note", "string")
         ])
     );
-    let (status, detail) = get_json(table_url(&server, "acme.sales.people")).await;
+    let (status, detail) = server.get_json(&table_path("acme.sales.people")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         detail["preview"][0],
@@ -90,13 +88,15 @@ async fn csv_round_trips_with_inferred_types() {
     assert_eq!(detail["preview"][1][5], "multi\nline");
     assert!(detail["stored_bytes"].as_u64().expect("number") > 0);
 
-    let (_, projects) = get_json(server.url(BASE)).await;
+    let (_, projects) = server.get_json(BASE).await;
     assert_eq!(projects[0]["name"], "acme");
     assert_eq!(projects[0]["dataset_count"], 1);
-    let (_, datasets) = get_json(server.url(&format!("{BASE}/acme/datasets/"))).await;
+    let (_, datasets) = server.get_json(&format!("{BASE}/acme/datasets/")).await;
     assert_eq!(datasets[0]["name"], "sales");
     assert_eq!(datasets[0]["table_count"], 1);
-    let (_, tables) = get_json(server.url(&format!("{BASE}/acme/datasets/sales/tables"))).await;
+    let (_, tables) = server
+        .get_json(&format!("{BASE}/acme/datasets/sales/tables"))
+        .await;
     assert_eq!(tables[0]["name"], "people");
 }
 
@@ -114,7 +114,7 @@ async fn csv_options_and_header_cleanup() {
             ("First_Name_2", "string")
         ])
     );
-    let (_, detail) = get_json(table_url(&server, "p.d.t")).await;
+    let (_, detail) = server.get_json(&table_path("p.d.t")).await;
     assert_eq!(detail["preview"][0], json!(["a\tb", 7, "z"]));
 }
 
@@ -140,7 +140,7 @@ async fn jsonl_keeps_json_types() {
             ("e", "timestamp")
         ])
     );
-    let (_, detail) = get_json(table_url(&server, "p.d.j")).await;
+    let (_, detail) = server.get_json(&table_path("p.d.j")).await;
     assert_eq!(
         detail["preview"][0],
         json!([1.0, "x", true, "{\"k\":[1,2]}", null])
@@ -182,7 +182,7 @@ async fn several_text_files_become_lines_with_their_source() {
         pairs(&[("line", "string"), ("source", "string")])
     );
     assert_eq!(created["row_count"], 4);
-    let (_, detail) = get_json(table_url(&server, "books.plays.lines")).await;
+    let (_, detail) = server.get_json(&table_path("books.plays.lines")).await;
     assert_eq!(
         detail["preview"],
         json!([
@@ -220,7 +220,7 @@ async fn parquet_is_validated_and_kept() {
     assert_eq!(status, StatusCode::CREATED, "{created}");
     assert_eq!(types(&created), pairs(&[("n", "integer"), ("s", "string")]));
     assert_eq!(created["row_count"], 3);
-    let (_, detail) = get_json(table_url(&server, "p.d.pq")).await;
+    let (_, detail) = server.get_json(&table_path("p.d.pq")).await;
     assert_eq!(detail["preview"], json!([[1, "a"], [null, "b"], [3, "c"]]));
 
     let (status, body) = upload(&server, "p.d.bad", "format=parquet", "PAR1 but not really").await;
@@ -325,7 +325,7 @@ async fn bad_input_gets_a_precise_error_and_stores_nothing() {
             "{reference} {query}: {detail:?} lacks {want_detail:?}"
         );
     }
-    let (_, projects) = get_json(server.url(BASE)).await;
+    let (_, projects) = server.get_json(BASE).await;
     assert_eq!(projects, json!([]), "no failed import registered anything");
     let leftovers: Vec<_> = walk(&server.data_dir.join("tables"));
     assert!(
@@ -341,7 +341,7 @@ async fn bad_input_gets_a_precise_error_and_stores_nothing() {
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
-    let (_, detail) = get_json(table_url(&server, "p.d.utf")).await;
+    let (_, detail) = server.get_json(&table_path("p.d.utf")).await;
     assert_eq!(detail["preview"][0][1], "caf\u{fffd}");
 
     let (status, answer) = upload(&server, "p.d.utf", "format=csv", "a\n1\n").await;
@@ -489,7 +489,7 @@ async fn delete_removes_the_table_and_its_file() {
     assert_eq!(res.status(), StatusCode::OK);
     let deleted: Value = res.json().await.expect("json");
     assert_eq!(deleted["row_count"], 2);
-    let (status, _) = get_json(table_url(&server, "p.d.t")).await;
+    let (status, _) = server.get_json(&table_path("p.d.t")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(walk(&server.data_dir.join("tables")).is_empty());
     let again = client()
@@ -513,7 +513,7 @@ async fn tables_survive_a_restart_and_strays_are_swept() {
     let server = TestServer::start_with(&tally_bin(), temp.path(), &args);
     let (status, _) = upload(&server, "p.d.t", "format=csv", "w,n\nhello,1\nworld,2\n").await;
     assert_eq!(status, StatusCode::CREATED);
-    let (_, before) = get_json(table_url(&server, "p.d.t")).await;
+    let (_, before) = server.get_json(&table_path("p.d.t")).await;
     assert!(server.stop().success());
 
     // What a killed import leaves: a half-written file and an unregistered table file.
@@ -529,7 +529,7 @@ async fn tables_survive_a_restart_and_strays_are_swept() {
     .expect("write");
 
     let server = TestServer::start_with(&tally_bin(), temp.path(), &args);
-    let (status, after) = get_json(table_url(&server, "p.d.t")).await;
+    let (status, after) = server.get_json(&table_path("p.d.t")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(before, after);
     assert_eq!(

@@ -114,14 +114,7 @@ async fn pages_are_rendered_on_the_server() {
 #[tokio::test]
 async fn openapi_document_and_swagger_ui_are_served() {
     let server = TestServer::start();
-    let spec: Value = client()
-        .get(server.url("/api/v1/openapi.json"))
-        .send()
-        .await
-        .expect("request")
-        .json()
-        .await
-        .expect("json");
+    let (_, spec) = server.get_json("/api/v1/openapi.json").await;
     assert!(spec["openapi"].as_str().unwrap_or("").starts_with("3."));
     assert!(spec["paths"]["/healthz"]["get"].is_object());
     let ui = client()

@@ -101,6 +101,13 @@ impl TestServer {
         format!("{}{}", self.base_url, path)
     }
 
+    /// GETs `path`; returns the status and the JSON body (`null` when not JSON).
+    pub async fn get_json(&self, path: &str) -> (reqwest::StatusCode, serde_json::Value) {
+        let res = client().get(self.url(path)).send().await.expect("request");
+        let status = res.status();
+        (status, res.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
     /// Sends SIGTERM and waits for the process to exit.
     pub fn stop(mut self) -> ExitStatus {
         let pid = self.child.id().to_string();
