@@ -1,7 +1,7 @@
 //! Engine throughput against a classic single-threaded baseline, in one run.
 //!
 //! ```text
-//! cargo bench -p tally-engine --bench throughput -- [--size 100MB] [--threads N] [--dir DIR]
+//! cargo bench -p tally-engine --bench throughput -- [--size 100MB] [--threads N] [--dir DIR] [--corpus FILE]
 //! ```
 //!
 //! 1. Writes a deterministic corpus of `--size` bytes: a Zipf-distributed
@@ -46,17 +46,20 @@ fn main() {
         }
     };
     std::fs::create_dir_all(&dir).expect("create --dir");
-    let corpus = dir.join(format!("corpus-{size}.txt"));
-    if corpus.metadata().ok().map(|m| m.len()) != Some(size as u64) {
-        let started = Instant::now();
-        tally_engine::corpus::write_text(&corpus, size).expect("write the corpus");
-        eprintln!(
-            "generated {} in {:.1?}",
-            corpus.display(),
-            started.elapsed()
-        );
-    }
-
+    // `--corpus FILE` measures an existing text instead of the generated one.
+    let corpus = match flag(&args, "--corpus") {
+        Some(path) => PathBuf::from(path),
+        None => {
+            let generated = dir.join(format!("corpus-{size}.txt"));
+            if generated.metadata().ok().map(|m| m.len()) != Some(size as u64) {
+                let started = Instant::now();
+                tally_engine::corpus::write_text(&generated, size).expect("write the corpus");
+                eprintln!("generated {} in {:.1?}", generated.display(), started.elapsed());
+            }
+            generated
+        }
+    };
+    let size = corpus.metadata().map(|m| m.len() as usize).expect("corpus size");
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
         "machine: {cpus} logical CPUs; corpus: {:.1} MB ({})",
