@@ -54,12 +54,19 @@ fn main() {
             if generated.metadata().ok().map(|m| m.len()) != Some(size as u64) {
                 let started = Instant::now();
                 tally_engine::corpus::write_text(&generated, size).expect("write the corpus");
-                eprintln!("generated {} in {:.1?}", generated.display(), started.elapsed());
+                eprintln!(
+                    "generated {} in {:.1?}",
+                    generated.display(),
+                    started.elapsed()
+                );
             }
             generated
         }
     };
-    let size = corpus.metadata().map(|m| m.len() as usize).expect("corpus size");
+    let size = corpus
+        .metadata()
+        .map(|m| m.len() as usize)
+        .expect("corpus size");
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
         "machine: {cpus} logical CPUs; corpus: {:.1} MB ({})",
