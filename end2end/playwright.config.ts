@@ -48,5 +48,7 @@ export default defineConfig({
     timeout: 120_000,
     stdout: "ignore",
     stderr: "pipe",
+    // Only warnings and errors from the server under test reach the test output.
+    env: { TALLY_LOG: "warn" },
   },
 });
