@@ -42,13 +42,12 @@ export default defineConfig({
     },
   },
   webServer: {
-    command: `"${bin}" serve --addr 127.0.0.1:${port} --data-dir "${dataDir}"`,
+    // Only warnings and errors from the server under test reach the test output.
+    command: `"${bin}" serve --log-level warn --addr 127.0.0.1:${port} --data-dir "${dataDir}"`,
     url: `${baseURL}/healthz`,
     reuseExistingServer: false,
     timeout: 120_000,
     stdout: "ignore",
     stderr: "pipe",
-    // Only warnings and errors from the server under test reach the test output.
-    env: { TALLY_LOG: "warn" },
   },
 });
