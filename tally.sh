@@ -159,11 +159,15 @@ free_port() {
 
 # --- builds --------------------------------------------------------------------------
 
+# The release site has a directory of its own, so that a debug build (tests) never
+# replaces what the release binary embeds.
+RELEASE_SITE="$ROOT/target/site-release"
+
 build_release() {
   step "Building the site (WASM, JS, CSS) in release mode"
-  cargo leptos build --release --frontend-only
+  LEPTOS_SITE_ROOT="$RELEASE_SITE" cargo leptos build --release --frontend-only
   step "Building the tally binary in release mode (it embeds the site)"
-  cargo build --release -p tally-server --bin tally
+  TALLY_SITE_DIR="$RELEASE_SITE" cargo build --release -p tally-server --bin tally
 }
 
 # --- checks --------------------------------------------------------------------------
