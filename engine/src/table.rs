@@ -2,8 +2,10 @@
 //!
 //! Short words are stored inside their hash-table slot and long ones back to back
 //! in one byte arena, so counting a word already seen allocates nothing and
-//! usually touches one cache line, a new word never costs a heap allocation of its
-//! own, and a merge reuses the stored hashes instead of hashing every word again.
+//! touches one cache line (slots are 32 bytes, two to a line), and a new word
+//! never costs a heap allocation of its own. Hashes are not stored: hashbrown's
+//! tag bytes already skip almost every wrong slot, and a hash is recomputed only
+//! when the table grows or two tables merge.
 
 use std::hash::BuildHasher;
 
@@ -24,7 +26,6 @@ const INLINE: usize = 16;
 
 #[derive(Clone, Copy)]
 struct Slot {
-    hash: u64,
     count: u64,
     len: u64,
     /// The word itself when `len <= INLINE`, else its arena offset (first 8 bytes).
@@ -110,7 +111,7 @@ impl Part {
     fn add_hashed(&mut self, hash: u64, word: &[u8], n: u64) {
         let arena = &self.arena;
         let found = self.slots.find_mut(hash, |s| {
-            s.hash == hash && s.len as usize == word.len() && s.word(arena) == word
+            s.len as usize == word.len() && s.word(arena) == word
         });
         match found {
             Some(slot) => slot.count += n,
@@ -123,15 +124,15 @@ impl Part {
                     data[..8].copy_from_slice(&(self.arena.len() as u64).to_le_bytes());
                     self.arena.extend_from_slice(word);
                 }
+                let arena = &self.arena;
                 self.slots.insert_unique(
                     hash,
                     Slot {
-                        hash,
                         count: n,
                         len,
                         data,
                     },
-                    |s| s.hash,
+                    |s| hash_word(s.word(arena)),
                 );
             }
         }
@@ -139,9 +140,12 @@ impl Part {
 
     /// Folds `other` into `self`; the larger table should be `self`.
     fn merge(&mut self, other: Part) {
-        self.slots.reserve(other.slots.len(), |s| s.hash);
+        let arena = &self.arena;
+        self.slots
+            .reserve(other.slots.len(), |s| hash_word(s.word(arena)));
         for slot in other.slots.iter() {
-            self.add_hashed(slot.hash, slot.word(&other.arena), slot.count);
+            let word = slot.word(&other.arena);
+            self.add_hashed(hash_word(word), word, slot.count);
         }
     }
 
