@@ -177,6 +177,7 @@ fn router(state: AppState) -> Router {
             move || shell(options.clone()),
         )
         .fallback(routes::fallback::fallback)
+        .layer(axum::middleware::from_fn(routes::liveness::prototype_root))
         .layer(CatchPanicLayer::new())
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -144,3 +144,33 @@ fn an_unreachable_database_stops_start_up_with_a_clear_message() {
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn the_root_answers_json_clients_like_the_prototype() {
+    let server = TestServer::start();
+    let res = client()
+        .get(server.url("/"))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.expect("json");
+    assert_eq!(body, serde_json::json!({"message": "Running.."}));
+    let page = client()
+        .get(server.url("/"))
+        .header(
+            "accept",
+            "text/html,application/xhtml+xml,application/json;q=0.9",
+        )
+        .send()
+        .await
+        .expect("request");
+    assert!(
+        page.text()
+            .await
+            .expect("text")
+            .contains("<h1>Dashboard</h1>"),
+        "browsers get the UI"
+    );
+}

@@ -4,6 +4,7 @@ pub mod datasets;
 pub mod docs;
 pub mod fallback;
 pub mod health;
+pub mod liveness;
 
 /// Every error answer: `{"detail": "..."}`, as FastAPI writes it.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
