@@ -280,16 +280,25 @@ impl Catalog {
 
     async fn find_table(&self, r: &TableRef) -> Result<Option<StoredTable>, CatalogError> {
         let mut res = self
-            .db
-            .client()
-            .query("SELECT * OMIT id FROM catalog_table WHERE project = $p AND dataset = $d AND name = $t")
-            .bind(("p", r.project.as_str().to_string()))
-            .bind(("d", r.dataset.as_str().to_string()))
-            .bind(("t", r.table.as_str().to_string()))
+            .by_reference("SELECT * OMIT id FROM catalog_table WHERE project = $p AND dataset = $d AND name = $t", r)
             .await?
             .check()?;
         let rows: Vec<TableRow> = res.take(0)?;
         Ok(rows.into_iter().next().map(TableRow::into_stored))
+    }
+
+    /// `sql` with `$p`, `$d` and `$t` bound to the parts of `r`.
+    fn by_reference<'a>(
+        &'a self,
+        sql: &'a str,
+        r: &TableRef,
+    ) -> surrealdb::method::Query<'a, surrealdb::engine::any::Any> {
+        self.db
+            .client()
+            .query(sql)
+            .bind(("p", r.project.to_string()))
+            .bind(("d", r.dataset.to_string()))
+            .bind(("t", r.table.to_string()))
     }
 
     /// Whether `r` names an existing table (for early 409s before an import).
@@ -370,14 +379,12 @@ impl Catalog {
     /// Removes a table's record and returns it (its file is the caller's to delete).
     pub async fn delete_table(&self, r: &TableRef) -> Result<StoredTable, CatalogError> {
         let existing = self.get_table(r).await?;
-        self.db
-            .client()
-            .query("DELETE catalog_table WHERE project = $p AND dataset = $d AND name = $t")
-            .bind(("p", r.project.as_str().to_string()))
-            .bind(("d", r.dataset.as_str().to_string()))
-            .bind(("t", r.table.as_str().to_string()))
-            .await?
-            .check()?;
+        self.by_reference(
+            "DELETE catalog_table WHERE project = $p AND dataset = $d AND name = $t",
+            r,
+        )
+        .await?
+        .check()?;
         Ok(existing)
     }
 
