@@ -43,7 +43,7 @@ apt_install() {
     as_root apt-get update -qq
     TALLY_APT_UPDATED=1
   fi
-  as_root apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+  as_root apt-get install -y -qq "$@" >/dev/null
 }
 
 # --- tools -------------------------------------------------------------------------
