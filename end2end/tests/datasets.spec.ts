@@ -24,7 +24,14 @@ test("upload a CSV and a text file through the form, browse and delete them", as
   await expect(tree.getByRole("link", { name: "lines" })).toBeVisible();
   await snapshot(page, "datasets-catalog");
 
-  await tree.getByRole("link", { name: "staff" }).click();
+  await page.goto("/");
+  const totals = page.getByTestId("data-totals");
+  await expect(totals).toContainText("Tables");
+  await expect(totals.locator("dd").nth(1)).not.toHaveText("0");
+  await page.goto("/datasets");
+  await waitForHydration(page);
+
+  await page.getByTestId("catalog-tree").getByRole("link", { name: "staff" }).click();
   await expect(page).toHaveURL(/\/datasets\/e2e\/people\/staff$/);
   await expect(page.getByRole("heading", { level: 1, name: "staff" })).toBeVisible();
   const schema = page.getByTestId("table-schema");

@@ -1,4 +1,5 @@
 //! Reusable pieces of the UI.
 
+pub mod data_card;
 pub mod layout;
 pub mod status_card;

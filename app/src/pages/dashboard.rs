@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::components::{layout::PageHeader, status_card::StatusCard};
+use crate::components::{data_card::DataCard, layout::PageHeader, status_card::StatusCard};
 
 #[component]
 pub fn DashboardPage() -> impl IntoView {
@@ -12,10 +12,11 @@ pub fn DashboardPage() -> impl IntoView {
         <PageHeader title="Dashboard" subtitle="Word-count workloads over your own tables, on your own machine." />
         <div class="grid">
             <StatusCard />
+            <DataCard />
             <section class="card" aria-labelledby="first-steps-title">
                 <header class="card__header"><h2 id="first-steps-title">"First steps"</h2></header>
                 <ol class="steps">
-                    <li>"Browse the catalog on the " <a href="/datasets">"Datasets"</a> " page."</li>
+                    <li>"Import a table, or browse the catalog, on the " <a href="/datasets">"Datasets"</a> " page."</li>
                     <li>"Create a workload that counts the words of one text column."</li>
                     <li>"Watch its run and explore the counts."</li>
                 </ol>
