@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::catalog::CatalogError;
+use crate::catalog::{CatalogError, Missing};
 use crate::db::DbError;
 use crate::tables::import::ImportError;
 use crate::tables::scan::ScanError;
@@ -69,10 +69,16 @@ impl IntoResponse for ServiceError {
 impl From<CatalogError> for ServiceError {
     fn from(e: CatalogError) -> Self {
         match e {
-            CatalogError::NotFound(missing) => Self::NotFound(missing.to_string()),
+            CatalogError::NotFound(missing) => missing.into(),
             CatalogError::TableExists(_) => Self::Conflict(e.to_string()),
             CatalogError::Db(db) => db.into(),
         }
+    }
+}
+
+impl From<Missing> for ServiceError {
+    fn from(missing: Missing) -> Self {
+        Self::NotFound(missing.to_string())
     }
 }
 

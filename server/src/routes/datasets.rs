@@ -5,7 +5,7 @@ use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use tally_app::catalog::{DatasetInfo, ProjectInfo, TableDetail, TableInfo};
-use tally_app::names::{DatasetName, ProjectName, TableRef};
+use tally_app::names::{DatasetName, ProjectName, TableName, TableRef};
 
 use crate::catalog::Missing;
 use crate::error::ServiceError;
@@ -16,43 +16,34 @@ use crate::startup::AppState;
 /// other missing name.
 fn project(raw: &str) -> Result<ProjectName, ServiceError> {
     ProjectName::parse(raw).map_err(|_| {
-        ServiceError::NotFound(
-            Missing::Project {
-                project: raw.into(),
-            }
-            .to_string(),
-        )
+        Missing::Project {
+            project: raw.into(),
+        }
+        .into()
     })
 }
 
 fn dataset(project: &str, raw: &str) -> Result<DatasetName, ServiceError> {
     DatasetName::parse(raw).map_err(|_| {
-        ServiceError::NotFound(
-            Missing::Dataset {
-                project: project.into(),
-                dataset: raw.into(),
-            }
-            .to_string(),
-        )
+        Missing::Dataset {
+            project: project.into(),
+            dataset: raw.into(),
+        }
+        .into()
     })
 }
 
 fn table_ref(p: &str, d: &str, t: &str) -> Result<TableRef, ServiceError> {
-    let reference = TableRef {
+    let missing = || Missing::Table {
+        project: p.into(),
+        dataset: d.into(),
+        table: t.into(),
+    };
+    Ok(TableRef {
         project: project(p)?,
         dataset: dataset(p, d)?,
-        table: tally_app::names::TableName::parse(t).map_err(|_| {
-            ServiceError::NotFound(
-                Missing::Table {
-                    project: p.into(),
-                    dataset: d.into(),
-                    table: t.into(),
-                }
-                .to_string(),
-            )
-        })?,
-    };
-    Ok(reference)
+        table: TableName::parse(t).map_err(|_| ServiceError::from(missing()))?,
+    })
 }
 
 /// Lists every project.
