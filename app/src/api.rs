@@ -7,6 +7,7 @@ use leptos::server_fn::codec::{MultipartData, MultipartFormData};
 use crate::catalog::{ProjectTree, TableDetail, TableInfo};
 use crate::domain::SystemStatus;
 use crate::error::AppError;
+use crate::workload::{Workload, WorkloadForm, WorkloadPage};
 
 /// `POST /api/fn/system/status`: the Dashboard's status card.
 #[server(prefix = "/api/fn", endpoint = "system/status")]
@@ -36,6 +37,57 @@ pub async fn upload_table(form: MultipartData) -> Result<TableInfo, AppError> {
 #[server(prefix = "/api/fn", endpoint = "datasets/delete")]
 pub async fn delete_table(table: String) -> Result<TableInfo, AppError> {
     answer(service()?.delete_table(&table).await)
+}
+
+/// `POST /api/fn/workloads/list` (`status`, `q`, `sort`, `limit`, `offset`, all
+/// optional text as in the REST query): one page of workloads and the total.
+#[server(prefix = "/api/fn", endpoint = "workloads/list")]
+pub async fn list_workloads(
+    #[server(default)] status: String,
+    #[server(default)] q: String,
+    #[server(default)] sort: String,
+    #[server(default)] limit: String,
+    #[server(default)] offset: String,
+) -> Result<WorkloadPage, AppError> {
+    let params = [
+        ("status", status.as_str()),
+        ("q", q.as_str()),
+        ("sort", sort.as_str()),
+        ("limit", limit.as_str()),
+        ("offset", offset.as_str()),
+    ];
+    let query =
+        crate::workload::WorkloadQuery::parse(params.into_iter().filter(|(_, v)| !v.is_empty()))
+            .map_err(AppError::invalid);
+    match query {
+        Ok(query) => answer(service()?.list_workloads(query).await),
+        Err(e) => answer(Err(e)),
+    }
+}
+
+/// `POST /api/fn/workloads/get` (`id`): one workload.
+#[server(prefix = "/api/fn", endpoint = "workloads/get")]
+pub async fn get_workload(id: u64) -> Result<Workload, AppError> {
+    answer(service()?.workload(id).await)
+}
+
+/// `POST /api/fn/workloads/create` (`form[name]=...`, see [`WorkloadForm`]):
+/// validates like `POST /api/v1/workloads` and creates the workload.
+#[server(prefix = "/api/fn", endpoint = "workloads/create")]
+pub async fn create_workload(form: WorkloadForm) -> Result<Workload, AppError> {
+    answer(service()?.create_workload(form).await)
+}
+
+/// `POST /api/fn/workloads/update` (`id`, `form[...]`): replaces the definition.
+#[server(prefix = "/api/fn", endpoint = "workloads/update")]
+pub async fn update_workload(id: u64, form: WorkloadForm) -> Result<Workload, AppError> {
+    answer(service()?.update_workload(id, form).await)
+}
+
+/// `POST /api/fn/workloads/delete` (`id`): deletes a workload, its runs and results.
+#[server(prefix = "/api/fn", endpoint = "workloads/delete")]
+pub async fn delete_workload(id: u64) -> Result<Workload, AppError> {
+    answer(service()?.delete_workload(id).await)
 }
 
 /// The service the server provided in context; an error (not a panic) if it is missing.

@@ -18,6 +18,7 @@ pub mod names;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod service;
+pub mod workload;
 
 use leptos::prelude::*;
 use leptos_meta::{Link, Meta, MetaTags, Stylesheet, Title, provide_meta_context};

@@ -11,6 +11,7 @@ use leptos::server_fn::codec::MultipartData;
 use crate::catalog::{ProjectTree, TableDetail, TableInfo};
 use crate::domain::SystemStatus;
 use crate::error::AppError;
+use crate::workload::{Workload, WorkloadForm, WorkloadPage, WorkloadQuery};
 
 /// Everything the UI asks of the server.
 #[async_trait::async_trait]
@@ -30,6 +31,19 @@ pub trait AppService: Send + Sync + 'static {
 
     /// Deletes a table and its data.
     async fn delete_table(&self, table: &str) -> Result<TableInfo, AppError>;
+
+    /// One page of workloads.
+    async fn list_workloads(&self, query: WorkloadQuery) -> Result<WorkloadPage, AppError>;
+
+    async fn workload(&self, id: u64) -> Result<Workload, AppError>;
+
+    /// Validates the form as the REST API validates a body, and creates the workload.
+    async fn create_workload(&self, form: WorkloadForm) -> Result<Workload, AppError>;
+
+    /// Replaces a workload's definition with the form's.
+    async fn update_workload(&self, id: u64, form: WorkloadForm) -> Result<Workload, AppError>;
+
+    async fn delete_workload(&self, id: u64) -> Result<Workload, AppError>;
 }
 
 /// How the service travels in Leptos' context.

@@ -17,19 +17,33 @@
 //! Results are deterministic: the same input and options give the same words and
 //! counts, in the same order, whatever the number of threads.
 
+//!
+//! Without its default `count` feature the crate is only [`CountOptions`] and its
+//! parts: the shape of a workload's options, shared with the WASM UI.
+
+#[cfg(feature = "count")]
 mod control;
+#[cfg(feature = "count")]
 #[doc(hidden)]
 pub mod corpus;
+#[cfg(feature = "count")]
 mod engine;
+#[cfg(feature = "count")]
 mod normalize;
 mod options;
+#[cfg(feature = "count")]
 pub mod reference;
+#[cfg(feature = "count")]
 mod split;
 pub mod stopwords;
+#[cfg(feature = "count")]
 mod table;
+#[cfg(feature = "count")]
 mod tokenize;
 
+#[cfg(feature = "count")]
 pub use control::{CancelToken, Control, Progress};
+#[cfg(feature = "count")]
 pub use engine::{CountError, CountResult, CountStats, Engine, Session, TextBatch, WordCount};
 pub use options::{
     CaseMode, CountOptions, MAX_CUSTOM_STOPWORDS, MAX_MIN_LENGTH, MAX_STOPWORD_CHARS, OptionsError,

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 /// How text is cut into words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum TokenizerKind {
     /// Split on Unicode whitespace (the `White_Space` property); punctuation stays
@@ -48,6 +49,7 @@ impl std::str::FromStr for TokenizerKind {
 
 /// Whether words are case-folded before counting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum CaseMode {
     /// Full Unicode lowercase of each word (`str::to_lowercase`, so a final Σ
@@ -81,6 +83,7 @@ impl std::str::FromStr for CaseMode {
 /// Words left out of the counts. Matching ignores case: `The` is a stopword when
 /// the list has `the`, whatever [`CaseMode`] is.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Stopwords {
     #[default]
@@ -99,6 +102,7 @@ pub const MAX_MIN_LENGTH: usize = 1_000;
 
 /// Everything that decides which words are counted and how they are spelled.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct CountOptions {
     pub tokenizer: TokenizerKind,

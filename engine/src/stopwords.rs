@@ -186,11 +186,13 @@ pub const ENGLISH: &[&str] = &[
 ];
 
 /// A case-insensitive stopword set (entries and candidates are compared lowercased).
+#[cfg_attr(not(feature = "count"), allow(dead_code))]
 #[derive(Debug, Clone, Default)]
 pub(crate) struct StopwordSet {
     words: HashSet<Box<str>, foldhash::fast::FixedState>,
 }
 
+#[cfg_attr(not(feature = "count"), allow(dead_code))]
 impl StopwordSet {
     pub(crate) fn new(stopwords: &Stopwords) -> Self {
         let list: Vec<String> = match stopwords {

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use surrealdb::types::SurrealValue;
 use tally_app::catalog::{Column, ColumnType, DatasetInfo, ProjectInfo, SourceFormat, TableInfo};
-use tally_app::names::{DatasetName, ProjectName, TableRef};
+use tally_app::names::{DatasetName, ProjectName, TableName, TableRef};
 
 use crate::db::{Database, DbError};
 use crate::service::rfc3339_millis;
@@ -76,6 +76,35 @@ impl Missing {
             }
         }
     }
+}
+
+/// A project name as a client spelled it: one that breaks the naming rule cannot
+/// exist, so it is missing like any other.
+pub fn project_name(raw: &str) -> Result<ProjectName, Missing> {
+    ProjectName::parse(raw).map_err(|_| Missing::Project {
+        project: raw.into(),
+    })
+}
+
+/// A dataset name of `project`, as [`project_name`] treats projects.
+pub fn dataset_name(project: &str, raw: &str) -> Result<DatasetName, Missing> {
+    DatasetName::parse(raw).map_err(|_| Missing::Dataset {
+        project: project.into(),
+        dataset: raw.into(),
+    })
+}
+
+/// `project.dataset.table` from its parts, or the first part that cannot exist.
+pub fn table_ref(project: &str, dataset: &str, table: &str) -> Result<TableRef, Missing> {
+    Ok(TableRef {
+        project: project_name(project)?,
+        dataset: dataset_name(project, dataset)?,
+        table: TableName::parse(table).map_err(|_| Missing::Table {
+            project: project.into(),
+            dataset: dataset.into(),
+            table: table.into(),
+        })?,
+    })
 }
 
 impl std::fmt::Display for Missing {

@@ -85,6 +85,10 @@ pub struct ServeArgs {
     /// Largest accepted table upload, in bytes.
     #[arg(long, env = "TALLY_MAX_UPLOAD_BYTES", default_value_t = 4 << 30)]
     pub max_upload_bytes: u64,
+
+    /// Largest accepted JSON request body (workload definitions), in bytes.
+    #[arg(long, env = "TALLY_MAX_JSON_BYTES", default_value_t = 1 << 20)]
+    pub max_json_bytes: usize,
 }
 
 impl Cli {

@@ -6,6 +6,7 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
+use tally_app::error::FieldError;
 
 use crate::catalog::{CatalogError, Missing};
 use crate::db::DbError;
@@ -22,6 +23,9 @@ pub enum ServiceError {
     BadRequest(String),
     #[error("{0}")]
     Unprocessable(String),
+    /// Invalid input, every problem located (FastAPI's 422 body).
+    #[error("{}", describe(.0))]
+    Invalid(Vec<FieldError>),
     #[error("{0}")]
     UnsupportedMediaType(String),
     #[error("{0}")]
@@ -37,7 +41,7 @@ impl ServiceError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Unprocessable(_) | Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -62,8 +66,20 @@ impl IntoResponse for ServiceError {
         if let Self::Internal(message) = &self {
             tracing::error!(%message, "request failed");
         }
-        (self.status(), Json(json!({ "detail": self.detail() }))).into_response()
+        let detail = match &self {
+            Self::Invalid(errors) => json!(errors),
+            other => json!(other.detail()),
+        };
+        (self.status(), Json(json!({ "detail": detail }))).into_response()
     }
+}
+
+fn describe(errors: &[FieldError]) -> String {
+    errors
+        .iter()
+        .map(|e| format!("{}: {}", e.loc.join("."), e.msg))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 impl From<CatalogError> for ServiceError {

@@ -18,3 +18,4 @@ pub mod site;
 pub mod startup;
 pub mod tables;
 pub mod telemetry;
+pub mod workloads;

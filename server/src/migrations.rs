@@ -19,11 +19,18 @@ pub struct Migration {
 }
 
 /// Every migration, oldest first. Never edit a released one: add the next.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "catalog",
-    script: include_str!("../migrations/0001_catalog.surql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "catalog",
+        script: include_str!("../migrations/0001_catalog.surql"),
+    },
+    Migration {
+        version: 2,
+        name: "workloads",
+        script: include_str!("../migrations/0002_workloads.surql"),
+    },
+];
 
 /// The newest schema version this build knows.
 pub fn latest_version() -> i64 {

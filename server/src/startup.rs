@@ -30,6 +30,7 @@ pub struct Settings {
     pub data_dir: PathBuf,
     pub db: DbSettings,
     pub max_upload_bytes: u64,
+    pub max_json_bytes: usize,
     pub sample_data: Option<PathBuf>,
 }
 
@@ -63,6 +64,7 @@ impl Settings {
             data_dir,
             db,
             max_upload_bytes: args.max_upload_bytes,
+            max_json_bytes: args.max_json_bytes,
             sample_data: args.sample_data.clone(),
         })
     }
@@ -111,7 +113,8 @@ impl Application {
             TallyService::open(db, &settings.data_dir)
                 .await
                 .map_err(StartupError::Service)?
-                .with_upload_limit(settings.max_upload_bytes),
+                .with_upload_limit(settings.max_upload_bytes)
+                .with_json_limit(settings.max_json_bytes),
         );
 
         let listener =
@@ -187,10 +190,20 @@ fn router(state: AppState) -> Router {
 fn api_v1() -> Router<AppState> {
     use axum::extract::DefaultBodyLimit;
     use routes::datasets as ds;
+    use routes::workloads as wl;
+    let workloads = get(wl::list).post(wl::create);
+    let workload = get(wl::get)
+        .put(wl::replace)
+        .patch(wl::patch)
+        .delete(wl::delete);
     let table = get(ds::get_table)
         .delete(ds::delete_table)
         .post(ds::upload_table);
     Router::new()
+        .route("/workloads", workloads.clone())
+        .route("/workloads/", workloads)
+        .route("/workloads/{id}", workload.clone())
+        .route("/workloads/{id}/", workload)
         .route("/projects", get(ds::list_projects))
         .route("/projects/", get(ds::list_projects))
         .route("/projects/{project}/datasets", get(ds::list_datasets))

@@ -5,9 +5,9 @@ use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use tally_app::catalog::{DatasetInfo, ProjectInfo, TableDetail, TableInfo};
-use tally_app::names::{DatasetName, ProjectName, TableName, TableRef};
+use tally_app::names::{DatasetName, ProjectName, TableRef};
 
-use crate::catalog::Missing;
+use crate::catalog;
 use crate::error::ServiceError;
 use crate::service::uploads::{Spooled, UploadParams, too_large};
 use crate::startup::AppState;
@@ -15,35 +15,15 @@ use crate::startup::AppState;
 /// A name in a URL that breaks the naming rule cannot exist: 404, as for any
 /// other missing name.
 fn project(raw: &str) -> Result<ProjectName, ServiceError> {
-    ProjectName::parse(raw).map_err(|_| {
-        Missing::Project {
-            project: raw.into(),
-        }
-        .into()
-    })
+    Ok(catalog::project_name(raw)?)
 }
 
 fn dataset(project: &str, raw: &str) -> Result<DatasetName, ServiceError> {
-    DatasetName::parse(raw).map_err(|_| {
-        Missing::Dataset {
-            project: project.into(),
-            dataset: raw.into(),
-        }
-        .into()
-    })
+    Ok(catalog::dataset_name(project, raw)?)
 }
 
 fn table_ref(p: &str, d: &str, t: &str) -> Result<TableRef, ServiceError> {
-    let missing = || Missing::Table {
-        project: p.into(),
-        dataset: d.into(),
-        table: t.into(),
-    };
-    Ok(TableRef {
-        project: project(p)?,
-        dataset: dataset(p, d)?,
-        table: TableName::parse(t).map_err(|_| ServiceError::from(missing()))?,
-    })
+    Ok(catalog::table_ref(p, d, t)?)
 }
 
 /// Lists every project.

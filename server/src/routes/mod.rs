@@ -4,7 +4,9 @@ pub mod datasets;
 pub mod docs;
 pub mod fallback;
 pub mod health;
+pub mod json_body;
 pub mod liveness;
+pub mod workloads;
 
 /// Every error answer: `{"detail": "..."}`, as FastAPI writes it.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]

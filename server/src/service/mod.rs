@@ -5,6 +5,7 @@
 
 mod datasets;
 pub mod uploads;
+mod workloads;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -15,12 +16,14 @@ use tally_app::domain::{DatabaseStatus, SystemStatus};
 use tally_app::error::AppError;
 use tally_app::names::TableRef;
 use tally_app::service::AppService;
+use tally_app::workload::{Workload, WorkloadForm, WorkloadPage, WorkloadQuery};
 
 use crate::catalog::Catalog;
 use crate::db::{Database, DbError};
 use crate::error::ServiceError;
 use crate::migrations;
 use crate::tables::{TableLeases, TableStore};
+use crate::workloads::WorkloadStore;
 
 pub use datasets::PREVIEW_ROWS;
 
@@ -33,7 +36,9 @@ pub struct TallyService {
     catalog: Catalog,
     store: TableStore,
     leases: TableLeases,
+    workloads: WorkloadStore,
     max_upload_bytes: u64,
+    max_json_bytes: usize,
     started: Instant,
 }
 
@@ -51,10 +56,12 @@ impl TallyService {
         })?;
         let service = Self {
             catalog: Catalog::new(db.clone()),
+            workloads: WorkloadStore::new(db.clone()),
             db,
             store,
             leases: TableLeases::default(),
             max_upload_bytes: 4 << 30,
+            max_json_bytes: 1 << 20,
             started: Instant::now(),
         };
         let swept = service.sweep_table_files().await?;
@@ -72,6 +79,16 @@ impl TallyService {
 
     pub fn max_upload_bytes(&self) -> u64 {
         self.max_upload_bytes
+    }
+
+    /// Sets the largest accepted JSON request body, in bytes.
+    pub fn with_json_limit(mut self, bytes: usize) -> Self {
+        self.max_json_bytes = bytes;
+        self
+    }
+
+    pub fn max_json_bytes(&self) -> usize {
+        self.max_json_bytes
     }
 
     pub fn leases(&self) -> &TableLeases {
@@ -144,14 +161,38 @@ impl AppService for TallyService {
             TableRef::parse(table).map_err(|e| AppError::new(404, format!("table: {e}")))?;
         Ok(TallyService::delete_table(self, &reference).await?)
     }
+
+    async fn list_workloads(&self, query: WorkloadQuery) -> Result<WorkloadPage, AppError> {
+        Ok(TallyService::list_workloads(self, query).await?)
+    }
+
+    async fn workload(&self, id: u64) -> Result<Workload, AppError> {
+        Ok(TallyService::workload(self, id).await?)
+    }
+
+    async fn create_workload(&self, form: WorkloadForm) -> Result<Workload, AppError> {
+        Ok(TallyService::create_workload(self, &form.to_body()).await?)
+    }
+
+    async fn update_workload(&self, id: u64, form: WorkloadForm) -> Result<Workload, AppError> {
+        Ok(TallyService::update_workload(self, id, &form.to_body(), false).await?)
+    }
+
+    async fn delete_workload(&self, id: u64) -> Result<Workload, AppError> {
+        Ok(TallyService::delete_workload(self, id).await?)
+    }
 }
 
 impl From<ServiceError> for AppError {
     fn from(e: ServiceError) -> Self {
-        if let ServiceError::Internal(message) = &e {
-            tracing::error!(%message, "server function failed");
+        match e {
+            ServiceError::Invalid(errors) => AppError::invalid(errors),
+            ServiceError::Internal(message) => {
+                tracing::error!(%message, "server function failed");
+                AppError::new(500, ServiceError::Internal(message).detail())
+            }
+            other => AppError::new(other.status().as_u16(), other.detail()),
         }
-        AppError::new(e.status().as_u16(), e.detail())
     }
 }
 

@@ -108,6 +108,79 @@ impl TestServer {
         (status, res.json().await.unwrap_or(serde_json::Value::Null))
     }
 
+    /// Stops the server (SIGTERM) and starts it again on the same data directory.
+    pub fn restart(mut self) -> Self {
+        let temp = self
+            ._temp
+            .take()
+            .expect("restart needs a server from TestServer::start");
+        let data_dir = self.data_dir.clone();
+        assert!(self.stop().success(), "clean shutdown before the restart");
+        let mut server = Self::start_with(
+            &tally_bin(),
+            temp.path(),
+            &[
+                "serve",
+                "--addr",
+                "127.0.0.1:0",
+                "--data-dir",
+                data_dir.to_str().expect("utf-8 path"),
+            ],
+        );
+        server.data_dir = data_dir;
+        server._temp = Some(temp);
+        server
+    }
+
+    /// Sends `method` with a JSON body; returns the status, headers and JSON answer.
+    pub async fn send_json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> (
+        reqwest::StatusCode,
+        reqwest::header::HeaderMap,
+        serde_json::Value,
+    ) {
+        let res = client()
+            .request(method, self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request");
+        let status = res.status();
+        let headers = res.headers().clone();
+        (
+            status,
+            headers,
+            res.json().await.unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    /// Uploads a CSV as table `p.d.t` (a source for workloads).
+    pub async fn upload_csv(&self, reference: &str, csv: &str) {
+        let mut parts = reference.splitn(3, '.');
+        let (p, d, t) = (
+            parts.next().unwrap_or(""),
+            parts.next().unwrap_or(""),
+            parts.next().unwrap_or(""),
+        );
+        let res = client()
+            .post(self.url(&format!(
+                "/api/v1/projects/{p}/datasets/{d}/tables/{t}?format=csv"
+            )))
+            .body(csv.to_string())
+            .send()
+            .await
+            .expect("upload");
+        assert_eq!(
+            res.status(),
+            reqwest::StatusCode::CREATED,
+            "upload {reference}"
+        );
+    }
+
     /// Sends SIGTERM and waits for the process to exit.
     pub fn stop(mut self) -> ExitStatus {
         let pid = self.child.id().to_string();

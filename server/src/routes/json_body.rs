@@ -1,0 +1,127 @@
+//! Extractors for JSON APIs that answer every bad request the way FastAPI
+//! clients expect: a status and a `detail` that says what is wrong.
+
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header;
+use axum::http::request::Parts;
+use serde_json::{Map, Value};
+use tally_app::error::FieldError;
+
+use crate::error::ServiceError;
+use crate::startup::AppState;
+
+/// A request body that is a JSON object: 415 for another content type, 413 over
+/// the limit (`--max-json-bytes`), 400 for malformed JSON, 422 for JSON that is
+/// not an object.
+pub struct JsonObject(pub Map<String, Value>);
+
+impl FromRequest<AppState> for JsonObject {
+    type Rejection = ServiceError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let content_type = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if !is_json(content_type) {
+            return Err(ServiceError::UnsupportedMediaType(format!(
+                "Content-Type must be application/json, not '{}'",
+                if content_type.is_empty() {
+                    "(none)"
+                } else {
+                    content_type
+                }
+            )));
+        }
+        let limit = state.service.max_json_bytes();
+        let too_large = || {
+            ServiceError::PayloadTooLarge(format!(
+                "Request body is larger than the limit of {limit} bytes"
+            ))
+        };
+        let declared = request
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        if declared.is_some_and(|n| n > limit) {
+            return Err(too_large());
+        }
+        // The only way reading a body fails once the headers are in is an
+        // oversized (chunked) body or a client gone away; neither reads an answer.
+        let bytes = axum::body::to_bytes(request.into_body(), limit)
+            .await
+            .map_err(|_| too_large())?;
+        let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
+            ServiceError::BadRequest(format!(
+                "Malformed JSON at line {}, column {}: {e}",
+                e.line(),
+                e.column()
+            ))
+        })?;
+        match value {
+            Value::Object(map) => Ok(Self(map)),
+            _ => Err(ServiceError::Invalid(vec![FieldError {
+                loc: vec!["body".into()],
+                msg: "Input should be a valid dictionary or object".into(),
+                kind: "model_attributes_type".into(),
+            }])),
+        }
+    }
+}
+
+/// `application/json`, or a `+json` type, with any parameters.
+fn is_json(content_type: &str) -> bool {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// The integer id in a URL path (`/workloads/{id}`): 422 for anything else,
+/// located at `path.workload_id` as FastAPI does.
+pub struct WorkloadId(pub u64);
+
+impl FromRequestParts<AppState> for WorkloadId {
+    type Rejection = ServiceError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        path_id(parts, state, "workload_id").await.map(Self)
+    }
+}
+
+async fn path_id(parts: &mut Parts, state: &AppState, name: &str) -> Result<u64, ServiceError> {
+    let axum::extract::Path(raw) = axum::extract::Path::<String>::from_request_parts(parts, state)
+        .await
+        .map_err(|e| ServiceError::BadRequest(e.body_text()))?;
+    raw.parse::<u64>().map_err(|_| {
+        ServiceError::Invalid(vec![FieldError::path(
+            name,
+            "Input should be a valid integer, unable to parse string as an integer".into(),
+            "int_parsing",
+        )])
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_content_types_are_recognised() {
+        assert!(is_json("application/json"));
+        assert!(is_json("Application/JSON; charset=utf-8"));
+        assert!(is_json("application/merge-patch+json"));
+        assert!(!is_json("text/plain"));
+        assert!(!is_json(""));
+        assert!(!is_json("application/x-www-form-urlencoded"));
+    }
+}

@@ -1,0 +1,121 @@
+//! Workload operations: validate, check the source against the catalog, store.
+
+use serde_json::{Map, Value};
+use tally_app::catalog::ColumnType;
+use tally_app::error::FieldError;
+use tally_app::workload::{Workload, WorkloadPage, WorkloadQuery, WorkloadSpec, merge_patch};
+
+use super::TallyService;
+use crate::catalog::{self, CatalogError, Missing};
+use crate::error::ServiceError;
+use crate::workloads::UpdateOutcome;
+
+/// The answer for an id that does not exist, in the prototype's words.
+fn not_found() -> ServiceError {
+    ServiceError::NotFound("Workload not found".into())
+}
+
+impl TallyService {
+    /// Validates and stores a new workload (status `created`).
+    pub async fn create_workload(
+        &self,
+        body: &Map<String, Value>,
+    ) -> Result<Workload, ServiceError> {
+        let spec = WorkloadSpec::from_body(body).map_err(ServiceError::Invalid)?;
+        self.check_source(&spec).await?;
+        let id = self.workloads.next_id().await?;
+        let workload = self.workloads.insert(id, &spec).await?;
+        tracing::info!(id, name = %workload.name, source = %workload.source(), "workload created");
+        Ok(workload)
+    }
+
+    pub async fn workload(&self, id: u64) -> Result<Workload, ServiceError> {
+        self.workloads.get(id).await?.ok_or_else(not_found)
+    }
+
+    pub async fn list_workloads(&self, query: WorkloadQuery) -> Result<WorkloadPage, ServiceError> {
+        let (items, total) = self.workloads.list(&query).await?;
+        Ok(WorkloadPage {
+            items,
+            total,
+            query,
+        })
+    }
+
+    /// `PUT`: a whole new definition. `PATCH` (`partial`): a JSON merge patch
+    /// over the current one. Either way the result is validated as a create is.
+    pub async fn update_workload(
+        &self,
+        id: u64,
+        body: &Map<String, Value>,
+        partial: bool,
+    ) -> Result<Workload, ServiceError> {
+        let current = self.workload(id).await?;
+        if current.status.is_active() {
+            return Err(busy(&current));
+        }
+        let spec = if partial {
+            let mut merged = WorkloadSpec::from(&current).to_body();
+            merge_patch(&mut merged, body);
+            WorkloadSpec::from_body(&merged)
+        } else {
+            WorkloadSpec::from_body(body)
+        }
+        .map_err(ServiceError::Invalid)?;
+        self.check_source(&spec).await?;
+        match self.workloads.update(id, &spec).await? {
+            UpdateOutcome::Updated(w) => {
+                tracing::info!(id, "workload updated");
+                Ok(w)
+            }
+            UpdateOutcome::Busy(w) => Err(busy(&w)),
+            UpdateOutcome::Missing => Err(not_found()),
+        }
+    }
+
+    /// Deletes a workload; returns it as it was.
+    pub async fn delete_workload(&self, id: u64) -> Result<Workload, ServiceError> {
+        let deleted = self.workloads.delete(id).await?.ok_or_else(not_found)?;
+        tracing::info!(id, "workload deleted");
+        Ok(deleted)
+    }
+
+    /// The source table and column must exist, and the column must hold text.
+    async fn check_source(&self, spec: &WorkloadSpec) -> Result<(), ServiceError> {
+        let source = |missing: Missing| ServiceError::NotFound(missing.message("Source"));
+        let reference = catalog::table_ref(&spec.src_project, &spec.src_dataset, &spec.src_table)
+            .map_err(source)?;
+        let table = match self.catalog.get_table(&reference).await {
+            Ok(table) => table,
+            Err(CatalogError::NotFound(missing)) => return Err(source(missing)),
+            Err(e) => return Err(e.into()),
+        };
+        let Some(column) = table.info.column(&spec.src_column_name) else {
+            return Err(source(Missing::Column {
+                table: reference.to_string(),
+                column: spec.src_column_name.clone(),
+            }));
+        };
+        if column.kind != ColumnType::String {
+            return Err(ServiceError::Invalid(vec![FieldError::body(
+                &["src_column_name"],
+                format!(
+                    "Column '{}' of table '{reference}' holds {} values: a {} workload needs a string column",
+                    column.name,
+                    column.kind.as_str(),
+                    spec.workload_type.as_str(),
+                ),
+                "value_error",
+            )]));
+        }
+        Ok(())
+    }
+}
+
+fn busy(w: &Workload) -> ServiceError {
+    ServiceError::Conflict(format!(
+        "Workload {} has a {} run: cancel it or wait for it to finish before changing the workload",
+        w.id,
+        w.status.as_str()
+    ))
+}

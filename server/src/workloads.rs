@@ -1,0 +1,445 @@
+//! [`WorkloadStore`]: workload records in SurrealDB, and the ids they get.
+//!
+//! Ids come from a counter record that only grows (`sequence:workload`), never
+//! from counting rows: the prototype's `len(table) + 1` handed a deleted
+//! workload's id to the next one. Ids are reserved in blocks sized by how many
+//! creates are waiting, so a lone client gets consecutive ids and a burst of
+//! concurrent creates does not queue on the counter. Ids reserved but not used
+//! before a restart are skipped, never reused.
+
+use std::ops::Range;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use chrono::{DateTime, Utc};
+use surrealdb::types::SurrealValue;
+use tally_app::workload::{
+    Workload, WorkloadQuery, WorkloadSort, WorkloadSpec, WorkloadStatus, WorkloadType,
+};
+use tally_engine::{CaseMode, CountOptions, Stopwords, TokenizerKind};
+use tokio::sync::Mutex;
+
+use crate::db::{Database, DbError};
+use crate::service::rfc3339_millis;
+
+/// The most ids reserved at once.
+const MAX_BLOCK: usize = 64;
+
+#[derive(Debug, Clone, SurrealValue)]
+struct OptionsRow {
+    tokenizer: String,
+    case: String,
+    min_length: i64,
+    stopwords: String,
+    custom_stopwords: Vec<String>,
+}
+
+impl OptionsRow {
+    fn from_options(o: &CountOptions) -> Self {
+        let (stopwords, custom_stopwords) = match &o.stopwords {
+            Stopwords::None => ("none", Vec::new()),
+            Stopwords::English => ("english", Vec::new()),
+            Stopwords::Custom(words) => ("custom", words.clone()),
+        };
+        Self {
+            tokenizer: o.tokenizer.as_str().into(),
+            case: o.case.as_str().into(),
+            min_length: i64::try_from(o.min_length).unwrap_or(i64::MAX),
+            stopwords: stopwords.into(),
+            custom_stopwords,
+        }
+    }
+
+    /// The schema's assertions only let valid values in; anything else would be
+    /// another client's doing, and falls back to the default.
+    fn into_options(self) -> CountOptions {
+        CountOptions {
+            tokenizer: self.tokenizer.parse().unwrap_or(TokenizerKind::Whitespace),
+            case: self.case.parse().unwrap_or(CaseMode::Lower),
+            min_length: usize::try_from(self.min_length).unwrap_or(0),
+            stopwords: match self.stopwords.as_str() {
+                "english" => Stopwords::English,
+                "custom" => Stopwords::Custom(self.custom_stopwords),
+                _ => Stopwords::None,
+            },
+        }
+    }
+}
+
+/// The parts of a record a client sets.
+#[derive(Debug, Clone, SurrealValue)]
+struct DefinitionRow {
+    workload_type: String,
+    name: String,
+    name_folded: String,
+    src_project: String,
+    src_dataset: String,
+    src_table: String,
+    src_column_name: String,
+    options: OptionsRow,
+    updated_at: DateTime<Utc>,
+}
+
+impl DefinitionRow {
+    fn new(spec: &WorkloadSpec, now: DateTime<Utc>) -> Self {
+        Self {
+            workload_type: spec.workload_type.as_str().into(),
+            name: spec.name.clone(),
+            name_folded: spec.name.to_lowercase(),
+            src_project: spec.src_project.clone(),
+            src_dataset: spec.src_dataset.clone(),
+            src_table: spec.src_table.clone(),
+            src_column_name: spec.src_column_name.clone(),
+            options: OptionsRow::from_options(&spec.options),
+            updated_at: now,
+        }
+    }
+}
+
+#[derive(Debug, Clone, SurrealValue)]
+struct WorkloadRow {
+    num: i64,
+    workload_type: String,
+    name: String,
+    name_folded: String,
+    src_project: String,
+    src_dataset: String,
+    src_table: String,
+    src_column_name: String,
+    options: OptionsRow,
+    status: String,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl WorkloadRow {
+    fn new(id: u64, spec: &WorkloadSpec, now: DateTime<Utc>) -> Self {
+        let d = DefinitionRow::new(spec, now);
+        Self {
+            num: i64::try_from(id).unwrap_or(i64::MAX),
+            workload_type: d.workload_type,
+            name: d.name,
+            name_folded: d.name_folded,
+            src_project: d.src_project,
+            src_dataset: d.src_dataset,
+            src_table: d.src_table,
+            src_column_name: d.src_column_name,
+            options: d.options,
+            status: WorkloadStatus::Created.as_str().into(),
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    fn into_workload(self) -> Workload {
+        Workload {
+            id: u64::try_from(self.num).unwrap_or(0),
+            workload_type: WorkloadType::parse(&self.workload_type)
+                .unwrap_or(WorkloadType::Wordcount),
+            name: self.name,
+            src_project: self.src_project,
+            src_dataset: self.src_dataset,
+            src_table: self.src_table,
+            src_column_name: self.src_column_name,
+            options: self.options.into_options(),
+            status: WorkloadStatus::parse(&self.status).unwrap_or(WorkloadStatus::Created),
+            created_at: rfc3339_millis(self.created_at),
+            updated_at: rfc3339_millis(self.updated_at),
+            last_run: None,
+        }
+    }
+}
+
+#[derive(Debug, SurrealValue)]
+struct Count {
+    n: i64,
+}
+
+/// What an update found.
+pub enum UpdateOutcome {
+    Updated(Workload),
+    /// A run is queued or running: the definition is frozen.
+    Busy(Workload),
+    Missing,
+}
+
+/// Workload records.
+pub struct WorkloadStore {
+    db: Database,
+    ids: Mutex<Range<i64>>,
+    waiting: AtomicUsize,
+}
+
+impl WorkloadStore {
+    pub fn new(db: Database) -> Self {
+        Self {
+            db,
+            ids: Mutex::new(0..0),
+            waiting: AtomicUsize::new(0),
+        }
+    }
+
+    /// A fresh id: never handed out before, by this process or any other sharing
+    /// the database.
+    pub async fn next_id(&self) -> Result<u64, DbError> {
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        let mut block = self.ids.lock().await;
+        let waiting = self.waiting.fetch_sub(1, Ordering::SeqCst);
+        if block.is_empty() {
+            *block = self.reserve(waiting.clamp(1, MAX_BLOCK)).await?;
+        }
+        let id = block.start;
+        block.start += 1;
+        u64::try_from(id).map_err(|_| DbError::Unexpected(format!("workload id {id}")))
+    }
+
+    /// Moves the counter on by `n` in one transaction; returns the ids passed.
+    async fn reserve(&self, n: usize) -> Result<Range<i64>, DbError> {
+        let n = i64::try_from(n).unwrap_or(1);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            // Another process sharing the database may move the counter at the
+            // same moment: its transaction or ours fails, and is retried.
+            let outcome = self
+                .db
+                .client()
+                .query("UPSERT sequence:workload SET next = (next ?? 0) + $n RETURN VALUE next")
+                .bind(("n", n))
+                .await
+                .and_then(|r| r.check());
+            match outcome {
+                Ok(mut res) => {
+                    let end: Option<i64> = res.take(0)?;
+                    let end = end.ok_or_else(|| {
+                        DbError::Unexpected("the id counter returned nothing".into())
+                    })?;
+                    return Ok(end - n + 1..end + 1);
+                }
+                Err(e) if attempt < 10 => {
+                    tracing::debug!(error = %e, attempt, "id reservation retried");
+                    tokio::time::sleep(std::time::Duration::from_millis(5 * attempt)).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Stores a new workload under `id` (from [`Self::next_id`]).
+    pub async fn insert(&self, id: u64, spec: &WorkloadSpec) -> Result<Workload, DbError> {
+        let row = WorkloadRow::new(id, spec, Utc::now());
+        self.db
+            .client()
+            .query("CREATE type::record('workload', $id) CONTENT $row RETURN NONE")
+            .bind(("id", row.num))
+            .bind(("row", row.clone()))
+            .await?
+            .check()?;
+        Ok(row.into_workload())
+    }
+
+    pub async fn get(&self, id: u64) -> Result<Option<Workload>, DbError> {
+        let Ok(id) = i64::try_from(id) else {
+            return Ok(None);
+        };
+        let mut res = self
+            .db
+            .client()
+            .query("SELECT * OMIT id FROM type::record('workload', $id)")
+            .bind(("id", id))
+            .await?
+            .check()?;
+        let rows: Vec<WorkloadRow> = res.take(0)?;
+        Ok(rows.into_iter().next().map(WorkloadRow::into_workload))
+    }
+
+    /// One page of the workloads matching `query`, and how many match in all.
+    pub async fn list(&self, query: &WorkloadQuery) -> Result<(Vec<Workload>, u64), DbError> {
+        let mut conditions = Vec::new();
+        if query.status.is_some() {
+            conditions.push("status = $status");
+        }
+        if query.q.is_some() {
+            conditions.push("string::contains(name_folded, $q)");
+        }
+        let filter = if conditions.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", conditions.join(" AND "))
+        };
+        let order = match query.sort {
+            WorkloadSort::IdAsc => "num ASC",
+            WorkloadSort::IdDesc => "num DESC",
+            WorkloadSort::NameAsc => "name_folded ASC, num ASC",
+            WorkloadSort::NameDesc => "name_folded DESC, num DESC",
+            WorkloadSort::UpdatedDesc => "updated_at DESC, num DESC",
+            WorkloadSort::StatusAsc => "status ASC, num ASC",
+        };
+        let mut res = self
+            .db
+            .client()
+            .query(format!(
+                "SELECT * OMIT id FROM workload {filter} ORDER BY {order} LIMIT $limit START $offset"
+            ))
+            .query(format!(
+                "SELECT count() AS n FROM workload {filter} GROUP ALL"
+            ))
+            .bind(("status", query.status.map(|s| s.as_str().to_string())))
+            .bind(("q", query.q.clone()))
+            .bind(("limit", i64::try_from(query.limit).unwrap_or(i64::MAX)))
+            .bind(("offset", i64::try_from(query.offset).unwrap_or(i64::MAX)))
+            .await?
+            .check()?;
+        let rows: Vec<WorkloadRow> = res.take(0)?;
+        let count: Vec<Count> = res.take(1)?;
+        let total = count.first().map_or(0, |c| u64::try_from(c.n).unwrap_or(0));
+        Ok((
+            rows.into_iter().map(WorkloadRow::into_workload).collect(),
+            total,
+        ))
+    }
+
+    /// Replaces the definition, unless a run is queued or running; the check and
+    /// the write are one statement, so no run can start in between.
+    pub async fn update(&self, id: u64, spec: &WorkloadSpec) -> Result<UpdateOutcome, DbError> {
+        let Ok(num) = i64::try_from(id) else {
+            return Ok(UpdateOutcome::Missing);
+        };
+        let mut res = self
+            .db
+            .client()
+            .query(
+                "UPDATE type::record('workload', $id) MERGE $definition \
+                 WHERE status NOT IN ['queued', 'running'] RETURN AFTER",
+            )
+            .bind(("id", num))
+            .bind(("definition", DefinitionRow::new(spec, Utc::now())))
+            .await?
+            .check()?;
+        let rows: Vec<WorkloadRow> = res.take(0)?;
+        if let Some(row) = rows.into_iter().next() {
+            return Ok(UpdateOutcome::Updated(row.into_workload()));
+        }
+        Ok(match self.get(id).await? {
+            Some(current) => UpdateOutcome::Busy(current),
+            None => UpdateOutcome::Missing,
+        })
+    }
+
+    /// Removes the record; returns it as it was.
+    pub async fn delete(&self, id: u64) -> Result<Option<Workload>, DbError> {
+        let Ok(num) = i64::try_from(id) else {
+            return Ok(None);
+        };
+        let mut res = self
+            .db
+            .client()
+            .query("DELETE type::record('workload', $id) RETURN BEFORE")
+            .bind(("id", num))
+            .await?
+            .check()?;
+        let rows: Vec<WorkloadRow> = res.take(0)?;
+        Ok(rows.into_iter().next().map(WorkloadRow::into_workload))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::DbSettings;
+
+    async fn store() -> (tempfile::TempDir, WorkloadStore) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = Database::open(&DbSettings::embedded(dir.path()))
+            .await
+            .expect("opens");
+        crate::migrations::migrate(&db).await.expect("migrates");
+        (dir, WorkloadStore::new(db))
+    }
+
+    fn spec(name: &str) -> WorkloadSpec {
+        WorkloadSpec {
+            workload_type: WorkloadType::Wordcount,
+            name: name.into(),
+            src_project: "p".into(),
+            src_dataset: "d".into(),
+            src_table: "t".into(),
+            src_column_name: "c".into(),
+            options: CountOptions {
+                stopwords: Stopwords::Custom(vec!["x".into()]),
+                ..Default::default()
+            },
+        }
+    }
+
+    #[tokio::test]
+    async fn records_round_trip_and_ids_are_never_reused() {
+        let (dir, store) = store().await;
+        let a = store
+            .insert(store.next_id().await.expect("id"), &spec("Ä"))
+            .await
+            .expect("insert");
+        let b = store
+            .insert(store.next_id().await.expect("id"), &spec("b"))
+            .await
+            .expect("insert");
+        assert_eq!((a.id, b.id), (1, 2));
+        assert_eq!(store.get(1).await.expect("get"), Some(a.clone()));
+        assert_eq!(store.delete(2).await.expect("delete"), Some(b));
+        assert_eq!(store.get(2).await.expect("get"), None);
+        // A new store on the same database (a restart) continues the sequence.
+        let again = WorkloadStore::new(store.db.clone());
+        assert_eq!(again.next_id().await.expect("id"), 3);
+        drop(dir);
+    }
+
+    #[tokio::test]
+    async fn lists_filter_sort_and_count() {
+        let (_dir, store) = store().await;
+        for name in ["beta", "Alpha", "gamma alpha"] {
+            store
+                .insert(store.next_id().await.expect("id"), &spec(name))
+                .await
+                .expect("insert");
+        }
+        let query = WorkloadQuery {
+            q: Some("alpha".into()),
+            sort: WorkloadSort::NameAsc,
+            limit: 10,
+            ..Default::default()
+        };
+        let (page, total) = store.list(&query).await.expect("list");
+        let names: Vec<_> = page.iter().map(|w| w.name.as_str()).collect();
+        assert_eq!(names, ["Alpha", "gamma alpha"]);
+        assert_eq!(total, 2);
+        let query = WorkloadQuery {
+            sort: WorkloadSort::IdDesc,
+            limit: 1,
+            offset: 1,
+            ..Default::default()
+        };
+        let (page, total) = store.list(&query).await.expect("list");
+        assert_eq!((page[0].id, total), (2, 3));
+    }
+
+    #[tokio::test]
+    async fn updates_keep_identity_and_creation_time() {
+        let (_dir, store) = store().await;
+        let created = store
+            .insert(store.next_id().await.expect("id"), &spec("a"))
+            .await
+            .expect("insert");
+        let mut changed = spec("renamed");
+        changed.options = CountOptions::spark_compatible();
+        let UpdateOutcome::Updated(updated) = store.update(1, &changed).await.expect("update")
+        else {
+            panic!("not updated");
+        };
+        assert_eq!(updated.name, "renamed");
+        assert_eq!(updated.options, CountOptions::spark_compatible());
+        assert_eq!(updated.created_at, created.created_at);
+        assert!(matches!(
+            store.update(9, &changed).await.expect("update"),
+            UpdateOutcome::Missing
+        ));
+    }
+}
