@@ -16,6 +16,7 @@ pub mod error;
 pub mod format;
 pub mod names;
 pub mod pages;
+pub mod run;
 #[cfg(feature = "ssr")]
 pub mod service;
 pub mod workload;

@@ -86,9 +86,39 @@ pub struct ServeArgs {
     #[arg(long, env = "TALLY_MAX_UPLOAD_BYTES", default_value_t = 4 << 30)]
     pub max_upload_bytes: u64,
 
+    /// Runs executed at once. The default, 1, gives one run every core (the
+    /// fastest way through a queue of large runs); more let small runs pass a
+    /// large one, each with `cores / workers` engine threads.
+    #[arg(long, env = "TALLY_WORKERS", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub workers: u16,
+
+    /// A run still counting after this long fails (`90s`, `30m`, `2h`; `0`:
+    /// no limit).
+    #[arg(long, env = "TALLY_RUN_TIMEOUT", default_value = "0", value_parser = parse_duration)]
+    pub run_timeout: std::time::Duration,
+
     /// Largest accepted JSON request body (workload definitions), in bytes.
     #[arg(long, env = "TALLY_MAX_JSON_BYTES", default_value_t = 1 << 20)]
     pub max_json_bytes: usize,
+}
+
+/// `90`, `90s`, `30m`, `2h`.
+fn parse_duration(raw: &str) -> Result<std::time::Duration, String> {
+    let raw = raw.trim();
+    let (number, unit) = match raw.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((at, _)) => raw.split_at(at),
+        None => (raw, "s"),
+    };
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("'{raw}' is not a duration such as 90s, 30m or 2h"))?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        _ => return Err(format!("'{raw}': the unit must be s, m or h")),
+    };
+    Ok(std::time::Duration::from_secs(secs))
 }
 
 impl Cli {
@@ -118,6 +148,21 @@ mod tests {
         let explicit =
             Cli::try_parse_from(["tally", "serve", "--data-dir", "/tmp/x"]).expect("parses");
         assert_eq!(explicit.serve_args().data_dir, PathBuf::from("/tmp/x"));
+    }
+
+    #[test]
+    fn durations_take_a_unit() {
+        assert_eq!(parse_duration("90"), Ok(std::time::Duration::from_secs(90)));
+        assert_eq!(
+            parse_duration("30m"),
+            Ok(std::time::Duration::from_secs(1800))
+        );
+        assert_eq!(
+            parse_duration("2h"),
+            Ok(std::time::Duration::from_secs(7200))
+        );
+        assert!(parse_duration("5 days").is_err());
+        assert!(parse_duration("m").is_err());
     }
 
     #[test]

@@ -30,6 +30,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "workloads",
         script: include_str!("../migrations/0002_workloads.surql"),
     },
+    Migration {
+        version: 3,
+        name: "runs",
+        script: include_str!("../migrations/0003_runs.surql"),
+    },
 ];
 
 /// The newest schema version this build knows.

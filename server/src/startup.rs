@@ -20,6 +20,7 @@ use tower_http::trace::TraceLayer;
 use crate::cli::ServeArgs;
 use crate::db::{Database, DbError, DbSettings};
 use crate::routes;
+use crate::runs::DispatchSettings;
 use crate::service::TallyService;
 use crate::site;
 
@@ -31,6 +32,7 @@ pub struct Settings {
     pub db: DbSettings,
     pub max_upload_bytes: u64,
     pub max_json_bytes: usize,
+    pub dispatch: DispatchSettings,
     pub sample_data: Option<PathBuf>,
 }
 
@@ -65,6 +67,11 @@ impl Settings {
             db,
             max_upload_bytes: args.max_upload_bytes,
             max_json_bytes: args.max_json_bytes,
+            dispatch: DispatchSettings {
+                workers: usize::from(args.workers),
+                run_timeout: (!args.run_timeout.is_zero()).then_some(args.run_timeout),
+                ..DispatchSettings::default()
+            },
             sample_data: args.sample_data.clone(),
         })
     }
@@ -110,7 +117,7 @@ impl Application {
         let db = Database::open(&settings.db).await?;
         tracing::info!(engine = db.engine(), data_dir = %settings.data_dir.display(), "database open");
         let service = Arc::new(
-            TallyService::open(db, &settings.data_dir)
+            TallyService::open(db, &settings.data_dir, settings.dispatch.clone())
                 .await
                 .map_err(StartupError::Service)?
                 .with_upload_limit(settings.max_upload_bytes)
@@ -136,6 +143,7 @@ impl Application {
             .site_addr(addr)
             .build();
         crate::sample::load_in_background(service.clone(), settings.sample_data.clone());
+        crate::runs::dispatcher::start(service.clone());
         let state = AppState {
             leptos_options,
             service,
@@ -190,6 +198,7 @@ fn router(state: AppState) -> Router {
 fn api_v1() -> Router<AppState> {
     use axum::extract::DefaultBodyLimit;
     use routes::datasets as ds;
+    use routes::runs as rn;
     use routes::workloads as wl;
     let workloads = get(wl::list).post(wl::create);
     let workload = get(wl::get)
@@ -204,6 +213,17 @@ fn api_v1() -> Router<AppState> {
         .route("/workloads/", workloads)
         .route("/workloads/{id}", workload.clone())
         .route("/workloads/{id}/", workload)
+        .route("/workloads/{id}/runs", get(rn::list).post(rn::start))
+        .route("/workloads/{id}/runs/", get(rn::list).post(rn::start))
+        .route("/workloads/{id}/wordcount", get(rn::workload_wordcount))
+        .route("/workloads/{id}/wordcount/", get(rn::workload_wordcount))
+        .route("/runs/{id}", get(rn::get))
+        .route("/runs/{id}/", get(rn::get))
+        .route("/runs/{id}/cancel", axum::routing::post(rn::cancel))
+        .route("/runs/{id}/cancel/", axum::routing::post(rn::cancel))
+        .route("/runs/{id}/wordcount", get(rn::run_wordcount))
+        .route("/runs/{id}/wordcount/", get(rn::run_wordcount))
+        .route("/events", get(rn::events))
         .route("/projects", get(ds::list_projects))
         .route("/projects/", get(ds::list_projects))
         .route("/projects/{project}/datasets", get(ds::list_datasets))

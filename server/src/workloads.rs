@@ -1,28 +1,17 @@
-//! [`WorkloadStore`]: workload records in SurrealDB, and the ids they get.
+//! [`WorkloadStore`]: workload records in SurrealDB.
 //!
-//! Ids come from a counter record that only grows (`sequence:workload`), never
-//! from counting rows: the prototype's `len(table) + 1` handed a deleted
-//! workload's id to the next one. Ids are reserved in blocks sized by how many
-//! creates are waiting, so a lone client gets consecutive ids and a burst of
-//! concurrent creates does not queue on the counter. Ids reserved but not used
-//! before a restart are skipped, never reused.
+//! Ids come from an [`IdSequence`], never from counting rows: the prototype's
+//! `len(table) + 1` handed a deleted workload's id to the next one.
 
-use std::ops::Range;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
+use crate::db::{Database, DbError};
+use crate::sequence::IdSequence;
+use crate::service::rfc3339_millis;
 use chrono::{DateTime, Utc};
 use surrealdb::types::SurrealValue;
 use tally_app::workload::{
     Workload, WorkloadQuery, WorkloadSort, WorkloadSpec, WorkloadStatus, WorkloadType,
 };
 use tally_engine::{CaseMode, CountOptions, Stopwords, TokenizerKind};
-use tokio::sync::Mutex;
-
-use crate::db::{Database, DbError};
-use crate::service::rfc3339_millis;
-
-/// The most ids reserved at once.
-const MAX_BLOCK: usize = 64;
 
 #[derive(Debug, Clone, SurrealValue)]
 struct OptionsRow {
@@ -165,63 +154,21 @@ pub enum UpdateOutcome {
 /// Workload records.
 pub struct WorkloadStore {
     db: Database,
-    ids: Mutex<Range<i64>>,
-    waiting: AtomicUsize,
+    ids: IdSequence,
 }
 
 impl WorkloadStore {
     pub fn new(db: Database) -> Self {
         Self {
+            ids: IdSequence::new(db.clone(), "workload"),
             db,
-            ids: Mutex::new(0..0),
-            waiting: AtomicUsize::new(0),
         }
     }
 
     /// A fresh id: never handed out before, by this process or any other sharing
     /// the database.
     pub async fn next_id(&self) -> Result<u64, DbError> {
-        self.waiting.fetch_add(1, Ordering::SeqCst);
-        let mut block = self.ids.lock().await;
-        let waiting = self.waiting.fetch_sub(1, Ordering::SeqCst);
-        if block.is_empty() {
-            *block = self.reserve(waiting.clamp(1, MAX_BLOCK)).await?;
-        }
-        let id = block.start;
-        block.start += 1;
-        u64::try_from(id).map_err(|_| DbError::Unexpected(format!("workload id {id}")))
-    }
-
-    /// Moves the counter on by `n` in one transaction; returns the ids passed.
-    async fn reserve(&self, n: usize) -> Result<Range<i64>, DbError> {
-        let n = i64::try_from(n).unwrap_or(1);
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            // Another process sharing the database may move the counter at the
-            // same moment: its transaction or ours fails, and is retried.
-            let outcome = self
-                .db
-                .client()
-                .query("UPSERT sequence:workload SET next = (next ?? 0) + $n RETURN VALUE next")
-                .bind(("n", n))
-                .await
-                .and_then(|r| r.check());
-            match outcome {
-                Ok(mut res) => {
-                    let end: Option<i64> = res.take(0)?;
-                    let end = end.ok_or_else(|| {
-                        DbError::Unexpected("the id counter returned nothing".into())
-                    })?;
-                    return Ok(end - n + 1..end + 1);
-                }
-                Err(e) if attempt < 10 => {
-                    tracing::debug!(error = %e, attempt, "id reservation retried");
-                    tokio::time::sleep(std::time::Duration::from_millis(5 * attempt)).await;
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
+        self.ids.next().await
     }
 
     /// Stores a new workload under `id` (from [`Self::next_id`]).

@@ -15,7 +15,11 @@ async fn service(dir: &std::path::Path) -> Arc<TallyService> {
     let db = Database::open(&DbSettings::embedded(dir))
         .await
         .expect("open db");
-    Arc::new(TallyService::open(db, dir).await.expect("open service"))
+    Arc::new(
+        TallyService::open(db, dir, Default::default())
+            .await
+            .expect("open service"),
+    )
 }
 
 async fn import_csv(service: &TallyService, dir: &std::path::Path, table: &str, csv: &str) {

@@ -53,6 +53,31 @@ fn pair(loc: &str, kind: &str) -> (String, String) {
     (loc.to_string(), kind.to_string())
 }
 
+/// A workload without what its runs change (`status`, `last_run`).
+fn definition(w: &Value) -> Value {
+    let mut w = w.clone();
+    if let Some(map) = w.as_object_mut() {
+        map.remove("status");
+        map.remove("last_run");
+    }
+    w
+}
+
+/// Waits until the workload's run has finished; returns the workload.
+async fn settled(server: &TestServer, id: u64) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let (status, w) = server.get_json(&format!("/api/v1/workloads/{id}")).await;
+        assert_eq!(status, StatusCode::OK);
+        let state = w["status"].as_str().unwrap_or("").to_string();
+        if !["queued", "running"].contains(&state.as_str()) {
+            return w;
+        }
+        assert!(std::time::Instant::now() < deadline, "run still {state}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 #[tokio::test]
 async fn create_get_list_and_delete_like_the_prototype() {
     let server = server_with_table().await;
@@ -76,10 +101,16 @@ async fn create_get_list_and_delete_like_the_prototype() {
             .is_some_and(|t| t.ends_with('Z'))
     );
 
+    // Saved, then dispatched: the run is queued right after the answer.
+    let done = settled(&server, 1).await;
+    assert_eq!(done["status"], "succeeded");
+    assert_eq!(done["last_run"]["state"], "succeeded");
+    assert_eq!(done["last_run"]["total_words"], 2);
     for path in ["/api/v1/workloads/1", "/api/v1/workloads/1/"] {
         let (status, got) = server.get_json(path).await;
         assert_eq!(status, StatusCode::OK);
-        assert_eq!(got, created);
+        assert_eq!(definition(&got), definition(&created));
+        assert_eq!(got, done);
     }
     let res = client()
         .get(server.url("/api/v1/workloads"))
@@ -93,13 +124,15 @@ async fn create_get_list_and_delete_like_the_prototype() {
         Some("1")
     );
     let list: Value = res.json().await.expect("json");
-    assert_eq!(list, json!([created]));
+    assert_eq!(list, json!([done]));
 
     let (status, _, deleted) = server
         .send_json(Method::DELETE, "/api/v1/workloads/1", &Value::Null)
         .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(deleted, created);
+    assert_eq!(deleted, done);
+    let (status, _) = server.get_json("/api/v1/runs/1").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "its runs went with it");
     let (status, gone) = server.get_json("/api/v1/workloads/1").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(gone, json!({"detail": "Workload not found"}));
@@ -307,6 +340,7 @@ async fn put_replaces_and_patch_merges() {
     let server = server_with_table().await;
     server.upload_csv("p.d.other", "text\nsome words\n").await;
     let (_, created) = create(&server, &body("Original")).await;
+    settled(&server, 1).await;
 
     let mut patch = json!({"name": "Renamed", "options": {"min_length": 3}, "extra": true});
     let (status, _, patched) = server
@@ -353,7 +387,7 @@ async fn put_replaces_and_patch_merges() {
         "PUT resets the options"
     );
     let (_, stored) = server.get_json("/api/v1/workloads/1").await;
-    assert_eq!(stored, replaced);
+    assert_eq!(definition(&stored), definition(&replaced));
 
     let (status, _, _) = server
         .send_json(Method::PUT, "/api/v1/workloads/7", &full)
@@ -392,7 +426,10 @@ async fn lists_filter_search_sort_and_page() {
     );
     let list: Value = res.json().await.expect("json");
     assert_eq!(names(&list), ["alpha", "Beta"]);
-    let (_, list) = server.get_json("/api/v1/workloads?status=created").await;
+    for id in 1..=4 {
+        settled(&server, id).await;
+    }
+    let (_, list) = server.get_json("/api/v1/workloads?status=succeeded").await;
     assert_eq!(list.as_array().map(Vec::len), Some(4));
     let (_, list) = server.get_json("/api/v1/workloads?status=running").await;
     assert_eq!(list, json!([]));
@@ -430,6 +467,7 @@ async fn ids_are_never_reused_and_workloads_survive_a_restart() {
         .await;
     assert_eq!(status, StatusCode::OK);
 
+    let first = settled(&server, 1).await;
     let server = server.restart();
     let (status, stored) = server.get_json("/api/v1/workloads/1").await;
     assert_eq!(status, StatusCode::OK);
@@ -583,8 +621,8 @@ async fn server_functions_validate_like_the_rest_api() {
     assert_eq!(created["options"]["tokenizer"], "words");
     assert_eq!(created["options"]["min_length"], 2);
 
-    let (_, via_rest) = server.get_json("/api/v1/workloads/1").await;
-    assert_eq!(via_rest, created);
+    let via_rest = settled(&server, 1).await;
+    assert_eq!(definition(&via_rest), definition(&created));
     let res = client()
         .post(server.url("/api/fn/workloads/list"))
         .form(&[("q", "form"), ("limit", "5")])
@@ -593,7 +631,7 @@ async fn server_functions_validate_like_the_rest_api() {
         .expect("send");
     let page: Value = res.json().await.expect("json");
     assert_eq!(page["total"], 1);
-    assert_eq!(page["items"][0], created);
+    assert_eq!(page["items"][0], via_rest);
     let res = client()
         .post(server.url("/api/fn/workloads/delete"))
         .form(&[("id", "1")])

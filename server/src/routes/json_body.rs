@@ -10,6 +10,9 @@ use tally_app::error::FieldError;
 use crate::error::ServiceError;
 use crate::startup::AppState;
 
+/// How far past the limit a body is still read to answer 413 cleanly.
+const DRAIN_FACTOR: usize = 4;
+
 /// A request body that is a JSON object: 415 for another content type, 413 over
 /// the limit (`--max-json-bytes`), 400 for malformed JSON, 422 for JSON that is
 /// not an object.
@@ -40,19 +43,24 @@ impl FromRequest<AppState> for JsonObject {
                 "Request body is larger than the limit of {limit} bytes"
             ))
         };
+        // A body somewhat over the limit is read (and dropped) before the 413,
+        // so that the client, still sending, gets the answer rather than a reset
+        // connection; a body far over it is cut off.
+        let drain = limit.saturating_mul(DRAIN_FACTOR);
         let declared = request
             .headers()
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<usize>().ok());
-        if declared.is_some_and(|n| n > limit) {
+        if declared.is_some_and(|n| n > drain) {
             return Err(too_large());
         }
-        // The only way reading a body fails once the headers are in is an
-        // oversized (chunked) body or a client gone away; neither reads an answer.
-        let bytes = axum::body::to_bytes(request.into_body(), limit)
+        let bytes = axum::body::to_bytes(request.into_body(), drain)
             .await
             .map_err(|_| too_large())?;
+        if bytes.len() > limit {
+            return Err(too_large());
+        }
         let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
             ServiceError::BadRequest(format!(
                 "Malformed JSON at line {}, column {}: {e}",
@@ -95,6 +103,20 @@ impl FromRequestParts<AppState> for WorkloadId {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         path_id(parts, state, "workload_id").await.map(Self)
+    }
+}
+
+/// A run id in a URL path, as [`WorkloadId`].
+pub struct RunId(pub u64);
+
+impl FromRequestParts<AppState> for RunId {
+    type Rejection = ServiceError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        path_id(parts, state, "run_id").await.map(Self)
     }
 }
 

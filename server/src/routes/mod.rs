@@ -6,6 +6,7 @@ pub mod fallback;
 pub mod health;
 pub mod json_body;
 pub mod liveness;
+pub mod runs;
 pub mod workloads;
 
 /// Every error answer: `{"detail": "..."}`, as FastAPI writes it.

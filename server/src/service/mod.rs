@@ -4,10 +4,12 @@
 //! [`tally_app::service::AppService`]) call into [`TallyService`].
 
 mod datasets;
+mod runs;
 pub mod uploads;
 mod workloads;
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use leptos::server_fn::codec::MultipartData;
@@ -22,6 +24,9 @@ use crate::catalog::Catalog;
 use crate::db::{Database, DbError};
 use crate::error::ServiceError;
 use crate::migrations;
+use crate::runs::results::ResultStore;
+use crate::runs::store::RunStore;
+use crate::runs::{DispatchSettings, EventBus, RunQueue};
 use crate::tables::{TableLeases, TableStore};
 use crate::workloads::WorkloadStore;
 
@@ -37,6 +42,10 @@ pub struct TallyService {
     store: TableStore,
     leases: TableLeases,
     workloads: WorkloadStore,
+    runs: RunStore,
+    results: Arc<ResultStore>,
+    queue: RunQueue,
+    events: EventBus,
     max_upload_bytes: u64,
     max_json_bytes: usize,
     started: Instant,
@@ -45,7 +54,11 @@ pub struct TallyService {
 impl TallyService {
     /// Brings the database schema up to date, opens the table store under
     /// `data_dir` and removes what interrupted imports left behind.
-    pub async fn open(db: Database, data_dir: &Path) -> Result<Self, ServiceError> {
+    pub async fn open(
+        db: Database,
+        data_dir: &Path,
+        dispatch: DispatchSettings,
+    ) -> Result<Self, ServiceError> {
         let applied = migrations::migrate(&db).await?;
         if !applied.is_empty() {
             tracing::info!(?applied, "database schema upgraded");
@@ -54,9 +67,21 @@ impl TallyService {
             path: data_dir.display().to_string(),
             source: e,
         })?;
+        let results = ResultStore::open(data_dir).map_err(|e| DbError::DataDir {
+            path: data_dir.join("results").display().to_string(),
+            source: e,
+        })?;
+        // Embedded engines lock their files: this process is the database's only
+        // user, so any run still `running` was orphaned by a crash.
+        let exclusive = matches!(db.engine(), "surrealkv" | "rocksdb" | "mem");
+        let queue = RunQueue::new(dispatch, exclusive).map_err(ServiceError::internal)?;
         let service = Self {
             catalog: Catalog::new(db.clone()),
             workloads: WorkloadStore::new(db.clone()),
+            runs: RunStore::new(db.clone()),
+            results: Arc::new(results),
+            queue,
+            events: EventBus::default(),
             db,
             store,
             leases: TableLeases::default(),
@@ -67,6 +92,27 @@ impl TallyService {
         let swept = service.sweep_table_files().await?;
         if swept > 0 {
             tracing::info!(files = swept, "removed files left by interrupted imports");
+        }
+        if exclusive {
+            let recovered = service.recover_runs(true).await?;
+            if recovered > 0 {
+                tracing::warn!(
+                    runs = recovered,
+                    "runs interrupted by the last stop were re-queued"
+                );
+            }
+        }
+        let known = service.runs.results_files().await?.into_iter().collect();
+        let store = service.results.clone();
+        let swept = tokio::task::spawn_blocking(move || store.sweep(&known))
+            .await
+            .map_err(ServiceError::internal)?
+            .map_err(ServiceError::internal)?;
+        if swept > 0 {
+            tracing::info!(
+                files = swept,
+                "removed results files of runs that never committed"
+            );
         }
         Ok(service)
     }

@@ -26,15 +26,25 @@ impl TallyService {
         let id = self.workloads.next_id().await?;
         let workload = self.workloads.insert(id, &spec).await?;
         tracing::info!(id, name = %workload.name, source = %workload.source(), "workload created");
+        self.publish_workload(&workload, "created");
+        // Saved, then dispatched, as the prototype planned. The answer is the
+        // workload as saved; a failure to queue leaves it `created`, to re-run.
+        if let Err(e) = self.start_run(&workload).await {
+            tracing::error!(id, error = %e, "the new workload's run was not queued");
+        }
         Ok(workload)
     }
 
     pub async fn workload(&self, id: u64) -> Result<Workload, ServiceError> {
-        self.workloads.get(id).await?.ok_or_else(not_found)
+        let mut workload = self.workloads.get(id).await?.ok_or_else(not_found)?;
+        self.attach_runs(std::slice::from_mut(&mut workload))
+            .await?;
+        Ok(workload)
     }
 
     pub async fn list_workloads(&self, query: WorkloadQuery) -> Result<WorkloadPage, ServiceError> {
-        let (items, total) = self.workloads.list(&query).await?;
+        let (mut items, total) = self.workloads.list(&query).await?;
+        self.attach_runs(&mut items).await?;
         Ok(WorkloadPage {
             items,
             total,
@@ -64,20 +74,46 @@ impl TallyService {
         .map_err(ServiceError::Invalid)?;
         self.check_source(&spec).await?;
         match self.workloads.update(id, &spec).await? {
-            UpdateOutcome::Updated(w) => {
+            UpdateOutcome::Updated(_) => {
                 tracing::info!(id, "workload updated");
-                Ok(w)
+                let updated = self.workload(id).await?;
+                self.publish_workload(&updated, "updated");
+                Ok(updated)
             }
             UpdateOutcome::Busy(w) => Err(busy(&w)),
             UpdateOutcome::Missing => Err(not_found()),
         }
     }
 
-    /// Deletes a workload; returns it as it was.
+    /// Cancels the workload's active run, deletes its runs, their results and
+    /// the workload; returns the workload as it was.
     pub async fn delete_workload(&self, id: u64) -> Result<Workload, ServiceError> {
-        let deleted = self.workloads.delete(id).await?.ok_or_else(not_found)?;
+        let workload = self.workload(id).await?;
+        if let Some(run) = &workload.last_run
+            && run.state.is_active()
+        {
+            // Stops it here at once; a dispatcher elsewhere stops when its
+            // heartbeat finds the run gone.
+            let _ = self.runs().request_cancel(run.id).await;
+            self.queue().cancel_local(run.id);
+        }
+        let files = self.runs().delete_for_workload(id).await?;
+        self.workloads.delete(id).await?.ok_or_else(not_found)?;
+        for stem in files {
+            self.discard_results(&stem).await;
+        }
         tracing::info!(id, "workload deleted");
-        Ok(deleted)
+        self.publish_workload(&workload, "deleted");
+        Ok(workload)
+    }
+
+    fn publish_workload(&self, w: &Workload, change: &str) {
+        self.events()
+            .publish(tally_app::run::ServerEvent::Workload {
+                workload_id: w.id,
+                change: change.into(),
+                status: (change != "deleted").then_some(w.status),
+            });
     }
 
     /// The source table and column must exist, and the column must hold text.

@@ -198,6 +198,13 @@ impl TestServer {
         }
     }
 
+    /// Kills the process with SIGKILL (no shutdown at all) and waits for it.
+    pub fn kill(mut self) {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-KILL", &pid]).status();
+        let _ = self.child.wait();
+    }
+
     /// Log lines printed since start-up (drains what has arrived).
     pub fn log_lines(&self) -> Vec<String> {
         self.log.try_iter().collect()

@@ -1,0 +1,198 @@
+//! Runs (executions of a workload) and their results, as the API and the UI see them.
+
+use serde::{Deserialize, Serialize};
+use tally_engine::CountOptions;
+
+use crate::workload::WorkloadStatus;
+
+/// Where a run stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum RunState {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+impl RunState {
+    pub const ALL: [RunState; 5] = [
+        Self::Queued,
+        Self::Running,
+        Self::Succeeded,
+        Self::Failed,
+        Self::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        self.status().as_str()
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+
+    /// Queued or running: not finished yet.
+    pub fn is_active(self) -> bool {
+        matches!(self, Self::Queued | Self::Running)
+    }
+
+    /// The workload status this run gives its workload.
+    pub fn status(self) -> WorkloadStatus {
+        match self {
+            Self::Queued => WorkloadStatus::Queued,
+            Self::Running => WorkloadStatus::Running,
+            Self::Succeeded => WorkloadStatus::Succeeded,
+            Self::Failed => WorkloadStatus::Failed,
+            Self::Cancelled => WorkloadStatus::Cancelled,
+        }
+    }
+}
+
+/// How far a run has got.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct RunProgress {
+    pub bytes_done: u64,
+    /// Bytes of text in the column (known once the scan has started).
+    pub bytes_total: u64,
+    pub values_done: u64,
+    pub values_total: u64,
+    pub words_done: u64,
+    /// Fraction done, 0 to 1.
+    pub fraction: f64,
+    /// Words counted per second so far.
+    pub words_per_sec: f64,
+    /// Seconds left at the current pace, once it can be estimated.
+    pub eta_secs: Option<f64>,
+}
+
+impl RunProgress {
+    /// Fills in the derived figures from the raw counts and the elapsed time.
+    pub fn derive(mut self, elapsed_secs: f64) -> Self {
+        self.fraction = if self.values_total > 0 {
+            (self.values_done as f64 / self.values_total as f64).min(1.0)
+        } else {
+            0.0
+        };
+        self.words_per_sec = if elapsed_secs > 0.0 {
+            self.words_done as f64 / elapsed_secs
+        } else {
+            0.0
+        };
+        self.eta_secs = (self.fraction > 0.01 && self.fraction < 1.0)
+            .then(|| elapsed_secs * (1.0 - self.fraction) / self.fraction);
+        self
+    }
+}
+
+/// Where a run's time went, in seconds.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct RunTimings {
+    /// From queued to started.
+    pub queue_secs: f64,
+    /// Reading the column and counting (the two overlap: the engine counts
+    /// batches as the scan decodes them).
+    pub count_secs: f64,
+    /// Writing and committing the results.
+    pub store_secs: f64,
+    pub total_secs: f64,
+}
+
+/// One line of a run's log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct RunLogEntry {
+    pub at: String,
+    pub message: String,
+}
+
+/// A run: one execution of a workload, with the definition it ran with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Run {
+    pub id: u64,
+    pub workload_id: u64,
+    pub state: RunState,
+    /// Attempts started (a run interrupted by a crash is retried up to 3 times).
+    pub attempt: u32,
+    /// `project.dataset.table.column`, as it was when the run was queued.
+    pub source: String,
+    pub options: CountOptions,
+    pub queued_at: String,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+    pub progress: RunProgress,
+    pub total_words: Option<u64>,
+    pub distinct_words: Option<u64>,
+    pub timings: Option<RunTimings>,
+    pub error: Option<String>,
+    pub log: Vec<RunLogEntry>,
+}
+
+/// How a result page is ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum WordOrder {
+    /// Most frequent first, ties by word.
+    #[default]
+    Count,
+    /// By word (code-point order).
+    Word,
+}
+
+/// One word of a result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct WordCountRow {
+    pub word: String,
+    pub count: u64,
+}
+
+/// A page of a run's results.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct WordCountPage {
+    pub run_id: u64,
+    pub workload_id: u64,
+    /// Words matching the query (all distinct words without `q`).
+    pub total: u64,
+    pub offset: u64,
+    pub limit: u64,
+    pub words: Vec<WordCountRow>,
+}
+
+/// What `GET /api/v1/events` streams: one JSON object per event, its `type`
+/// also the SSE event name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum ServerEvent {
+    /// A run changed state or made progress.
+    Run {
+        run_id: u64,
+        workload_id: u64,
+        state: RunState,
+        progress: RunProgress,
+    },
+    /// A workload was created, updated or deleted.
+    Workload {
+        workload_id: u64,
+        change: String,
+        status: Option<WorkloadStatus>,
+    },
+}
+
+impl ServerEvent {
+    /// The SSE event name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Run { .. } => "run",
+            Self::Workload { .. } => "workload",
+        }
+    }
+}

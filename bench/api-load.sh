@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Load test of the workloads API: POST /api/v1/workloads and GET /api/v1/workloads/{id}
+# at 16 connections (wrk, on this machine), against the release binary on a fresh
+# data directory, with 1 000 and then 10 000 workloads stored.
+#
+#   bench/api-load.sh [SECONDS_PER_RUN]      (default 10)
+#
+# Needs target/release/tally (built by ./tally.sh run) and wrk (installed from
+# Debian's packages when missing). Prints requests/s and p50/p99 latency per run,
+# and the ratio of throughput at 10 000 to throughput at 1 000 stored workloads.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+DURATION="${1:-10}"
+BIN="$ROOT/target/release/tally"
+CONNECTIONS=16
+THREADS=2
+
+[ -x "$BIN" ] || { echo "error: $BIN is missing: build it with ./tally.sh run" >&2; exit 1; }
+if ! command -v wrk >/dev/null; then
+  echo "==> Installing wrk (Debian package)"
+  if [ "$(id -u)" -eq 0 ]; then apt-get install -y -qq wrk >/dev/null; else sudo apt-get install -y -qq wrk >/dev/null; fi
+fi
+
+WORK="$(mktemp -d)"
+PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+BASE="http://127.0.0.1:$PORT"
+cleanup() { [ -n "${PID:-}" ] && kill "$PID" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+TALLY_LOG=warn "$BIN" serve --addr "127.0.0.1:$PORT" --data-dir "$WORK/data" 2>"$WORK/server.log" &
+PID=$!
+for _ in $(seq 100); do curl -fs "$BASE/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+printf 'word,n\nhello,1\nworld,2\n' |
+  curl -fs -X POST --data-binary @- "$BASE/api/v1/projects/bench/datasets/load/tables/words?format=csv" >/dev/null
+
+BODY='{"workload_type":"wordcount","name":"load test","src_project":"bench","src_dataset":"load","src_table":"words","src_column_name":"word"}'
+
+cat >"$WORK/post.lua" <<LUA
+wrk.method = "POST"
+wrk.body = '$BODY'
+wrk.headers["Content-Type"] = "application/json"
+local limit = tonumber(os.getenv("LIMIT") or "0")
+local threads = $THREADS
+local sent = 0
+request = function()
+  sent = sent + 1
+  if limit > 0 and sent > limit / threads then wrk.thread:stop() end
+  return wrk.format()
+end
+local statuses = {}
+response = function(status) statuses[status] = (statuses[status] or 0) + 1 end
+done = function(summary, latency, requests)
+  io.write(string.format("non-2xx answers: %d\n", summary.errors.status))
+end
+LUA
+
+cat >"$WORK/get.lua" <<'LUA'
+local stored = tonumber(os.getenv("STORED"))
+math.randomseed(os.time())
+request = function()
+  return wrk.format("GET", "/api/v1/workloads/" .. math.random(1, stored))
+end
+done = function(summary, latency, requests)
+  io.write(string.format("non-2xx answers: %d\n", summary.errors.status))
+end
+LUA
+
+stored() { curl -fsI "$BASE/api/v1/workloads?limit=1" | tr -d '\r' | awk -F': ' 'tolower($1)=="x-total-count"{print $2}'; }
+
+# Creates workloads until COUNT are stored (not timed).
+fill_to() {
+  local want="$1" have
+  have="$(stored)"
+  while [ "$have" -lt "$want" ]; do
+    LIMIT=$((want - have)) wrk -t"$THREADS" -c"$CONNECTIONS" -d120s -s "$WORK/post.lua" "$BASE/api/v1/workloads" >/dev/null
+    have="$(stored)"
+  done
+}
+
+declare -A RPS
+run() { # name url script
+  local name="$1" out rps p50 p99 errors
+  out="$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$3" "$2")"
+  rps="$(awk '/^Requests\/sec/{print $2}' <<<"$out")"
+  p50="$(awk '$1=="50%"{print $2}' <<<"$out")"
+  p99="$(awk '$1=="99%"{print $2}' <<<"$out")"
+  errors="$(awk '/^non-2xx answers/{print $3}' <<<"$out")"
+  RPS[$name]="$rps"
+  printf '%-34s %10s req/s   p50 %8s   p99 %8s   non-2xx %s\n' "$name" "$rps" "$p50" "$p99" "${errors:-0}"
+}
+
+echo "wrk: $THREADS threads, $CONNECTIONS connections, ${DURATION}s per run; server: $BIN"
+fill_to 1000
+run "POST /workloads (1 000 stored)" "$BASE/api/v1/workloads" "$WORK/post.lua"
+STORED=1000 run "GET /workloads/{id} (1 000 stored)" "$BASE" "$WORK/get.lua"
+fill_to 10000
+run "POST /workloads (10 000 stored)" "$BASE/api/v1/workloads" "$WORK/post.lua"
+STORED=10000 run "GET /workloads/{id} (10 000 stored)" "$BASE" "$WORK/get.lua"
+
+total="$(stored)"
+echo "stored after the runs: $total workloads"
+python3 - "${RPS[POST /workloads (1 000 stored)]}" "${RPS[POST /workloads (10 000 stored)]}" \
+  "${RPS[GET /workloads/{id} (1 000 stored)]}" "${RPS[GET /workloads/{id} (10 000 stored)]}" <<'PY'
+import sys
+p1, p10, g1, g10 = map(float, sys.argv[1:])
+print(f"throughput at 10 000 / at 1 000 stored: POST {p10 / p1:.2f}x, GET {g10 / g1:.2f}x (flat = within 0.80-1.20)")
+PY
+
+# Every acknowledged create must survive a restart.
+kill "$PID"; wait "$PID" 2>/dev/null || true
+TALLY_LOG=warn "$BIN" serve --addr "127.0.0.1:$PORT" --data-dir "$WORK/data" 2>>"$WORK/server.log" &
+PID=$!
+for _ in $(seq 100); do curl -fs "$BASE/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+echo "stored after a restart: $(stored) workloads"

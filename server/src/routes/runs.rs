@@ -1,0 +1,302 @@
+//! Runs and results under `/api/v1`, and the live event stream.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures_util::Stream;
+use serde::Deserialize;
+use tally_app::error::FieldError;
+use tally_app::run::{Run, ServerEvent, WordCountPage, WordCountRow, WordOrder};
+use tokio::sync::broadcast::error::RecvError;
+use utoipa::IntoParams;
+
+use super::json_body::{RunId, WorkloadId};
+use super::workloads::{TOTAL_COUNT, ValidationErrorBody};
+use crate::error::ServiceError;
+use crate::runs::results::ResultQuery;
+use crate::runs::store::RunRow;
+use crate::startup::AppState;
+
+/// The largest page of results.
+const MAX_WORDS_PAGE: u64 = 10_000;
+
+/// Starts a new run of the workload (its current definition).
+#[utoipa::path(post, path = "/api/v1/workloads/{workload_id}/runs", tag = "runs",
+    params(("workload_id" = u64, Path)),
+    responses(
+        (status = 202, description = "Queued; `Location` names the run", body = Run),
+        (status = 404, description = "No such workload", body = super::ErrorBody),
+        (status = 409, description = "A run is already queued or running", body = super::ErrorBody),
+    ))]
+pub async fn start(
+    State(state): State<AppState>,
+    WorkloadId(id): WorkloadId,
+) -> Result<impl IntoResponse, ServiceError> {
+    let run = state.service.rerun_workload(id).await?;
+    let location = format!("/api/v1/runs/{}", run.id);
+    Ok((
+        StatusCode::ACCEPTED,
+        [(header::LOCATION, location)],
+        Json(run),
+    ))
+}
+
+/// A workload's runs, newest first.
+#[utoipa::path(get, path = "/api/v1/workloads/{workload_id}/runs", tag = "runs",
+    params(("workload_id" = u64, Path)),
+    responses(
+        (status = 200, description = "The runs", body = [Run]),
+        (status = 404, description = "No such workload", body = super::ErrorBody),
+    ))]
+pub async fn list(
+    State(state): State<AppState>,
+    WorkloadId(id): WorkloadId,
+) -> Result<Json<Vec<Run>>, ServiceError> {
+    Ok(Json(state.service.runs_of(id).await?))
+}
+
+/// A run, with its progress, log and timings.
+#[utoipa::path(get, path = "/api/v1/runs/{run_id}", tag = "runs",
+    params(("run_id" = u64, Path)),
+    responses(
+        (status = 200, description = "The run", body = Run),
+        (status = 404, description = "No such run", body = super::ErrorBody),
+    ))]
+pub async fn get(
+    State(state): State<AppState>,
+    RunId(id): RunId,
+) -> Result<Json<Run>, ServiceError> {
+    Ok(Json(state.service.run(id).await?))
+}
+
+/// Cancels a queued run, or stops a running one (within a second); it ends
+/// `cancelled` with no results.
+#[utoipa::path(post, path = "/api/v1/runs/{run_id}/cancel", tag = "runs",
+    params(("run_id" = u64, Path)),
+    responses(
+        (status = 202, description = "Cancelled, or stopping", body = Run),
+        (status = 404, description = "No such run", body = super::ErrorBody),
+        (status = 409, description = "The run has already finished", body = super::ErrorBody),
+    ))]
+pub async fn cancel(
+    State(state): State<AppState>,
+    RunId(id): RunId,
+) -> Result<impl IntoResponse, ServiceError> {
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(state.service.cancel_run(id).await?),
+    ))
+}
+
+/// Query parameters of the word-count endpoints.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct WordCountParams {
+    /// Page size, 1 to 10 000 (default 100). Ignored for CSV, which is whole.
+    limit: Option<String>,
+    /// Words to skip (default 0).
+    offset: Option<String>,
+    /// Only words starting with this.
+    q: Option<String>,
+    /// Only this exact word.
+    word: Option<String>,
+    /// `count` (default: most frequent first) or `word`.
+    order: Option<String>,
+    /// `json` (default) or `csv` (the whole result, streamed, as a download).
+    format: Option<String>,
+}
+
+impl WordCountParams {
+    fn parse(&self) -> Result<(ResultQuery, bool), ServiceError> {
+        let mut errors = Vec::new();
+        let mut number =
+            |name: &str, raw: &Option<String>, default: u64, range: (u64, u64)| match raw
+                .as_deref()
+                .map(str::trim)
+            {
+                None | Some("") => default,
+                Some(v) => match v.parse::<u64>() {
+                    Ok(n) if (range.0..=range.1).contains(&n) => n,
+                    _ => {
+                        errors.push(FieldError::query(
+                            name,
+                            format!("Input should be an integer from {} to {}", range.0, range.1),
+                            "int_parsing",
+                        ));
+                        default
+                    }
+                },
+            };
+        let limit = number("limit", &self.limit, 100, (1, MAX_WORDS_PAGE));
+        let offset = number("offset", &self.offset, 0, (0, u64::MAX));
+        let order = match self.order.as_deref() {
+            None | Some("") | Some("count") => WordOrder::Count,
+            Some("word") => WordOrder::Word,
+            Some(_) => {
+                errors.push(FieldError::query(
+                    "order",
+                    "Input should be count or word".into(),
+                    "enum",
+                ));
+                WordOrder::Count
+            }
+        };
+        let csv = match self.format.as_deref() {
+            None | Some("") | Some("json") => false,
+            Some("csv") => true,
+            Some(_) => {
+                errors.push(FieldError::query(
+                    "format",
+                    "Input should be json or csv".into(),
+                    "enum",
+                ));
+                false
+            }
+        };
+        if !errors.is_empty() {
+            return Err(ServiceError::Invalid(errors));
+        }
+        Ok((
+            ResultQuery {
+                order,
+                prefix: self.q.clone().filter(|q| !q.is_empty()),
+                word: self.word.clone(),
+                offset,
+                limit,
+            },
+            csv,
+        ))
+    }
+}
+
+/// The counts of a workload's latest successful run (the prototype's TODO).
+#[utoipa::path(get, path = "/api/v1/workloads/{workload_id}/wordcount", tag = "runs",
+    params(("workload_id" = u64, Path), WordCountParams),
+    responses(
+        (status = 200, description = "A page of words and counts (or the whole result as CSV)", body = WordCountPage,
+            headers(("X-Total-Count" = u64, description = "Words matching")),
+            example = json!({"run_id": 3, "workload_id": 1, "total": 23407, "offset": 0, "limit": 2,
+                "words": [{"word": "the", "count": 27843}, {"word": "and", "count": 26847}]})),
+        (status = 404, description = "No such workload, or no successful run yet", body = super::ErrorBody),
+        (status = 422, description = "An invalid parameter", body = ValidationErrorBody),
+    ))]
+pub async fn workload_wordcount(
+    State(state): State<AppState>,
+    WorkloadId(id): WorkloadId,
+    Query(params): Query<WordCountParams>,
+) -> Result<Response, ServiceError> {
+    let (query, csv) = params.parse()?;
+    if csv {
+        let (run, stem) = state.service.latest_results_of(id).await?;
+        return Ok(csv_download(&state, &run, stem));
+    }
+    Ok(page_response(
+        state.service.latest_word_counts(id, query).await?,
+    ))
+}
+
+/// The counts of one run.
+#[utoipa::path(get, path = "/api/v1/runs/{run_id}/wordcount", tag = "runs",
+    params(("run_id" = u64, Path), WordCountParams),
+    responses(
+        (status = 200, description = "A page of words and counts (or the whole result as CSV)", body = WordCountPage,
+            headers(("X-Total-Count" = u64, description = "Words matching"))),
+        (status = 404, description = "No such run", body = super::ErrorBody),
+        (status = 409, description = "The run has not succeeded", body = super::ErrorBody),
+        (status = 422, description = "An invalid parameter", body = ValidationErrorBody),
+    ))]
+pub async fn run_wordcount(
+    State(state): State<AppState>,
+    RunId(id): RunId,
+    Query(params): Query<WordCountParams>,
+) -> Result<Response, ServiceError> {
+    let (query, csv) = params.parse()?;
+    if csv {
+        let (run, stem) = state.service.results_of(id).await?;
+        return Ok(csv_download(&state, &run, stem));
+    }
+    Ok(page_response(state.service.word_counts(id, query).await?))
+}
+
+fn page_response(page: WordCountPage) -> Response {
+    ([(TOTAL_COUNT, page.total.to_string())], Json(page)).into_response()
+}
+
+/// The whole result as CSV (`word,count`, most frequent first), streamed a row
+/// group at a time.
+fn csv_download(state: &AppState, run: &RunRow, stem: String) -> Response {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
+    let results = state.service.result_store();
+    tokio::task::spawn_blocking(move || {
+        let mut header = true;
+        let outcome = results.for_each_group(&stem, |rows: Vec<WordCountRow>| {
+            let mut out = csv::Writer::from_writer(Vec::with_capacity(rows.len() * 16));
+            if std::mem::take(&mut header) {
+                let _ = out.write_record(["word", "count"]);
+            }
+            for row in rows {
+                let _ = out.write_record([row.word.as_str(), &row.count.to_string()]);
+            }
+            let bytes = out.into_inner().unwrap_or_default();
+            tx.blocking_send(Ok(bytes)).is_ok()
+        });
+        if let Err(e) = outcome {
+            tracing::error!(error = %e, "CSV download failed");
+            let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
+        }
+    });
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    });
+    let name = format!(
+        "workload-{}-run-{}-wordcount.csv",
+        run.workload_id(),
+        run.id()
+    );
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        Body::from_stream(stream),
+    )
+        .into_response()
+}
+
+/// Live run and workload changes as Server-Sent Events: `event: run` with
+/// `{"type": "run", "run_id", "workload_id", "state", "progress"}` and
+/// `event: workload` with `{"type": "workload", "workload_id", "change", "status"}`.
+#[utoipa::path(get, path = "/api/v1/events", tag = "runs",
+    responses((status = 200, description = "A text/event-stream of ServerEvent objects", body = ServerEvent,
+        content_type = "text/event-stream")))]
+pub async fn events(
+    State(state): State<AppState>,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let rx = state.service.events().subscribe();
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        loop {
+            match rx.recv().await {
+                Ok(event) => {
+                    let sse = Event::default()
+                        .event(event.name())
+                        .json_data(&event)
+                        .unwrap_or_else(|_| Event::default().comment("unencodable event"));
+                    return Some((Ok(sse), rx));
+                }
+                // A slow client skips what it missed and carries on.
+                Err(RecvError::Lagged(_)) => continue,
+                Err(RecvError::Closed) => return None,
+            }
+        }
+    });
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}

@@ -1,0 +1,292 @@
+//! The dispatcher: claims queued runs, runs the engine on them, stores results.
+//!
+//! Each of `--workers` slots is a tokio task that claims the oldest queued run
+//! (with a lease renewed by a heartbeat every second), scans the source column
+//! and counts it on the runs' own rayon pool from a blocking thread, so tokio's
+//! workers never count. The heartbeat also persists progress (once a second),
+//! notices cancel requests made through another process, and enforces the run
+//! timeout.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use tally_app::run::{RunState, ServerEvent};
+use tally_engine::{CancelToken, Control, CountError, Engine};
+
+use super::store::{Heartbeat, Outcome, ProgressRow, RunRow, TimingsRow};
+use crate::catalog;
+use crate::service::TallyService;
+
+/// How often a running run's lease is renewed and its progress saved.
+pub const HEARTBEAT: Duration = Duration::from_secs(1);
+/// How often an idle slot looks for work it was not woken for (runs queued by
+/// another process, expired leases).
+const POLL: Duration = Duration::from_secs(2);
+
+/// Starts the dispatcher's tasks.
+pub fn start(service: Arc<TallyService>) {
+    let queue = service.queue();
+    for slot in 0..queue.settings.workers {
+        let service = service.clone();
+        tokio::spawn(async move {
+            tracing::debug!(slot, "dispatcher slot started");
+            slot_loop(service).await;
+        });
+    }
+    if !queue.exclusive {
+        // Several processes share the database: reclaim runs of dead ones.
+        let service = service.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(service.queue().settings.lease).await;
+                match service.recover_runs(false).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::warn!(runs = n, "re-queued runs whose lease expired"),
+                    Err(e) => tracing::error!(error = %e, "lease recovery failed"),
+                }
+            }
+        });
+    }
+}
+
+async fn slot_loop(service: Arc<TallyService>) {
+    let queue = service.queue();
+    loop {
+        let lease_until = Utc::now() + queue.lease_delta();
+        match service.runs().claim(&queue.owner, lease_until).await {
+            Ok(Some(run)) => execute(&service, run).await,
+            Ok(None) => {
+                tokio::select! {
+                    () = queue.wake.notified() => {}
+                    () = tokio::time::sleep(POLL) => {}
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot claim a run");
+                tokio::time::sleep(POLL).await;
+            }
+        }
+    }
+}
+
+/// Why a run was stopped before its count finished.
+#[derive(Debug, Clone)]
+enum StopReason {
+    Cancelled,
+    TimedOut(Duration),
+    LeaseLost,
+}
+
+async fn execute(service: &TallyService, run: RunRow) {
+    let id = run.id();
+    let queue = service.queue();
+    let started = Instant::now();
+    tracing::info!(run = id, workload = run.workload, "run started");
+    service.publish_run(&run);
+    let token = CancelToken::new();
+    queue.register(id, token.clone());
+    let outcome = count_and_store(service, &run, &token, started).await;
+    queue.unregister(id);
+    let (outcome, progress, stem) = outcome;
+    let owner = &queue.owner;
+    match service
+        .runs()
+        .finish(id, owner, outcome, progress.clone())
+        .await
+    {
+        Ok(Some(done)) => {
+            tracing::info!(run = id, state = %done.state, secs = started.elapsed().as_secs_f64(), "run finished");
+            service.publish_run(&done);
+        }
+        Ok(None) => {
+            // Cancelled at the last moment, deleted, or taken over: this outcome
+            // was not recorded. Record a cancel if one was asked for.
+            if let Some(stem) = stem {
+                service.discard_results(&stem).await;
+            }
+            let asked = matches!(service.runs().get(id).await, Ok(Some(r)) if r.cancel_requested && r.state() == RunState::Running);
+            if asked {
+                let cancelled = Outcome::Cancelled("cancelled while running".into());
+                if let Ok(Some(done)) = service.runs().finish(id, owner, cancelled, progress).await
+                {
+                    service.publish_run(&done);
+                }
+            }
+        }
+        Err(e) => tracing::error!(run = id, error = %e, "cannot record the end of a run"),
+    }
+}
+
+/// Runs the count; returns the outcome to record, the last progress and, on
+/// success, the results files written.
+async fn count_and_store(
+    service: &TallyService,
+    run: &RunRow,
+    token: &CancelToken,
+    started: Instant,
+) -> (Outcome, ProgressRow, Option<String>) {
+    let id = run.id();
+    let queue = service.queue();
+    let latest = Arc::new(Mutex::new(ProgressRow::default()));
+    let fail = |message: String, latest: &Arc<Mutex<ProgressRow>>| {
+        let progress = latest
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        (Outcome::Failed(message), progress, None)
+    };
+
+    let reference = match catalog::table_ref(&run.src_project, &run.src_dataset, &run.src_table) {
+        Ok(r) => r,
+        Err(missing) => return fail(missing.message("Source"), &latest),
+    };
+    let (scan, table_lease) = match service.open_scan(&reference, &run.src_column_name).await {
+        Ok(opened) => opened,
+        Err(e) => {
+            // "Table 'x' does not exist..." reads "Source table 'x' ..." in a run.
+            let detail = e.detail();
+            let message = match (e.status().as_u16(), detail.chars().next()) {
+                (404, Some(first)) => format!(
+                    "Source {}{}",
+                    first.to_lowercase(),
+                    &detail[first.len_utf8()..]
+                ),
+                _ => detail,
+            };
+            return fail(message, &latest);
+        }
+    };
+    let rows = scan.rows();
+    let _ = service
+        .runs()
+        .log(
+            id,
+            format!("reading {reference}.{}: {rows} rows", run.src_column_name),
+        )
+        .await;
+
+    let engine = match Engine::new(run.options()) {
+        Ok(engine) => engine.with_pool(queue.pool.clone()),
+        Err(e) => return fail(e.to_string(), &latest),
+    };
+    let progress_sink = latest.clone();
+    let events = service.events().clone();
+    let (run_id, workload_id) = (id, run.workload_id());
+    let control = Control::new()
+        .with_cancel(token.clone())
+        .on_progress(move |p| {
+            let row = ProgressRow::from_engine(p, rows);
+            let public = row.public(p.elapsed.as_secs_f64());
+            *progress_sink.lock().unwrap_or_else(PoisonError::into_inner) = row;
+            events.publish(ServerEvent::Run {
+                run_id,
+                workload_id,
+                state: RunState::Running,
+                progress: public,
+            });
+        });
+    let count_started = Instant::now();
+    let counting = tokio::task::spawn_blocking(move || {
+        let mut session = engine.session(&control);
+        session.expect_values(Some(rows));
+        session.add_batches(scan)?;
+        session.finish()
+    });
+    tokio::pin!(counting);
+
+    let deadline = queue.settings.run_timeout.map(|t| (Instant::now() + t, t));
+    let mut stop: Option<StopReason> = None;
+    let mut ticker = tokio::time::interval(HEARTBEAT);
+    ticker.tick().await;
+    let result = loop {
+        tokio::select! {
+            joined = &mut counting => break joined,
+            _ = ticker.tick() => {
+                let progress = latest.lock().unwrap_or_else(PoisonError::into_inner).clone();
+                let lease_until = Utc::now() + queue.lease_delta();
+                match service.runs().heartbeat(id, &queue.owner, lease_until, progress).await {
+                    Ok(Heartbeat::Held) => {}
+                    Ok(Heartbeat::CancelRequested) => {
+                        stop.get_or_insert(StopReason::Cancelled);
+                        token.cancel();
+                    }
+                    Ok(Heartbeat::Lost) => {
+                        stop.get_or_insert(StopReason::LeaseLost);
+                        token.cancel();
+                    }
+                    Err(e) => tracing::warn!(run = id, error = %e, "heartbeat failed"),
+                }
+                if let Some((at, limit)) = deadline && Instant::now() >= at {
+                    stop.get_or_insert(StopReason::TimedOut(limit));
+                    token.cancel();
+                }
+            }
+        }
+    };
+    drop(table_lease);
+    let count_secs = count_started.elapsed().as_secs_f64();
+    let progress = latest
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
+    let result = match result {
+        Ok(Ok(result)) => result,
+        Ok(Err(CountError::Cancelled)) | Ok(Err(_)) if token.is_cancelled() => {
+            let outcome = match stop {
+                Some(StopReason::TimedOut(limit)) => {
+                    Outcome::Failed(format!("timed out after {} s", limit.as_secs()))
+                }
+                Some(StopReason::LeaseLost) => Outcome::Cancelled("stopped: lease lost".into()),
+                _ => Outcome::Cancelled("cancelled while running".into()),
+            };
+            return (outcome, progress, None);
+        }
+        Ok(Err(e)) => return (Outcome::Failed(e.to_string()), progress, None),
+        Err(e) => {
+            return (
+                Outcome::Failed(format!("the count crashed: {e}")),
+                progress,
+                None,
+            );
+        }
+    };
+
+    let store_started = Instant::now();
+    let stem = format!("run-{id}");
+    let words = result.words;
+    let stats = result.stats;
+    let _ = service
+        .runs()
+        .log(
+            id,
+            format!(
+                "counted {} words ({} distinct) in {count_secs:.2} s; storing results",
+                stats.total_words, stats.distinct_words
+            ),
+        )
+        .await;
+    if let Err(e) = service.write_results(&stem, words).await {
+        return (
+            Outcome::Failed(format!("cannot store the results: {e}")),
+            progress,
+            None,
+        );
+    }
+    let queue_secs = run.started_at.map_or(0.0, |s| {
+        (s - run.queued_at).num_milliseconds().max(0) as f64 / 1000.0
+    });
+    let store_secs = store_started.elapsed().as_secs_f64();
+    let outcome = Outcome::Succeeded {
+        total_words: stats.total_words,
+        distinct_words: stats.distinct_words,
+        results_file: stem.clone(),
+        timings: TimingsRow {
+            queue_secs,
+            count_secs,
+            store_secs,
+            total_secs: queue_secs + started.elapsed().as_secs_f64(),
+        },
+    };
+    (outcome, progress, Some(stem))
+}

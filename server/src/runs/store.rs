@@ -1,0 +1,676 @@
+//! [`RunStore`]: run records in SurrealDB, which are also the durable queue.
+//!
+//! Every state change is one conditional statement (`... WHERE state = ...`), so
+//! two dispatchers racing for a run, or a cancel racing a finish, resolve in the
+//! database: exactly one of them changes the record. Each change also sets the
+//! workload's status when the run is still the workload's latest.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use surrealdb::types::SurrealValue;
+use tally_app::run::{Run, RunLogEntry, RunProgress, RunState, RunTimings};
+use tally_app::workload::{RunSummary, Workload};
+use tally_engine::CountOptions;
+
+use crate::db::{Database, DbError};
+use crate::sequence::IdSequence;
+use crate::service::rfc3339_millis;
+
+/// Runs interrupted more often than this fail for good.
+pub const MAX_ATTEMPTS: i64 = 3;
+
+#[derive(Debug, Clone, Default, SurrealValue)]
+pub struct ProgressRow {
+    pub bytes_done: i64,
+    pub bytes_total: i64,
+    pub values_done: i64,
+    pub values_total: i64,
+    pub words_done: i64,
+}
+
+impl ProgressRow {
+    pub fn from_engine(p: &tally_engine::Progress, values_total: u64) -> Self {
+        let int = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        Self {
+            bytes_done: int(p.bytes_done),
+            bytes_total: int(p.bytes_total.unwrap_or(0)),
+            values_done: int(p.values_done),
+            values_total: int(p.values_total.unwrap_or(values_total)),
+            words_done: int(p.words_done),
+        }
+    }
+
+    /// The progress as the API shows it, with rates and an ETA.
+    pub fn public(&self, elapsed_secs: f64) -> RunProgress {
+        let uint = |v: i64| u64::try_from(v).unwrap_or(0);
+        RunProgress {
+            bytes_done: uint(self.bytes_done),
+            bytes_total: uint(self.bytes_total),
+            values_done: uint(self.values_done),
+            values_total: uint(self.values_total),
+            words_done: uint(self.words_done),
+            ..Default::default()
+        }
+        .derive(elapsed_secs)
+    }
+}
+
+#[derive(Debug, Clone, SurrealValue)]
+struct LogRow {
+    at: DateTime<Utc>,
+    message: String,
+}
+
+#[derive(Debug, Clone, Default, SurrealValue)]
+pub struct TimingsRow {
+    pub queue_secs: f64,
+    pub count_secs: f64,
+    pub store_secs: f64,
+    pub total_secs: f64,
+}
+
+/// A run record.
+#[derive(Debug, Clone, SurrealValue)]
+pub struct RunRow {
+    pub num: i64,
+    pub workload: i64,
+    pub state: String,
+    pub attempt: i64,
+    pub src_project: String,
+    pub src_dataset: String,
+    pub src_table: String,
+    pub src_column_name: String,
+    /// The options as JSON: a snapshot that later schema changes never reinterpret.
+    pub options: String,
+    pub queued_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub lease_owner: Option<String>,
+    pub lease_expires: Option<DateTime<Utc>>,
+    pub cancel_requested: bool,
+    pub progress: ProgressRow,
+    pub total_words: Option<i64>,
+    pub distinct_words: Option<i64>,
+    pub timings: Option<TimingsRow>,
+    pub results_file: Option<String>,
+    pub error: Option<String>,
+    log: Vec<LogRow>,
+}
+
+impl RunRow {
+    pub fn id(&self) -> u64 {
+        u64::try_from(self.num).unwrap_or(0)
+    }
+
+    pub fn workload_id(&self) -> u64 {
+        u64::try_from(self.workload).unwrap_or(0)
+    }
+
+    pub fn state(&self) -> RunState {
+        RunState::parse(&self.state).unwrap_or(RunState::Failed)
+    }
+
+    pub fn options(&self) -> CountOptions {
+        serde_json::from_str(&self.options).unwrap_or_default()
+    }
+
+    fn elapsed_secs(&self) -> f64 {
+        let end = self.finished_at.unwrap_or_else(Utc::now);
+        self.started_at
+            .map_or(0.0, |s| (end - s).num_milliseconds().max(0) as f64 / 1000.0)
+    }
+
+    pub fn public(&self) -> Run {
+        Run {
+            id: self.id(),
+            workload_id: self.workload_id(),
+            state: self.state(),
+            attempt: u32::try_from(self.attempt).unwrap_or(0),
+            source: format!(
+                "{}.{}.{}.{}",
+                self.src_project, self.src_dataset, self.src_table, self.src_column_name
+            ),
+            options: self.options(),
+            queued_at: rfc3339_millis(self.queued_at),
+            started_at: self.started_at.map(rfc3339_millis),
+            finished_at: self.finished_at.map(rfc3339_millis),
+            progress: self.progress.public(self.elapsed_secs()),
+            total_words: self.total_words.and_then(|n| u64::try_from(n).ok()),
+            distinct_words: self.distinct_words.and_then(|n| u64::try_from(n).ok()),
+            timings: self.timings.as_ref().map(|t| RunTimings {
+                queue_secs: t.queue_secs,
+                count_secs: t.count_secs,
+                store_secs: t.store_secs,
+                total_secs: t.total_secs,
+            }),
+            error: self.error.clone(),
+            log: self
+                .log
+                .iter()
+                .map(|l| RunLogEntry {
+                    at: rfc3339_millis(l.at),
+                    message: l.message.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    pub fn summary(&self) -> RunSummary {
+        let run = self.public();
+        RunSummary {
+            id: run.id,
+            state: run.state.status(),
+            progress: run.progress.fraction,
+            queued_at: run.queued_at,
+            started_at: run.started_at,
+            finished_at: run.finished_at,
+            total_words: run.total_words.unwrap_or(run.progress.words_done),
+            distinct_words: run.distinct_words,
+            error: run.error,
+        }
+    }
+}
+
+/// What a heartbeat learnt.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Heartbeat {
+    /// Carry on.
+    Held,
+    /// Someone asked to cancel the run.
+    CancelRequested,
+    /// The lease is gone (expired and taken, or the run deleted): stop.
+    Lost,
+}
+
+/// How a run ended.
+pub enum Outcome {
+    Succeeded {
+        total_words: u64,
+        distinct_words: u64,
+        results_file: String,
+        timings: TimingsRow,
+    },
+    Failed(String),
+    Cancelled(String),
+}
+
+const SELECT_RUN: &str = "SELECT * OMIT id FROM run";
+
+/// Sets the workload's status from the run, when the run is its latest.
+const SYNC_WORKLOAD: &str =
+    "UPDATE type::record('workload', $wid) SET status = $state WHERE last_run = $num";
+
+pub struct RunStore {
+    db: Database,
+    ids: IdSequence,
+}
+
+impl RunStore {
+    pub fn new(db: Database) -> Self {
+        Self {
+            ids: IdSequence::new(db.clone(), "run"),
+            db,
+        }
+    }
+
+    /// Queues a run of `workload` with a snapshot of its definition and makes it
+    /// the workload's latest run; `None` when the workload is gone or already has
+    /// a run queued or running.
+    pub async fn enqueue(&self, workload: &Workload) -> Result<Option<RunRow>, DbError> {
+        let num = i64::try_from(self.ids.next().await?).unwrap_or(i64::MAX);
+        let now = Utc::now();
+        let row = RunRow {
+            num,
+            workload: i64::try_from(workload.id).unwrap_or(i64::MAX),
+            state: RunState::Queued.as_str().into(),
+            attempt: 0,
+            src_project: workload.src_project.clone(),
+            src_dataset: workload.src_dataset.clone(),
+            src_table: workload.src_table.clone(),
+            src_column_name: workload.src_column_name.clone(),
+            options: serde_json::to_string(&workload.options)
+                .map_err(|e| DbError::Unexpected(e.to_string()))?,
+            queued_at: now,
+            started_at: None,
+            finished_at: None,
+            lease_owner: None,
+            lease_expires: None,
+            cancel_requested: false,
+            progress: ProgressRow::default(),
+            total_words: None,
+            distinct_words: None,
+            timings: None,
+            results_file: None,
+            error: None,
+            log: vec![LogRow {
+                at: now,
+                message: "queued".into(),
+            }],
+        };
+        let mut res = self
+            .db
+            .client()
+            .query(
+                "BEGIN TRANSACTION;
+                 LET $w = (SELECT status FROM ONLY type::record('workload', $wid));
+                 IF $w == NONE OR $w.status IN ['queued', 'running'] {
+                     THROW 'tally: not enqueued';
+                 };
+                 CREATE type::record('run', $num) CONTENT $row RETURN NONE;
+                 UPDATE type::record('workload', $wid) SET status = 'queued', last_run = $num RETURN NONE;
+                 COMMIT TRANSACTION;",
+            )
+            .bind(("wid", row.workload))
+            .bind(("num", num))
+            .bind(("row", row.clone()))
+            .await?;
+        let errors: Vec<surrealdb::Error> = res.take_errors().into_values().collect();
+        if errors
+            .iter()
+            .any(|e| e.to_string().contains("not enqueued"))
+        {
+            return Ok(None);
+        }
+        match errors.into_iter().next() {
+            Some(e) => Err(e.into()),
+            None => Ok(Some(row)),
+        }
+    }
+
+    pub async fn get(&self, id: u64) -> Result<Option<RunRow>, DbError> {
+        let Ok(num) = i64::try_from(id) else {
+            return Ok(None);
+        };
+        let mut res = self
+            .db
+            .client()
+            .query(format!("{SELECT_RUN} WHERE num = $num"))
+            .bind(("num", num))
+            .await?
+            .check()?;
+        let rows: Vec<RunRow> = res.take(0)?;
+        Ok(rows.into_iter().next())
+    }
+
+    /// A workload's runs, newest first.
+    pub async fn for_workload(&self, workload: u64) -> Result<Vec<RunRow>, DbError> {
+        let mut res = self
+            .db
+            .client()
+            .query(format!(
+                "{SELECT_RUN} WHERE workload = $wid ORDER BY num DESC"
+            ))
+            .bind(("wid", i64::try_from(workload).unwrap_or(i64::MAX)))
+            .await?
+            .check()?;
+        Ok(res.take(0)?)
+    }
+
+    /// The runs with these ids, by id.
+    pub async fn by_ids(&self, ids: &[u64]) -> Result<HashMap<u64, RunRow>, DbError> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let nums: Vec<i64> = ids.iter().filter_map(|&i| i64::try_from(i).ok()).collect();
+        let mut res = self
+            .db
+            .client()
+            .query(format!("{SELECT_RUN} WHERE num IN $nums"))
+            .bind(("nums", nums))
+            .await?
+            .check()?;
+        let rows: Vec<RunRow> = res.take(0)?;
+        Ok(rows.into_iter().map(|r| (r.id(), r)).collect())
+    }
+
+    /// The latest run of each of these workloads, by workload id.
+    pub async fn latest_for(&self, workloads: &[u64]) -> Result<HashMap<u64, RunRow>, DbError> {
+        if workloads.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let wids: Vec<i64> = workloads
+            .iter()
+            .filter_map(|&i| i64::try_from(i).ok())
+            .collect();
+        let mut res = self
+            .db
+            .client()
+            .query(format!(
+                "{SELECT_RUN} WHERE num IN (SELECT VALUE last_run FROM workload WHERE num IN $wids AND last_run != NONE)"
+            ))
+            .bind(("wids", wids))
+            .await?
+            .check()?;
+        let rows: Vec<RunRow> = res.take(0)?;
+        Ok(rows.into_iter().map(|r| (r.workload_id(), r)).collect())
+    }
+
+    /// Claims the oldest queued run for `owner` until `lease_until`.
+    pub async fn claim(
+        &self,
+        owner: &str,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Option<RunRow>, DbError> {
+        loop {
+            let mut res = self
+                .db
+                .client()
+                .query("SELECT VALUE num FROM run WHERE state = 'queued' ORDER BY num LIMIT 1")
+                .await?
+                .check()?;
+            let next: Vec<i64> = res.take(0)?;
+            let Some(num) = next.first().copied() else {
+                return Ok(None);
+            };
+            let outcome = self
+                .db
+                .client()
+                .query(
+                    "UPDATE type::record('run', $num) SET state = 'running', attempt += 1,
+                         started_at = time::now(), lease_owner = $owner, lease_expires = $until,
+                         log += { at: time::now(), message: 'started (attempt ' + <string> (attempt + 1) + ')' }
+                     WHERE state = 'queued' RETURN AFTER",
+                )
+                .bind(("num", num))
+                .bind(("owner", owner.to_string()))
+                .bind(("until", lease_until))
+                .await
+                .and_then(|r| r.check());
+            // A failed transaction is a race with another dispatcher: look again.
+            let Ok(mut res) = outcome else { continue };
+            let rows: Vec<RunRow> = res.take(0)?;
+            if let Some(run) = rows.into_iter().next() {
+                self.sync_workload(&run).await?;
+                return Ok(Some(run));
+            }
+        }
+    }
+
+    /// Renews the lease and saves the progress.
+    pub async fn heartbeat(
+        &self,
+        id: u64,
+        owner: &str,
+        lease_until: DateTime<Utc>,
+        progress: ProgressRow,
+    ) -> Result<Heartbeat, DbError> {
+        let mut res = self
+            .db
+            .client()
+            .query(
+                "UPDATE run SET lease_expires = $until, progress = $progress
+                 WHERE num = $num AND state = 'running' AND lease_owner = $owner RETURN VALUE cancel_requested",
+            )
+            .bind(("num", i64::try_from(id).unwrap_or(i64::MAX)))
+            .bind(("owner", owner.to_string()))
+            .bind(("until", lease_until))
+            .bind(("progress", progress))
+            .await?
+            .check()?;
+        let answer: Vec<bool> = res.take(0)?;
+        Ok(match answer.first() {
+            None => Heartbeat::Lost,
+            Some(true) => Heartbeat::CancelRequested,
+            Some(false) => Heartbeat::Held,
+        })
+    }
+
+    /// Appends a line to the run's log.
+    pub async fn log(&self, id: u64, message: String) -> Result<(), DbError> {
+        self.db
+            .client()
+            .query("UPDATE run SET log += { at: time::now(), message: $message } WHERE num = $num RETURN NONE")
+            .bind(("num", i64::try_from(id).unwrap_or(i64::MAX)))
+            .bind(("message", message))
+            .await?
+            .check()?;
+        Ok(())
+    }
+
+    /// Ends a running run held by `owner`; `None` when it is no longer held (then
+    /// the outcome was not recorded, and its results must be discarded).
+    pub async fn finish(
+        &self,
+        id: u64,
+        owner: &str,
+        outcome: Outcome,
+        progress: ProgressRow,
+    ) -> Result<Option<RunRow>, DbError> {
+        let num = i64::try_from(id).unwrap_or(i64::MAX);
+        let (state, message, error, totals, file, timings) = match outcome {
+            Outcome::Succeeded {
+                total_words,
+                distinct_words,
+                results_file,
+                timings,
+            } => (
+                RunState::Succeeded,
+                format!("succeeded: {total_words} words, {distinct_words} distinct"),
+                None,
+                Some((
+                    i64::try_from(total_words).unwrap_or(i64::MAX),
+                    i64::try_from(distinct_words).unwrap_or(i64::MAX),
+                )),
+                Some(results_file),
+                Some(timings),
+            ),
+            Outcome::Failed(reason) => (
+                RunState::Failed,
+                format!("failed: {reason}"),
+                Some(reason),
+                None,
+                None,
+                None,
+            ),
+            Outcome::Cancelled(reason) => {
+                (RunState::Cancelled, reason.clone(), None, None, None, None)
+            }
+        };
+        // A success is recorded only if nobody asked to cancel in the meantime.
+        let guard = if state == RunState::Succeeded {
+            "AND cancel_requested = false"
+        } else {
+            ""
+        };
+        let mut res = self
+            .db
+            .client()
+            .query(format!(
+                "UPDATE run SET state = $state, finished_at = time::now(), lease_owner = NONE,
+                     lease_expires = NONE, error = $error, total_words = $total,
+                     distinct_words = $distinct, results_file = $file, timings = $timings,
+                     progress = $progress, log += {{ at: time::now(), message: $message }}
+                 WHERE num = $num AND state = 'running' AND lease_owner = $owner {guard}
+                 RETURN AFTER"
+            ))
+            .bind(("num", num))
+            .bind(("owner", owner.to_string()))
+            .bind(("state", state.as_str().to_string()))
+            .bind(("error", error))
+            .bind(("total", totals.map(|t| t.0)))
+            .bind(("distinct", totals.map(|t| t.1)))
+            .bind(("file", file))
+            .bind(("timings", timings))
+            .bind(("progress", progress))
+            .bind(("message", message))
+            .await?
+            .check()?;
+        let rows: Vec<RunRow> = res.take(0)?;
+        let Some(run) = rows.into_iter().next() else {
+            return Ok(None);
+        };
+        self.sync_workload(&run).await?;
+        Ok(Some(run))
+    }
+
+    /// Cancels a queued run at once, or asks the dispatcher running it to stop.
+    /// Returns the run as it now is (`None` if it does not exist).
+    pub async fn request_cancel(&self, id: u64) -> Result<Option<RunRow>, DbError> {
+        let num = i64::try_from(id).unwrap_or(i64::MAX);
+        let mut res = self
+            .db
+            .client()
+            .query(
+                "UPDATE run SET state = 'cancelled', finished_at = time::now(),
+                     log += { at: time::now(), message: 'cancelled while queued' }
+                 WHERE num = $num AND state = 'queued' RETURN AFTER;
+                 UPDATE run SET cancel_requested = true,
+                     log += { at: time::now(), message: 'cancel requested' }
+                 WHERE num = $num AND state = 'running' AND cancel_requested = false RETURN AFTER;",
+            )
+            .bind(("num", num))
+            .await?
+            .check()?;
+        let queued: Vec<RunRow> = res.take(0)?;
+        if let Some(run) = queued.into_iter().next() {
+            self.sync_workload(&run).await?;
+            return Ok(Some(run));
+        }
+        self.get(id).await
+    }
+
+    /// Puts runs whose dispatcher died back in the queue, or fails them after
+    /// [`MAX_ATTEMPTS`]. With `all_running`, every running run is taken as
+    /// orphaned (an embedded database has one process); otherwise only those
+    /// whose lease expired. Returns the runs changed.
+    pub async fn recover(&self, all_running: bool) -> Result<Vec<RunRow>, DbError> {
+        let expired = if all_running {
+            ""
+        } else {
+            "AND lease_expires < time::now()"
+        };
+        let mut res = self
+            .db
+            .client()
+            .query(format!(
+                "UPDATE run SET state = 'queued', lease_owner = NONE, lease_expires = NONE,
+                     started_at = NONE,
+                     log += {{ at: time::now(), message: 'interrupted (the server stopped); queued again' }}
+                 WHERE state = 'running' {expired} AND attempt < $max RETURN AFTER;
+                 UPDATE run SET state = 'failed', finished_at = time::now(), lease_owner = NONE,
+                     lease_expires = NONE, error = 'interrupted',
+                     log += {{ at: time::now(), message: 'interrupted too often: failed' }}
+                 WHERE state = 'running' {expired} RETURN AFTER;"
+            ))
+            .bind(("max", MAX_ATTEMPTS))
+            .await?
+            .check()?;
+        let mut changed: Vec<RunRow> = res.take(0)?;
+        changed.extend(res.take::<Vec<RunRow>>(1)?);
+        for run in &changed {
+            self.sync_workload(run).await?;
+        }
+        Ok(changed)
+    }
+
+    /// Deletes a workload's runs; returns their results files.
+    pub async fn delete_for_workload(&self, workload: u64) -> Result<Vec<String>, DbError> {
+        let mut res = self
+            .db
+            .client()
+            .query("DELETE run WHERE workload = $wid RETURN BEFORE")
+            .bind(("wid", i64::try_from(workload).unwrap_or(i64::MAX)))
+            .await?
+            .check()?;
+        let rows: Vec<RunRow> = res.take(0)?;
+        Ok(rows.into_iter().filter_map(|r| r.results_file).collect())
+    }
+
+    /// The results files of every succeeded run (to sweep strays).
+    pub async fn results_files(&self) -> Result<Vec<String>, DbError> {
+        let mut res = self
+            .db
+            .client()
+            .query("SELECT VALUE results_file FROM run WHERE results_file != NONE")
+            .await?
+            .check()?;
+        Ok(res.take(0)?)
+    }
+
+    async fn sync_workload(&self, run: &RunRow) -> Result<(), DbError> {
+        self.db
+            .client()
+            .query(SYNC_WORKLOAD)
+            .bind(("wid", run.workload))
+            .bind(("num", run.num))
+            .bind(("state", run.state.clone()))
+            .await?
+            .check()?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+    use std::sync::Arc;
+
+    use tally_app::workload::{WorkloadSpec, WorkloadType};
+
+    use super::*;
+    use crate::db::DbSettings;
+    use crate::workloads::WorkloadStore;
+
+    #[tokio::test]
+    async fn two_dispatchers_never_claim_the_same_run() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = Database::open(&DbSettings::embedded(dir.path()))
+            .await
+            .expect("opens");
+        crate::migrations::migrate(&db).await.expect("migrates");
+        let workloads = WorkloadStore::new(db.clone());
+        let runs = RunStore::new(db.clone());
+        let spec = WorkloadSpec {
+            workload_type: WorkloadType::Wordcount,
+            name: "w".into(),
+            src_project: "p".into(),
+            src_dataset: "d".into(),
+            src_table: "t".into(),
+            src_column_name: "c".into(),
+            options: CountOptions::default(),
+        };
+        let mut queued = HashSet::new();
+        for _ in 0..30 {
+            let id = workloads.next_id().await.expect("id");
+            let w = workloads.insert(id, &spec).await.expect("insert");
+            let run = runs.enqueue(&w).await.expect("enqueue").expect("queued");
+            queued.insert(run.id());
+            assert!(
+                runs.enqueue(&w).await.expect("enqueue").is_none(),
+                "one active run per workload"
+            );
+        }
+        // Two dispatchers (separate stores, as two processes would have) race.
+        let claimers: Vec<_> = ["a", "b"]
+            .into_iter()
+            .map(|owner| {
+                let store = Arc::new(RunStore::new(db.clone()));
+                tokio::spawn(async move {
+                    let mut mine = Vec::new();
+                    let until = Utc::now() + chrono::TimeDelta::seconds(60);
+                    while let Some(run) = store.claim(owner, until).await.expect("claim") {
+                        assert_eq!(run.lease_owner.as_deref(), Some(owner));
+                        mine.push(run.id());
+                    }
+                    mine
+                })
+            })
+            .collect();
+        let mut claimed = Vec::new();
+        for c in claimers {
+            claimed.extend(c.await.expect("claimer"));
+        }
+        let distinct: HashSet<u64> = claimed.iter().copied().collect();
+        assert_eq!(
+            distinct.len(),
+            claimed.len(),
+            "a run claimed twice: {claimed:?}"
+        );
+        assert_eq!(distinct, queued);
+        // Oldest first: each dispatcher saw increasing ids.
+        let recovered = runs.recover(true).await.expect("recover");
+        assert_eq!(recovered.len(), 30);
+        assert!(recovered.iter().all(|r| r.state() == RunState::Queued));
+    }
+}

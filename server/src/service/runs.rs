@@ -1,0 +1,240 @@
+//! Run operations: start, cancel, inspect, and read results.
+
+use std::sync::Arc;
+
+use tally_app::run::{Run, RunState, ServerEvent, WordCountPage};
+use tally_app::workload::Workload;
+use tally_engine::WordCount;
+
+use super::TallyService;
+use crate::error::ServiceError;
+use crate::runs::results::{ResultQuery, ResultStore};
+use crate::runs::store::{RunRow, RunStore};
+use crate::runs::{EventBus, RunQueue};
+
+fn run_not_found() -> ServiceError {
+    ServiceError::NotFound("Run not found".into())
+}
+
+impl TallyService {
+    pub fn queue(&self) -> &RunQueue {
+        &self.queue
+    }
+
+    pub fn runs(&self) -> &RunStore {
+        &self.runs
+    }
+
+    pub fn events(&self) -> &EventBus {
+        &self.events
+    }
+
+    pub fn publish_run(&self, run: &RunRow) {
+        let public = run.public();
+        self.events.publish(ServerEvent::Run {
+            run_id: public.id,
+            workload_id: public.workload_id,
+            state: public.state,
+            progress: public.progress,
+        });
+    }
+
+    /// Queues a run of `workload` and wakes the dispatcher; 409 if one is active.
+    pub async fn start_run(&self, workload: &Workload) -> Result<Run, ServiceError> {
+        match self.runs.enqueue(workload).await? {
+            Some(run) => {
+                tracing::info!(run = run.id(), workload = workload.id, "run queued");
+                self.publish_run(&run);
+                self.queue.wake.notify_one();
+                Ok(run.public())
+            }
+            None => {
+                let current = self.workload(workload.id).await?;
+                Err(ServiceError::Conflict(format!(
+                    "Workload {} already has a {} run",
+                    current.id,
+                    current.status.as_str()
+                )))
+            }
+        }
+    }
+
+    /// `POST /workloads/{id}/runs`.
+    pub async fn rerun_workload(&self, workload_id: u64) -> Result<Run, ServiceError> {
+        let workload = self.workload(workload_id).await?;
+        self.start_run(&workload).await
+    }
+
+    pub async fn run(&self, id: u64) -> Result<Run, ServiceError> {
+        Ok(self.runs.get(id).await?.ok_or_else(run_not_found)?.public())
+    }
+
+    pub async fn runs_of(&self, workload_id: u64) -> Result<Vec<Run>, ServiceError> {
+        self.workload(workload_id).await?;
+        Ok(self
+            .runs
+            .for_workload(workload_id)
+            .await?
+            .iter()
+            .map(RunRow::public)
+            .collect())
+    }
+
+    /// Cancels a queued run, or stops a running one (here at once, in another
+    /// process at its next heartbeat). Cancelling a finished run is a 409.
+    pub async fn cancel_run(&self, id: u64) -> Result<Run, ServiceError> {
+        let run = self
+            .runs
+            .request_cancel(id)
+            .await?
+            .ok_or_else(run_not_found)?;
+        match run.state() {
+            RunState::Cancelled if !run.cancel_requested => {
+                self.publish_run(&run);
+                Ok(run.public())
+            }
+            RunState::Running => {
+                self.queue.cancel_local(id);
+                Ok(run.public())
+            }
+            state => Err(ServiceError::Conflict(format!(
+                "Run {id} is {}: only a queued or running run can be cancelled",
+                state.as_str()
+            ))),
+        }
+    }
+
+    /// A page of a succeeded run's words.
+    pub async fn word_counts(
+        &self,
+        run_id: u64,
+        query: ResultQuery,
+    ) -> Result<WordCountPage, ServiceError> {
+        let run = self.runs.get(run_id).await?.ok_or_else(run_not_found)?;
+        self.word_counts_of(&run, query).await
+    }
+
+    /// A page of the words of a workload's latest successful run.
+    pub async fn latest_word_counts(
+        &self,
+        workload_id: u64,
+        query: ResultQuery,
+    ) -> Result<WordCountPage, ServiceError> {
+        self.workload(workload_id).await?;
+        let runs = self.runs.for_workload(workload_id).await?;
+        let run = runs
+            .iter()
+            .find(|r| r.state() == RunState::Succeeded && r.results_file.is_some())
+            .ok_or_else(|| {
+                ServiceError::NotFound(format!("Workload {workload_id} has no successful run yet"))
+            })?;
+        self.word_counts_of(run, query).await
+    }
+
+    /// The results file of a succeeded run (for downloads).
+    pub async fn results_of(&self, run_id: u64) -> Result<(RunRow, String), ServiceError> {
+        let run = self.runs.get(run_id).await?.ok_or_else(run_not_found)?;
+        let stem = committed_results(&run)?;
+        Ok((run, stem))
+    }
+
+    /// The latest succeeded run of a workload and its results file.
+    pub async fn latest_results_of(
+        &self,
+        workload_id: u64,
+    ) -> Result<(RunRow, String), ServiceError> {
+        self.workload(workload_id).await?;
+        let runs = self.runs.for_workload(workload_id).await?;
+        runs.into_iter()
+            .find_map(|r| committed_results(&r).ok().map(|stem| (r, stem)))
+            .ok_or_else(|| {
+                ServiceError::NotFound(format!("Workload {workload_id} has no successful run yet"))
+            })
+    }
+
+    pub fn result_store(&self) -> Arc<ResultStore> {
+        self.results.clone()
+    }
+
+    async fn word_counts_of(
+        &self,
+        run: &RunRow,
+        query: ResultQuery,
+    ) -> Result<WordCountPage, ServiceError> {
+        let stem = committed_results(run)?;
+        let results = self.results.clone();
+        let (offset, limit) = (query.offset, query.limit);
+        let page = tokio::task::spawn_blocking(move || results.query(&stem, &query))
+            .await
+            .map_err(ServiceError::internal)?
+            .map_err(ServiceError::internal)?;
+        Ok(WordCountPage {
+            run_id: run.id(),
+            workload_id: run.workload_id(),
+            total: page.total,
+            offset,
+            limit,
+            words: page.rows,
+        })
+    }
+
+    /// Writes a run's results files (on a blocking thread).
+    pub async fn write_results(
+        &self,
+        stem: &str,
+        words: Vec<WordCount>,
+    ) -> Result<u64, ServiceError> {
+        let results = self.results.clone();
+        let stem = stem.to_string();
+        tokio::task::spawn_blocking(move || results.write(&stem, &words))
+            .await
+            .map_err(ServiceError::internal)?
+            .map_err(ServiceError::internal)
+    }
+
+    /// Removes results files that were never committed.
+    pub async fn discard_results(&self, stem: &str) {
+        let results = self.results.clone();
+        let stem = stem.to_string();
+        let outcome = tokio::task::spawn_blocking(move || results.remove(&stem)).await;
+        if let Ok(Err(e)) = outcome {
+            tracing::warn!(error = %e, "cannot remove uncommitted results");
+        }
+    }
+
+    /// Re-queues (or fails) runs whose dispatcher is gone; returns how many.
+    pub async fn recover_runs(&self, all_running: bool) -> Result<usize, ServiceError> {
+        let changed = self.runs.recover(all_running).await?;
+        for run in &changed {
+            self.publish_run(run);
+        }
+        if !changed.is_empty() {
+            self.queue.wake.notify_waiters();
+        }
+        Ok(changed.len())
+    }
+
+    /// Fills in each workload's latest run.
+    pub(super) async fn attach_runs(&self, workloads: &mut [Workload]) -> Result<(), ServiceError> {
+        let ids: Vec<u64> = workloads.iter().map(|w| w.id).collect();
+        let latest = self.runs.latest_for(&ids).await?;
+        for w in workloads {
+            if let Some(run) = latest.get(&w.id) {
+                w.last_run = Some(run.summary());
+                w.status = run.state().status();
+            }
+        }
+        Ok(())
+    }
+}
+
+fn committed_results(run: &RunRow) -> Result<String, ServiceError> {
+    match (&run.results_file, run.state()) {
+        (Some(stem), RunState::Succeeded) => Ok(stem.clone()),
+        (_, state) => Err(ServiceError::Conflict(format!(
+            "Run {} is {}: results exist only for a succeeded run",
+            run.id(),
+            state.as_str()
+        ))),
+    }
+}

@@ -1,0 +1,437 @@
+//! Runs end to end: the dispatcher, cancellation, timeouts, crash recovery and
+//! the results API, over real HTTP against the real binary.
+
+mod common;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::{TestServer, client, tally_bin};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+const TEXT: &str =
+    "The cat sat on the mat.\nthe Cat, the hat!\n\n  spaced   out  \nÜber über ÜBER\n";
+
+fn workload(table: &str, column: &str, options: Value) -> Value {
+    json!({
+        "workload_type": "wordcount", "name": format!("count {table}"),
+        "src_project": "p", "src_dataset": "d", "src_table": table,
+        "src_column_name": column, "options": options,
+    })
+}
+
+async fn upload_text(server: &TestServer, table: &str, text: impl Into<reqwest::Body>) {
+    let res = client()
+        .post(server.url(&format!(
+            "/api/v1/projects/p/datasets/d/tables/{table}?format=text"
+        )))
+        .body(text)
+        .timeout(Duration::from_secs(300))
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(res.status(), StatusCode::CREATED, "upload {table}");
+}
+
+async fn create(server: &TestServer, body: &Value) -> u64 {
+    let (status, _, created) = server
+        .send_json(Method::POST, "/api/v1/workloads", body)
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    created["id"].as_u64().expect("id")
+}
+
+/// Polls a run until `done` says so (30 s at most); returns the run.
+async fn wait_run(server: &TestServer, run: u64, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (status, r) = server.get_json(&format!("/api/v1/runs/{run}")).await;
+        assert_eq!(status, StatusCode::OK, "{r}");
+        if done(&r) {
+            return r;
+        }
+        assert!(Instant::now() < deadline, "run {run} stuck: {r}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn state_is(state: &'static str) -> impl Fn(&Value) -> bool {
+    move |r| r["state"] == state
+}
+
+fn finished(r: &Value) -> bool {
+    !["queued", "running"].contains(&r["state"].as_str().unwrap_or(""))
+}
+
+/// A text table big enough that a run takes a noticeable time.
+async fn upload_big(server: &TestServer, table: &str, megabytes: usize) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("big.txt");
+    tally_engine::corpus::write_text(&path, megabytes << 20).expect("corpus");
+    let file = tokio::fs::File::open(&path).await.expect("open");
+    upload_text(server, table, file).await;
+}
+
+#[tokio::test]
+async fn a_run_goes_from_queued_to_succeeded_with_the_counts_of_tally_count() {
+    let server = TestServer::start();
+    upload_text(&server, "small", TEXT).await;
+    let options = json!({"tokenizer": "words", "case": "lower"});
+    let id = create(&server, &workload("small", "line", options)).await;
+    let run = wait_run(&server, 1, finished).await;
+    assert_eq!(run["state"], "succeeded", "{run}");
+    assert_eq!(run["workload_id"], id);
+    assert_eq!(run["attempt"], 1);
+    assert_eq!(run["source"], "p.d.small.line");
+    assert_eq!(run["progress"]["fraction"], 1.0);
+    assert!(run["timings"]["total_secs"].as_f64().is_some());
+    let log: Vec<&str> = run["log"]
+        .as_array()
+        .expect("log")
+        .iter()
+        .filter_map(|l| l["message"].as_str())
+        .collect();
+    assert_eq!(log.first(), Some(&"queued"));
+    assert!(
+        log.iter()
+            .any(|m| m.starts_with("reading p.d.small.line: 5 rows")),
+        "{log:?}"
+    );
+    assert!(
+        log.last().is_some_and(|m| m.starts_with("succeeded")),
+        "{log:?}"
+    );
+
+    // The same text through `tally count` gives the same counts.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("text.txt");
+    std::fs::write(&file, TEXT).expect("write");
+    let out = Command::new(tally_bin())
+        .args(["count", "--tokenizer", "words", "--format", "json"])
+        .arg(&file)
+        .output()
+        .expect("tally count");
+    assert!(out.status.success());
+    let cli: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let (status, page) = server
+        .get_json("/api/v1/workloads/1/wordcount?limit=1000")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(page["words"], cli["words"]);
+    assert_eq!(page["total"], cli["stats"]["distinct_words"]);
+    assert_eq!(run["total_words"], cli["stats"]["total_words"]);
+    let (_, w) = server.get_json("/api/v1/workloads/1").await;
+    assert_eq!(w["status"], "succeeded");
+    assert_eq!(w["last_run"]["id"], 1);
+}
+
+#[tokio::test]
+async fn results_page_search_order_and_download() {
+    let server = TestServer::start();
+    upload_text(&server, "small", TEXT).await;
+    create(
+        &server,
+        &workload(
+            "small",
+            "line",
+            json!({"tokenizer": "spark", "case": "preserve"}),
+        ),
+    )
+    .await;
+    wait_run(&server, 1, state_is("succeeded")).await;
+    let (_, all) = server
+        .get_json("/api/v1/runs/1/wordcount?limit=10000")
+        .await;
+    let words = all["words"].as_array().expect("words").clone();
+    // spark: split on ' ' only, case kept, empty strings counted.
+    assert_eq!(words[0], json!({"word": "", "count": 7}));
+    assert!(words.contains(&json!({"word": "the", "count": 3})));
+    assert!(words.contains(&json!({"word": "Cat,", "count": 1})));
+
+    let res = client()
+        .get(server.url("/api/v1/runs/1/wordcount?q=Th&order=word&limit=1"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(
+        res.headers()
+            .get("x-total-count")
+            .and_then(|v| v.to_str().ok()),
+        Some("1")
+    );
+    let page: Value = res.json().await.expect("json");
+    // Case-sensitive: "The" and "The"-prefixed words only, in word order.
+    assert_eq!(page["words"], json!([{"word": "The", "count": 1}]));
+    let (_, exact) = server.get_json("/api/v1/runs/1/wordcount?word=über").await;
+    assert_eq!(exact["words"], json!([{"word": "über", "count": 1}]));
+    let (_, second) = server
+        .get_json("/api/v1/runs/1/wordcount?offset=1&limit=2")
+        .await;
+    assert_eq!(second["words"], json!(words[1..3]));
+    let (status, bad) = server
+        .get_json("/api/v1/runs/1/wordcount?limit=0&order=size")
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+
+    let res = client()
+        .get(server.url("/api/v1/workloads/1/wordcount?format=csv"))
+        .send()
+        .await
+        .expect("csv");
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        res.headers()
+            .get("content-disposition")
+            .and_then(|v| v.to_str().ok()),
+        Some("attachment; filename=\"workload-1-run-1-wordcount.csv\"")
+    );
+    let csv = res.text().await.expect("text");
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let rows: Vec<Value> = reader
+        .records()
+        .map(|r| {
+            let r = r.expect("record");
+            json!({"word": &r[0], "count": r[1].parse::<u64>().expect("count")})
+        })
+        .collect();
+    assert_eq!(rows, words);
+    let (status, _) = server.get_json("/api/v1/runs/9/wordcount").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn rerun_cancel_while_queued_and_while_running() {
+    let server = TestServer::start();
+    upload_big(&server, "big", 120).await;
+    upload_text(&server, "small", TEXT).await;
+    create(&server, &workload("big", "line", json!({}))).await;
+    let running = wait_run(&server, 1, |r| r["state"] != "queued").await;
+    assert_eq!(running["state"], "running", "{running}");
+    // One worker: the second workload's run waits behind the first.
+    create(&server, &workload("small", "line", json!({}))).await;
+    let (status, _, queued) = server
+        .send_json(Method::POST, "/api/v1/runs/2/cancel", &Value::Null)
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_eq!(queued["state"], "cancelled");
+    let (_, w2) = server.get_json("/api/v1/workloads/2").await;
+    assert_eq!(w2["status"], "cancelled");
+
+    // A second run of a busy workload is refused.
+    let (status, _, _) = server
+        .send_json(Method::POST, "/api/v1/workloads/1/runs", &Value::Null)
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+
+    let asked = Instant::now();
+    let (status, _, _) = server
+        .send_json(Method::POST, "/api/v1/runs/1/cancel", &Value::Null)
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let cancelled = wait_run(&server, 1, finished).await;
+    assert_eq!(cancelled["state"], "cancelled", "{cancelled}");
+    assert!(
+        asked.elapsed() < Duration::from_secs(2),
+        "stopped in {:?}",
+        asked.elapsed()
+    );
+    let (status, _) = server.get_json("/api/v1/runs/1/wordcount").await;
+    assert_eq!(status, StatusCode::CONFLICT, "no partial results");
+    let (status, _, _) = server
+        .send_json(Method::POST, "/api/v1/runs/1/cancel", &Value::Null)
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "a finished run cannot be cancelled"
+    );
+
+    // Re-run the small workload: a new run, the history keeps the old one.
+    let (status, headers, rerun) = server
+        .send_json(Method::POST, "/api/v1/workloads/2/runs/", &Value::Null)
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{rerun}");
+    let new_id = rerun["id"].as_u64().expect("id");
+    assert_eq!(
+        headers.get("location").and_then(|v| v.to_str().ok()),
+        Some(format!("/api/v1/runs/{new_id}").as_str())
+    );
+    wait_run(&server, new_id, state_is("succeeded")).await;
+    let (_, runs) = server.get_json("/api/v1/workloads/2/runs").await;
+    let states: Vec<&str> = runs
+        .as_array()
+        .expect("runs")
+        .iter()
+        .filter_map(|r| r["state"].as_str())
+        .collect();
+    assert_eq!(states, ["succeeded", "cancelled"]);
+}
+
+#[tokio::test]
+async fn a_run_past_its_timeout_fails() {
+    let temp = tempfile::tempdir().expect("temp dir");
+    let data = temp.path().join("data");
+    let server = TestServer::start_with(
+        &tally_bin(),
+        temp.path(),
+        &[
+            "--addr",
+            "127.0.0.1:0",
+            "--data-dir",
+            data.to_str().expect("utf-8"),
+            "--run-timeout",
+            "1s",
+        ],
+    );
+    upload_big(&server, "big", 250).await;
+    create(
+        &server,
+        &workload("big", "line", json!({"tokenizer": "words"})),
+    )
+    .await;
+    let run = wait_run(&server, 1, finished).await;
+    assert_eq!(run["state"], "failed", "{run}");
+    assert_eq!(run["error"], "timed out after 1 s");
+}
+
+#[tokio::test]
+async fn a_run_whose_source_was_deleted_fails_clearly() {
+    let server = TestServer::start();
+    upload_text(&server, "small", TEXT).await;
+    create(&server, &workload("small", "line", json!({}))).await;
+    wait_run(&server, 1, state_is("succeeded")).await;
+    let res = client()
+        .delete(server.url("/api/v1/projects/p/datasets/d/tables/small"))
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(res.status(), StatusCode::OK);
+    let (status, _, rerun) = server
+        .send_json(Method::POST, "/api/v1/workloads/1/runs", &Value::Null)
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let id = rerun["id"].as_u64().expect("id");
+    let run = wait_run(&server, id, finished).await;
+    assert_eq!(run["state"], "failed");
+    assert_eq!(
+        run["error"],
+        "Source table 'small' does not exist in dataset 'p.d'"
+    );
+    // The earlier results are still served.
+    let (status, page) = server.get_json("/api/v1/workloads/1/wordcount").await;
+    assert_eq!((status, page["run_id"].clone()), (StatusCode::OK, json!(1)));
+}
+
+#[tokio::test]
+async fn a_killed_server_finishes_its_run_exactly_once_after_a_restart() {
+    let temp = tempfile::tempdir().expect("temp dir");
+    let data = temp.path().join("data");
+    let args = [
+        "--addr",
+        "127.0.0.1:0",
+        "--data-dir",
+        data.to_str().expect("utf-8"),
+    ];
+    let server = TestServer::start_with(&tally_bin(), temp.path(), &args);
+    upload_big(&server, "big", 120).await;
+    create(&server, &workload("big", "line", json!({}))).await;
+    wait_run(&server, 1, state_is("running")).await;
+    server.kill();
+
+    let server = TestServer::start_with(&tally_bin(), temp.path(), &args);
+    let run = wait_run(&server, 1, finished).await;
+    assert_eq!(run["state"], "succeeded", "{run}");
+    assert_eq!(run["attempt"], 2);
+    let messages: Vec<&str> = run["log"]
+        .as_array()
+        .expect("log")
+        .iter()
+        .filter_map(|l| l["message"].as_str())
+        .collect();
+    assert_eq!(
+        messages
+            .iter()
+            .filter(|m| m.starts_with("succeeded"))
+            .count(),
+        1,
+        "{messages:?}"
+    );
+    assert!(
+        messages.iter().any(|m| m.starts_with("interrupted")),
+        "{messages:?}"
+    );
+    let (_, runs) = server.get_json("/api/v1/workloads/1/runs").await;
+    assert_eq!(runs.as_array().map(Vec::len), Some(1), "one run, not two");
+    let (status, page) = server
+        .get_json("/api/v1/workloads/1/wordcount?limit=1")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(page["total"], run["distinct_words"]);
+}
+
+#[tokio::test]
+async fn deleting_a_workload_cancels_its_run_and_removes_its_results() {
+    let server = TestServer::start();
+    upload_big(&server, "big", 60).await;
+    upload_text(&server, "small", TEXT).await;
+    create(&server, &workload("small", "line", json!({}))).await;
+    wait_run(&server, 1, state_is("succeeded")).await;
+    create(&server, &workload("big", "line", json!({}))).await;
+    wait_run(&server, 2, state_is("running")).await;
+    let results = server.data_dir.join("results");
+    assert!(results.join("run-1.count.parquet").exists());
+    for id in [1, 2] {
+        let (status, _, _) = server
+            .send_json(
+                Method::DELETE,
+                &format!("/api/v1/workloads/{id}"),
+                &Value::Null,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let (status, _) = server.get_json("/api/v1/runs/2").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // The stopped run writes nothing; the finished one's files are gone.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let left: Vec<_> = std::fs::read_dir(&results)
+        .expect("results dir")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name())
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[tokio::test]
+async fn the_event_stream_reports_a_run_from_queued_to_succeeded() {
+    let server = TestServer::start();
+    upload_text(&server, "small", TEXT).await;
+    let mut stream = client()
+        .get(server.url("/api/v1/events"))
+        .send()
+        .await
+        .expect("events");
+    assert!(
+        stream
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|t| t.starts_with("text/event-stream"))
+    );
+    create(&server, &workload("small", "line", json!({}))).await;
+    let mut seen = String::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !seen.contains("\"state\":\"succeeded\"") {
+        assert!(Instant::now() < deadline, "no succeeded event in:\n{seen}");
+        match tokio::time::timeout(Duration::from_secs(10), stream.chunk()).await {
+            Ok(Ok(Some(chunk))) => seen.push_str(&String::from_utf8_lossy(&chunk)),
+            other => panic!("stream ended: {other:?}\n{seen}"),
+        }
+    }
+    assert!(seen.contains("event: workload"), "{seen}");
+    assert!(seen.contains("\"change\":\"created\""), "{seen}");
+    assert!(seen.contains("event: run"), "{seen}");
+    assert!(seen.contains("\"state\":\"queued\""), "{seen}");
+    assert!(seen.contains("\"run_id\":1"), "{seen}");
+}
