@@ -185,13 +185,19 @@ impl WorkloadStore {
     }
 
     pub async fn get(&self, id: u64) -> Result<Option<Workload>, DbError> {
+        self.one("SELECT * OMIT id FROM type::record('workload', $id)", id)
+            .await
+    }
+
+    /// Runs `sql` (a statement on `workload:$id` answering its record) for one id.
+    async fn one(&self, sql: &str, id: u64) -> Result<Option<Workload>, DbError> {
         let Ok(id) = i64::try_from(id) else {
             return Ok(None);
         };
         let mut res = self
             .db
             .client()
-            .query("SELECT * OMIT id FROM type::record('workload', $id)")
+            .query(sql)
             .bind(("id", id))
             .await?
             .check()?;
@@ -274,18 +280,8 @@ impl WorkloadStore {
 
     /// Removes the record; returns it as it was.
     pub async fn delete(&self, id: u64) -> Result<Option<Workload>, DbError> {
-        let Ok(num) = i64::try_from(id) else {
-            return Ok(None);
-        };
-        let mut res = self
-            .db
-            .client()
-            .query("DELETE type::record('workload', $id) RETURN BEFORE")
-            .bind(("id", num))
-            .await?
-            .check()?;
-        let rows: Vec<WorkloadRow> = res.take(0)?;
-        Ok(rows.into_iter().next().map(WorkloadRow::into_workload))
+        self.one("DELETE type::record('workload', $id) RETURN BEFORE", id)
+            .await
     }
 }
 

@@ -149,18 +149,10 @@ async fn results_page_search_order_and_download() {
     assert!(words.contains(&json!({"word": "the", "count": 3})));
     assert!(words.contains(&json!({"word": "Cat,", "count": 1})));
 
-    let res = client()
-        .get(server.url("/api/v1/runs/1/wordcount?q=Th&order=word&limit=1"))
-        .send()
-        .await
-        .expect("get");
-    assert_eq!(
-        res.headers()
-            .get("x-total-count")
-            .and_then(|v| v.to_str().ok()),
-        Some("1")
-    );
-    let page: Value = res.json().await.expect("json");
+    let (_, total, page) = server
+        .get_with_total("/api/v1/runs/1/wordcount?q=Th&order=word&limit=1")
+        .await;
+    assert_eq!(total, Some(1));
     // Case-sensitive: "The" and "The"-prefixed words only, in word order.
     assert_eq!(page["words"], json!([{"word": "The", "count": 1}]));
     let (_, exact) = server.get_json("/api/v1/runs/1/wordcount?word=über").await;

@@ -112,18 +112,8 @@ async fn create_get_list_and_delete_like_the_prototype() {
         assert_eq!(definition(&got), definition(&created));
         assert_eq!(got, done);
     }
-    let res = client()
-        .get(server.url("/api/v1/workloads"))
-        .send()
-        .await
-        .expect("list");
-    assert_eq!(
-        res.headers()
-            .get("x-total-count")
-            .and_then(|v| v.to_str().ok()),
-        Some("1")
-    );
-    let list: Value = res.json().await.expect("json");
+    let (_, total, list) = server.get_with_total("/api/v1/workloads").await;
+    assert_eq!(total, Some(1));
     assert_eq!(list, json!([done]));
 
     let (status, _, deleted) = server
@@ -413,18 +403,10 @@ async fn lists_filter_search_sort_and_page() {
     assert_eq!(names(&list), ["alpha", "Alphabet soup", "Beta", "Gamma"]);
     let (_, list) = server.get_json("/api/v1/workloads?q=ALPHA&sort=-id").await;
     assert_eq!(names(&list), ["Alphabet soup", "alpha"]);
-    let res = client()
-        .get(server.url("/api/v1/workloads?limit=2&offset=1"))
-        .send()
-        .await
-        .expect("list");
-    assert_eq!(
-        res.headers()
-            .get("x-total-count")
-            .and_then(|v| v.to_str().ok()),
-        Some("4")
-    );
-    let list: Value = res.json().await.expect("json");
+    let (_, total, list) = server
+        .get_with_total("/api/v1/workloads?limit=2&offset=1")
+        .await;
+    assert_eq!(total, Some(4));
     assert_eq!(names(&list), ["alpha", "Beta"]);
     for id in 1..=4 {
         settled(&server, id).await;
@@ -502,18 +484,8 @@ async fn concurrent_creates_get_distinct_ids_and_all_are_stored() {
         ids.insert(task.await.expect("task"));
     }
     assert_eq!(ids.len(), 200, "200 distinct ids");
-    let res = client()
-        .get(server.url("/api/v1/workloads?limit=1000"))
-        .send()
-        .await
-        .expect("list");
-    assert_eq!(
-        res.headers()
-            .get("x-total-count")
-            .and_then(|v| v.to_str().ok()),
-        Some("200")
-    );
-    let stored: Value = res.json().await.expect("json");
+    let (_, total, stored) = server.get_with_total("/api/v1/workloads?limit=1000").await;
+    assert_eq!(total, Some(200));
     let stored: HashSet<u64> = stored
         .as_array()
         .expect("array")
@@ -564,21 +536,11 @@ async fn sustained_concurrent_load_loses_nothing() {
         acknowledged += task.await.expect("client");
     }
     assert!(acknowledged > 0);
-    let total = |server: &TestServer| {
-        let url = server.url("/api/v1/workloads?limit=1");
-        async move {
-            let res = client().get(url).send().await.expect("list");
-            assert_eq!(res.status(), StatusCode::OK);
-            res.headers()
-                .get("x-total-count")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.parse::<u64>().ok())
-                .expect("total")
-        }
-    };
-    assert_eq!(total(&server).await, acknowledged);
+    let (status, total, _) = server.get_with_total("/api/v1/workloads?limit=1").await;
+    assert_eq!((status, total), (StatusCode::OK, Some(acknowledged)));
     let server = server.restart();
-    assert_eq!(total(&server).await, acknowledged);
+    let (status, total, _) = server.get_with_total("/api/v1/workloads?limit=1").await;
+    assert_eq!((status, total), (StatusCode::OK, Some(acknowledged)));
 }
 
 #[tokio::test]

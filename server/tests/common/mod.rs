@@ -26,7 +26,11 @@ pub fn tally_bin() -> PathBuf {
 impl TestServer {
     /// Starts the server with a fresh temporary data directory.
     pub fn start() -> Self {
-        let temp = tempfile::tempdir().expect("temp dir");
+        Self::start_in(tempfile::tempdir().expect("temp dir"))
+    }
+
+    /// Starts the server on `temp/data` (kept when the server is dropped).
+    fn start_in(temp: tempfile::TempDir) -> Self {
         let data_dir = temp.path().join("data");
         let mut server = Self::start_with(
             &tally_bin(),
@@ -114,22 +118,27 @@ impl TestServer {
             ._temp
             .take()
             .expect("restart needs a server from TestServer::start");
-        let data_dir = self.data_dir.clone();
         assert!(self.stop().success(), "clean shutdown before the restart");
-        let mut server = Self::start_with(
-            &tally_bin(),
-            temp.path(),
-            &[
-                "serve",
-                "--addr",
-                "127.0.0.1:0",
-                "--data-dir",
-                data_dir.to_str().expect("utf-8 path"),
-            ],
-        );
-        server.data_dir = data_dir;
-        server._temp = Some(temp);
-        server
+        Self::start_in(temp)
+    }
+
+    /// GETs `path`; returns the status, the `X-Total-Count` header and the JSON body.
+    pub async fn get_with_total(
+        &self,
+        path: &str,
+    ) -> (reqwest::StatusCode, Option<u64>, serde_json::Value) {
+        let res = client().get(self.url(path)).send().await.expect("request");
+        let status = res.status();
+        let total = res
+            .headers()
+            .get("x-total-count")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok());
+        (
+            status,
+            total,
+            res.json().await.unwrap_or(serde_json::Value::Null),
+        )
     }
 
     /// Sends `method` with a JSON body; returns the status, headers and JSON answer.
