@@ -35,7 +35,7 @@ pub struct BenchArgs {
     pub child: Option<String>,
 }
 
-fn parse_size(s: &str) -> Result<u64, String> {
+pub fn parse_size(s: &str) -> Result<u64, String> {
     let up = s.trim().to_ascii_uppercase();
     let (num, mult) = [
         ("GB", 1_u64 << 30),
@@ -215,4 +215,20 @@ fn child(mode: &str, csv: &Path, dir: &Path) -> Result<(), String> {
         tally_engine::corpus::peak_rss_kb()
     );
     Ok(())
+}
+
+/// `tally gen-corpus FILE --size 1GB`: writes the benchmarks' synthetic text.
+#[derive(Debug, clap::Args)]
+pub struct CorpusArgs {
+    /// Where to write the text.
+    pub file: PathBuf,
+    /// How much text, such as 100MB or 1GB.
+    #[arg(long, default_value = "100MB")]
+    pub size: String,
+}
+
+pub fn gen_corpus(args: &CorpusArgs) -> Result<(), String> {
+    let size = usize::try_from(parse_size(&args.size)?).map_err(|e| e.to_string())?;
+    tally_engine::corpus::write_text(&args.file, size)
+        .map_err(|e| format!("cannot write {}: {e}", args.file.display()))
 }

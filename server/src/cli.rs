@@ -36,6 +36,9 @@ pub enum Command {
     /// Measure import and scan throughput on this machine.
     #[command(hide = true)]
     BenchImport(crate::bench_cmd::BenchArgs),
+    /// Write the benchmarks' synthetic text to a file.
+    #[command(hide = true)]
+    GenCorpus(crate::bench_cmd::CorpusArgs),
 }
 
 /// Where Tally listens and where it keeps its data.

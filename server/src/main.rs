@@ -19,6 +19,7 @@ fn main() -> ExitCode {
                 .map_err(|e| e.to_string())
         }),
         Some(Command::BenchImport(args)) => tally_server::bench_cmd::run(args),
+        Some(Command::GenCorpus(args)) => tally_server::bench_cmd::gen_corpus(args),
         None | Some(Command::Serve(_)) => serve(&cli),
     };
     match outcome {

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# End-to-end cost of a run against the engine alone, and the cost of storing a
+# large result.
+#
+#   bench/run-e2e.sh [SIZE]        (default 1GB)
+#
+# 1. Generates SIZE of text, imports it as a text table (not timed), times
+#    `tally count` on the same text as a file (the engine alone, the baseline),
+#    then runs a workload over the table's `line` column through the server and
+#    reports its queue wait, scan+count and store times from the run record, and
+#    the dispatcher's overhead over the baseline.
+# 2. Runs a workload over a column of 1 000 000 distinct words and reports the
+#    time to store its results and to serve the first page.
+#
+# Needs target/release/tally (./tally.sh run builds it).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+SIZE="${1:-1GB}"
+BIN="$ROOT/target/release/tally"
+[ -x "$BIN" ] || { echo "error: $BIN is missing: build it with ./tally.sh run" >&2; exit 1; }
+
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/tally-bench.XXXXXX")"
+PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+BASE="http://127.0.0.1:$PORT"
+cleanup() { [ -n "${PID:-}" ] && kill "$PID" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+echo "==> Generating $SIZE of text"
+"$BIN" gen-corpus "$WORK/corpus.txt" --size "$SIZE"
+python3 -c 'import sys; [print(f"w{i:07d}") for i in range(1_000_000)]' >"$WORK/distinct.txt"
+
+TALLY_LOG=warn "$BIN" serve --addr "127.0.0.1:$PORT" --data-dir "$WORK/data" 2>"$WORK/server.log" &
+PID=$!
+for _ in $(seq 100); do curl -fs "$BASE/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+
+echo "==> Importing both as text tables (not timed)"
+curl -fsS -X POST -T "$WORK/corpus.txt" "$BASE/api/v1/projects/bench/datasets/e2e/tables/corpus?format=text" >/dev/null
+curl -fsS -X POST -T "$WORK/distinct.txt" "$BASE/api/v1/projects/bench/datasets/e2e/tables/distinct?format=text" >/dev/null
+
+echo "==> Baseline: tally count on the text file"
+start=$(date +%s.%N)
+"$BIN" count "$WORK/corpus.txt" --format json --top 1 >"$WORK/cli.json"
+end=$(date +%s.%N)
+CLI_SECS=$(python3 -c "print($end - $start)")
+
+# Creates a workload over bench.e2e.TABLE.line; waits for its run; prints the run.
+run_workload() {
+  local table="$1" id run
+  id=$(curl -fsS -H 'content-type: application/json' -d "{\"workload_type\":\"wordcount\",\"name\":\"bench $table\",\"src_project\":\"bench\",\"src_dataset\":\"e2e\",\"src_table\":\"$table\",\"src_column_name\":\"line\"}" \
+    "$BASE/api/v1/workloads" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+  while :; do
+    run=$(curl -fsS "$BASE/api/v1/workloads/$id/runs" | python3 -c 'import json,sys; r = json.load(sys.stdin)[0]; print(json.dumps(r))')
+    case "$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["state"])' "$run")" in
+      succeeded) echo "$run"; return ;;
+      failed|cancelled) echo "error: run ended: $run" >&2; exit 1 ;;
+    esac
+    sleep 0.2
+  done
+}
+
+echo "==> The same count as a workload run"
+RUN=$(run_workload corpus)
+python3 - "$RUN" "$CLI_SECS" "$WORK/cli.json" <<'PY'
+import json, sys
+run, cli_secs, cli = json.loads(sys.argv[1]), float(sys.argv[2]), json.load(open(sys.argv[3]))
+t = run["timings"]
+assert run["total_words"] == cli["stats"]["total_words"], (run["total_words"], cli["stats"]["total_words"])
+assert run["distinct_words"] == cli["stats"]["distinct_words"]
+print(f"tally count (file, engine alone):   {cli_secs:7.2f} s   ({cli['stats']['total_words']} words, {cli['stats']['distinct_words']} distinct: same counts as the run)")
+print(f"run: queue wait                     {t['queue_secs']:7.2f} s")
+print(f"run: scan + count (overlapped)      {t['count_secs']:7.2f} s")
+print(f"run: store results                  {t['store_secs']:7.2f} s")
+total = t["queue_secs"] + t["count_secs"] + t["store_secs"]
+print(f"run: total                          {total:7.2f} s")
+print(f"dispatcher + storage overhead over the engine alone: {100 * (total - cli_secs) / cli_secs:+.1f} %")
+PY
+
+echo "==> 1 000 000 distinct words"
+RUN=$(run_workload distinct)
+RID=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["id"])' "$RUN")
+python3 -c 'import json,sys; r = json.loads(sys.argv[1]); print(f"distinct words: {r[\"distinct_words\"]}; results stored in {r[\"timings\"][\"store_secs\"]:.2f} s")' "$RUN"
+for attempt in first second; do
+  t=$(curl -fsS -o /dev/null -w '%{time_total}' "$BASE/api/v1/runs/$RID/wordcount?limit=100")
+  echo "first page (100 words), $attempt request: $(python3 -c "print(f'{$t * 1000:.1f}')") ms"
+done
+t=$(curl -fsS -o /dev/null -w '%{time_total}' "$BASE/api/v1/runs/$RID/wordcount?q=w05&order=word&limit=100")
+echo "prefix page (q=w05, 100 of 100 000 words): $(python3 -c "print(f'{$t * 1000:.1f}')") ms"
+t=$(curl -fsS -o /dev/null -w '%{time_total}' "$BASE/api/v1/runs/$RID/wordcount?offset=900000&limit=100")
+echo "deep page (offset 900 000): $(python3 -c "print(f'{$t * 1000:.1f}')") ms"
