@@ -2,4 +2,5 @@
 
 pub mod data_card;
 pub mod layout;
+pub mod status_badge;
 pub mod status_card;
