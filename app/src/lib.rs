@@ -70,7 +70,7 @@ pub fn App() -> impl IntoView {
             <AppShell>
                 <Routes fallback=NotFoundPage>
                     <Route path=path!("/") view=DashboardPage />
-                    <Route path=path!("/workloads") view=WorkloadsPage />
+                    <Route path=path!("/workloads") view=WorkloadsPage ssr=SsrMode::Async />
                     <Route path=path!("/datasets") view=DatasetsPage />
                     // Rendered whole before answering, so that a missing table is a 404.
                     <Route path=path!("/datasets/:project/:dataset/:table") view=TablePage ssr=SsrMode::Async />
