@@ -7,6 +7,7 @@ use leptos::server_fn::codec::{MultipartData, MultipartFormData};
 use crate::catalog::{ProjectTree, TableDetail, TableInfo};
 use crate::domain::SystemStatus;
 use crate::error::AppError;
+use crate::run::{Run, WordCountPage, WordOrder};
 use crate::workload::{Workload, WorkloadForm, WorkloadPage};
 
 /// `POST /api/fn/system/status`: the Dashboard's status card.
@@ -75,19 +76,65 @@ pub async fn get_workload(id: u64) -> Result<Workload, AppError> {
 /// validates like `POST /api/v1/workloads` and creates the workload.
 #[server(prefix = "/api/fn", endpoint = "workloads/create")]
 pub async fn create_workload(form: WorkloadForm) -> Result<Workload, AppError> {
-    answer(service()?.create_workload(form).await)
+    let result = service()?.create_workload(form).await;
+    answer_form(result, |w| Some(format!("/workloads/{}", w.id)))
 }
 
 /// `POST /api/fn/workloads/update` (`id`, `form[...]`): replaces the definition.
 #[server(prefix = "/api/fn", endpoint = "workloads/update")]
 pub async fn update_workload(id: u64, form: WorkloadForm) -> Result<Workload, AppError> {
-    answer(service()?.update_workload(id, form).await)
+    let result = service()?.update_workload(id, form).await;
+    answer_form(result, |w| Some(format!("/workloads/{}", w.id)))
 }
 
 /// `POST /api/fn/workloads/delete` (`id`): deletes a workload, its runs and results.
 #[server(prefix = "/api/fn", endpoint = "workloads/delete")]
 pub async fn delete_workload(id: u64) -> Result<Workload, AppError> {
-    answer(service()?.delete_workload(id).await)
+    let result = service()?.delete_workload(id).await;
+    answer_form(result, |_| Some("/workloads".into()))
+}
+
+/// `POST /api/fn/runs/start` (`workload_id`): queues a new run of a workload.
+#[server(prefix = "/api/fn", endpoint = "runs/start")]
+pub async fn start_run(workload_id: u64) -> Result<Run, AppError> {
+    answer_form(service()?.start_run(workload_id).await, |_| None)
+}
+
+/// `POST /api/fn/runs/cancel` (`run_id`): cancels a queued or running run.
+#[server(prefix = "/api/fn", endpoint = "runs/cancel")]
+pub async fn cancel_run(run_id: u64) -> Result<Run, AppError> {
+    answer_form(service()?.cancel_run(run_id).await, |_| None)
+}
+
+/// `POST /api/fn/runs/list` (`workload_id`): a workload's runs, newest first.
+#[server(prefix = "/api/fn", endpoint = "runs/list")]
+pub async fn list_runs(workload_id: u64) -> Result<Vec<Run>, AppError> {
+    answer(service()?.runs_of(workload_id).await)
+}
+
+/// `POST /api/fn/runs/get` (`run_id`): one run with its log and timings.
+#[server(prefix = "/api/fn", endpoint = "runs/get")]
+pub async fn get_run(run_id: u64) -> Result<Run, AppError> {
+    answer(service()?.run(run_id).await)
+}
+
+/// `POST /api/fn/runs/words` (`run_id`, optional `q` prefix, `order` count|word,
+/// `offset`, `limit` up to 10 000): a page of a succeeded run's words.
+#[server(prefix = "/api/fn", endpoint = "runs/words")]
+pub async fn get_run_words(
+    run_id: u64,
+    #[server(default)] q: String,
+    #[server(default)] order: WordOrder,
+    #[server(default)] offset: u64,
+    #[server(default)] limit: u64,
+) -> Result<WordCountPage, AppError> {
+    let request = crate::run::WordsRequest {
+        q,
+        order,
+        offset,
+        limit,
+    };
+    answer(service()?.run_words(run_id, request).await)
 }
 
 /// The service the server provided in context; an error (not a panic) if it is missing.
@@ -108,4 +155,51 @@ fn answer<T>(result: Result<T, AppError>) -> Result<T, AppError> {
         response.set_status(status);
     }
     result
+}
+
+/// Answers a call that may come from a plain HTML form (no JavaScript): on
+/// success it sends the browser to `next` (when given); on failure, back to the
+/// form's page with the message in its `error` query parameter, which the page
+/// shows. Calls from the WASM client or from scripts get the usual answer, and
+/// the client's router follows `next` too.
+#[cfg(feature = "ssr")]
+fn answer_form<T>(
+    result: Result<T, AppError>,
+    next: impl FnOnce(&T) -> Option<String>,
+) -> Result<T, AppError> {
+    match &result {
+        Ok(value) => {
+            if let Some(path) = next(value) {
+                leptos_axum::redirect(&path);
+            }
+            result
+        }
+        Err(e) => match plain_form_referer() {
+            Some(referer) => {
+                leptos_axum::redirect(&crate::href::with_param(&referer, "error", &e.message));
+                result
+            }
+            None => answer(result),
+        },
+    }
+}
+
+/// The page a plain form post came from, when the request is one: browsers
+/// submitting a form accept HTML and name the page in `Referer`.
+#[cfg(feature = "ssr")]
+fn plain_form_referer() -> Option<String> {
+    let parts = use_context::<http::request::Parts>()?;
+    let accepts_html = parts
+        .headers
+        .get(http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    if !accepts_html {
+        return None;
+    }
+    let referer = parts.headers.get(http::header::REFERER)?.to_str().ok()?;
+    // Only the path and query: a redirect never leaves this site.
+    let after_scheme = referer.split_once("://").map_or(referer, |(_, rest)| rest);
+    let path = after_scheme.find('/').map_or("/", |i| &after_scheme[i..]);
+    Some(path.to_string())
 }

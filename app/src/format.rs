@@ -29,6 +29,46 @@ pub fn bytes(n: u64) -> String {
     }
 }
 
+/// Seconds as people read them: `0.42` → `420 ms`, `75.0` → `1 min 15 s`.
+pub fn duration(secs: f64) -> String {
+    if !secs.is_finite() || secs < 0.0 {
+        return "–".into();
+    }
+    if secs < 1.0 {
+        return format!("{:.0} ms", secs * 1000.0);
+    }
+    if secs < 60.0 {
+        return format!("{secs:.1} s");
+    }
+    let whole = secs.round() as u64;
+    let (h, m, s) = (whole / 3600, whole / 60 % 60, whole % 60);
+    if h > 0 {
+        format!("{h} h {m} min")
+    } else {
+        format!("{m} min {s} s")
+    }
+}
+
+/// A rate in thousands or millions: `1234567.0` → `1.2 M`.
+pub fn rate(per_sec: f64) -> String {
+    if per_sec >= 1e6 {
+        format!("{:.1} M", per_sec / 1e6)
+    } else if per_sec >= 1e3 {
+        format!("{:.1} k", per_sec / 1e3)
+    } else {
+        format!("{per_sec:.0}")
+    }
+}
+
+/// The date and time of an RFC 3339 timestamp, to the second, without the zone
+/// noise: `2026-11-24T10:15:30.123Z` → `2026-11-24 10:15:30 UTC`.
+pub fn timestamp(rfc3339: &str) -> String {
+    match rfc3339.get(..19) {
+        Some(head) if rfc3339.ends_with('Z') => format!("{} UTC", head.replace('T', " ")),
+        _ => rfc3339.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -41,5 +81,13 @@ mod tests {
         assert_eq!(bytes(999), "999 B");
         assert_eq!(bytes(2_813_946), "2.8 MB");
         assert_eq!(bytes(5_000_000_000), "5.0 GB");
+        assert_eq!(duration(0.42), "420 ms");
+        assert_eq!(duration(75.0), "1 min 15 s");
+        assert_eq!(duration(7300.0), "2 h 1 min");
+        assert_eq!(rate(1_234_567.0), "1.2 M");
+        assert_eq!(
+            timestamp("2026-11-24T10:15:30.123Z"),
+            "2026-11-24 10:15:30 UTC"
+        );
     }
 }

@@ -14,6 +14,8 @@ pub mod components;
 pub mod domain;
 pub mod error;
 pub mod format;
+pub mod href;
+pub mod live;
 pub mod names;
 pub mod pages;
 pub mod run;
@@ -31,7 +33,13 @@ use leptos_router::{
 
 use crate::components::layout::AppShell;
 use crate::pages::{
-    dashboard::DashboardPage, datasets::DatasetsPage, not_found::NotFoundPage, table::TablePage,
+    dashboard::DashboardPage,
+    datasets::DatasetsPage,
+    not_found::NotFoundPage,
+    run::RunPage,
+    table::TablePage,
+    workload::WorkloadPage,
+    workload_editor::{EditWorkloadPage, NewWorkloadPage},
     workloads::WorkloadsPage,
 };
 
@@ -71,6 +79,10 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=NotFoundPage>
                     <Route path=path!("/") view=DashboardPage />
                     <Route path=path!("/workloads") view=WorkloadsPage ssr=SsrMode::Async />
+                    <Route path=path!("/workloads/new") view=NewWorkloadPage ssr=SsrMode::Async />
+                    <Route path=path!("/workloads/:id") view=WorkloadPage ssr=SsrMode::Async />
+                    <Route path=path!("/workloads/:id/edit") view=EditWorkloadPage ssr=SsrMode::Async />
+                    <Route path=path!("/runs/:id") view=RunPage ssr=SsrMode::Async />
                     <Route path=path!("/datasets") view=DatasetsPage />
                     // Rendered whole before answering, so that a missing table is a 404.
                     <Route path=path!("/datasets/:project/:dataset/:table") view=TablePage ssr=SsrMode::Async />

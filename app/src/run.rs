@@ -145,6 +145,19 @@ pub enum WordOrder {
     Word,
 }
 
+/// The largest page of words one request may ask for.
+pub const MAX_WORDS_PAGE: u64 = 10_000;
+
+/// What the UI asks of a run's results: words starting with `q`, in `order`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WordsRequest {
+    pub q: String,
+    pub order: WordOrder,
+    pub offset: u64,
+    /// 1 to [`MAX_WORDS_PAGE`]; out-of-range values are clamped.
+    pub limit: u64,
+}
+
 /// One word of a result.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]

@@ -11,6 +11,7 @@ use leptos::server_fn::codec::MultipartData;
 use crate::catalog::{ProjectTree, TableDetail, TableInfo};
 use crate::domain::SystemStatus;
 use crate::error::AppError;
+use crate::run::{Run, WordCountPage, WordsRequest};
 use crate::workload::{Workload, WorkloadForm, WorkloadPage, WorkloadQuery};
 
 /// Everything the UI asks of the server.
@@ -44,6 +45,24 @@ pub trait AppService: Send + Sync + 'static {
     async fn update_workload(&self, id: u64, form: WorkloadForm) -> Result<Workload, AppError>;
 
     async fn delete_workload(&self, id: u64) -> Result<Workload, AppError>;
+
+    /// Queues a new run of a workload.
+    async fn start_run(&self, workload_id: u64) -> Result<Run, AppError>;
+
+    /// Cancels a queued or running run.
+    async fn cancel_run(&self, run_id: u64) -> Result<Run, AppError>;
+
+    /// A workload's runs, newest first.
+    async fn runs_of(&self, workload_id: u64) -> Result<Vec<Run>, AppError>;
+
+    async fn run(&self, run_id: u64) -> Result<Run, AppError>;
+
+    /// A page of a succeeded run's words.
+    async fn run_words(
+        &self,
+        run_id: u64,
+        request: WordsRequest,
+    ) -> Result<WordCountPage, AppError>;
 }
 
 /// How the service travels in Leptos' context.

@@ -507,6 +507,43 @@ pub struct WorkloadForm {
 }
 
 impl WorkloadForm {
+    /// A new workload's form: the default type and options, no source yet.
+    pub fn new_workload() -> Self {
+        Self {
+            workload_type: WorkloadType::Wordcount.as_str().into(),
+            ..Self::default()
+        }
+        .with_options(&CountOptions::default())
+    }
+
+    /// A form holding a stored workload's definition, for editing.
+    pub fn from_workload(w: &Workload) -> Self {
+        Self {
+            workload_type: w.workload_type.as_str().into(),
+            name: w.name.clone(),
+            src_project: w.src_project.clone(),
+            src_dataset: w.src_dataset.clone(),
+            src_table: w.src_table.clone(),
+            src_column_name: w.src_column_name.clone(),
+            ..Self::default()
+        }
+        .with_options(&w.options)
+    }
+
+    fn with_options(mut self, options: &CountOptions) -> Self {
+        self.tokenizer = options.tokenizer.as_str().into();
+        self.case = options.case.as_str().into();
+        self.min_length = options.min_length.to_string();
+        let (stopwords, custom) = match &options.stopwords {
+            Stopwords::None => ("none", String::new()),
+            Stopwords::English => ("english", String::new()),
+            Stopwords::Custom(words) => ("custom", words.join("\n")),
+        };
+        self.stopwords = stopwords.into();
+        self.custom_stopwords = custom;
+        self
+    }
+
     /// The form as a REST request body, for [`WorkloadSpec::from_body`]. Blank
     /// option inputs mean the default; a `min_length` that is not a number is
     /// passed on as text so that validation reports it.
@@ -556,28 +593,6 @@ impl WorkloadForm {
         }
         body.insert("options".into(), Value::Object(options));
         body
-    }
-
-    /// The form filled in with a stored workload (the edit page).
-    pub fn from_workload(w: &Workload) -> Self {
-        let (stopwords, custom_stopwords) = match &w.options.stopwords {
-            Stopwords::None => ("none", String::new()),
-            Stopwords::English => ("english", String::new()),
-            Stopwords::Custom(words) => ("custom", words.join("\n")),
-        };
-        Self {
-            workload_type: w.workload_type.as_str().into(),
-            name: w.name.clone(),
-            src_project: w.src_project.clone(),
-            src_dataset: w.src_dataset.clone(),
-            src_table: w.src_table.clone(),
-            src_column_name: w.src_column_name.clone(),
-            tokenizer: w.options.tokenizer.as_str().into(),
-            case: w.options.case.as_str().into(),
-            min_length: w.options.min_length.to_string(),
-            stopwords: stopwords.into(),
-            custom_stopwords,
-        }
     }
 }
 
@@ -868,5 +883,36 @@ mod tests {
         let e = WorkloadQuery::parse([("limit", "0"), ("status", "done")]).expect_err("invalid");
         assert_eq!(e.len(), 2);
         assert_eq!(e[0].loc, vec!["query", "limit"]);
+    }
+
+    #[test]
+    fn a_stored_definition_fills_the_form_and_validates_back_to_itself() {
+        let options = CountOptions {
+            tokenizer: TokenizerKind::Words,
+            case: CaseMode::Preserve,
+            min_length: 3,
+            stopwords: Stopwords::Custom(vec!["the".into(), "a".into()]),
+        };
+        let workload = Workload {
+            id: 4,
+            workload_type: WorkloadType::Wordcount,
+            name: "Plays".into(),
+            src_project: "p".into(),
+            src_dataset: "d".into(),
+            src_table: "t".into(),
+            src_column_name: "c".into(),
+            options: options.clone(),
+            status: WorkloadStatus::Created,
+            created_at: String::new(),
+            updated_at: String::new(),
+            last_run: None,
+        };
+        let spec = WorkloadSpec::from_body(&WorkloadForm::from_workload(&workload).to_body())
+            .expect("valid");
+        assert_eq!(spec.options, options);
+        assert_eq!(spec.source_table(), "p.d.t");
+        let fresh = WorkloadForm::new_workload();
+        assert_eq!(fresh.workload_type, "wordcount");
+        assert_eq!(fresh.min_length, "0");
     }
 }

@@ -2,5 +2,8 @@
 
 pub mod data_card;
 pub mod layout;
+pub mod run_progress;
 pub mod status_badge;
 pub mod status_card;
+pub mod word_chart;
+pub mod word_table;

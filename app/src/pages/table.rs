@@ -56,6 +56,9 @@ fn TableView(detail: TableDetail, delete: ServerAction<DeleteTable>) -> impl Int
     let hidden_reference = StoredValue::new(reference.clone());
     view! {
         <PageHeader title=t.name.clone() subtitle=reference.clone()>
+            <a class="btn" href=crate::href::with_query("/workloads/new", &[("table", reference.clone())]) data-testid="new-workload-on-table">
+                "New workload"
+            </a>
             <Show
                 when=move || confirming.get()
                 fallback=move || view! {

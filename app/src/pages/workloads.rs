@@ -10,6 +10,7 @@ use crate::api::list_workloads;
 use crate::components::layout::PageHeader;
 use crate::components::status_badge::StatusBadge;
 use crate::format::thousands;
+use crate::href::with_query;
 use crate::workload::{DEFAULT_PAGE, Workload, WorkloadPage, WorkloadSort, WorkloadStatus};
 
 /// The list's state, as the URL query holds it.
@@ -23,38 +24,21 @@ struct ListParams {
 
 impl ListParams {
     fn href(&self, page: u64) -> String {
-        let mut parts = Vec::new();
-        for (key, value) in [
-            ("q", &self.q),
-            ("status", &self.status),
-            ("sort", &self.sort),
-        ] {
-            if !value.is_empty() {
-                parts.push(format!("{key}={}", encode(value)));
-            }
-        }
-        if page > 1 {
-            parts.push(format!("page={page}"));
-        }
-        if parts.is_empty() {
-            "/workloads".into()
+        let page = if page > 1 {
+            page.to_string()
         } else {
-            format!("/workloads?{}", parts.join("&"))
-        }
+            String::new()
+        };
+        with_query(
+            "/workloads",
+            &[
+                ("q", self.q.clone()),
+                ("status", self.status.clone()),
+                ("sort", self.sort.clone()),
+                ("page", page),
+            ],
+        )
     }
-}
-
-/// Percent-encodes a query value (UTF-8 bytes outside the unreserved set).
-fn encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[component]
@@ -93,7 +77,7 @@ pub fn WorkloadsPage() -> impl IntoView {
         <section class="card" aria-labelledby="workloads-title">
             <header class="card__header">
                 <h2 id="workloads-title">"All workloads"</h2>
-                <a class="btn btn--secondary" href="/docs" rel="external" data-testid="create-workload-api">"Create with the API"</a>
+                <a class="btn" href="/workloads/new" data-testid="new-workload">"New workload"</a>
             </header>
             <FilterForm params />
             <Transition fallback=|| view! { <p class="muted">"Loading workloads…"</p> }>
@@ -207,7 +191,7 @@ fn WorkloadRow(w: Workload) -> impl IntoView {
     view! {
         <tr data-testid="workload-row">
             <td>{w.id}</td>
-            <td>{w.name.clone()}</td>
+            <td><a href=format!("/workloads/{}", w.id) data-testid="workload-link">{w.name.clone()}</a></td>
             <td>{w.workload_type.as_str()}</td>
             <td><code>{w.source()}</code></td>
             <td><StatusBadge status=w.status /></td>

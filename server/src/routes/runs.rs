@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::Stream;
 use serde::Deserialize;
 use tally_app::error::FieldError;
-use tally_app::run::{Run, ServerEvent, WordCountPage, WordCountRow, WordOrder};
+use tally_app::run::{MAX_WORDS_PAGE, Run, ServerEvent, WordCountPage, WordCountRow, WordOrder};
 use tokio::sync::broadcast::error::RecvError;
 use utoipa::IntoParams;
 
@@ -22,9 +22,6 @@ use crate::error::ServiceError;
 use crate::runs::results::ResultQuery;
 use crate::runs::store::RunRow;
 use crate::startup::AppState;
-
-/// The largest page of results.
-const MAX_WORDS_PAGE: u64 = 10_000;
 
 /// Starts a new run of the workload (its current definition).
 #[utoipa::path(post, path = "/api/v1/workloads/{workload_id}/runs", tag = "runs",

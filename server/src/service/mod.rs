@@ -17,6 +17,7 @@ use tally_app::catalog::{ProjectTree, TableDetail, TableInfo};
 use tally_app::domain::{DatabaseStatus, SystemStatus};
 use tally_app::error::AppError;
 use tally_app::names::TableRef;
+use tally_app::run::{MAX_WORDS_PAGE, Run, WordCountPage, WordsRequest};
 use tally_app::service::AppService;
 use tally_app::workload::{Workload, WorkloadForm, WorkloadPage, WorkloadQuery};
 
@@ -24,7 +25,7 @@ use crate::catalog::Catalog;
 use crate::db::{Database, DbError};
 use crate::error::ServiceError;
 use crate::migrations;
-use crate::runs::results::ResultStore;
+use crate::runs::results::{ResultQuery, ResultStore};
 use crate::runs::store::RunStore;
 use crate::runs::{DispatchSettings, EventBus, RunQueue};
 use crate::tables::{TableLeases, TableStore};
@@ -226,6 +227,37 @@ impl AppService for TallyService {
 
     async fn delete_workload(&self, id: u64) -> Result<Workload, AppError> {
         Ok(TallyService::delete_workload(self, id).await?)
+    }
+
+    async fn start_run(&self, workload_id: u64) -> Result<Run, AppError> {
+        Ok(self.rerun_workload(workload_id).await?)
+    }
+
+    async fn cancel_run(&self, run_id: u64) -> Result<Run, AppError> {
+        Ok(TallyService::cancel_run(self, run_id).await?)
+    }
+
+    async fn runs_of(&self, workload_id: u64) -> Result<Vec<Run>, AppError> {
+        Ok(TallyService::runs_of(self, workload_id).await?)
+    }
+
+    async fn run(&self, run_id: u64) -> Result<Run, AppError> {
+        Ok(TallyService::run(self, run_id).await?)
+    }
+
+    async fn run_words(
+        &self,
+        run_id: u64,
+        request: WordsRequest,
+    ) -> Result<WordCountPage, AppError> {
+        let query = ResultQuery {
+            order: request.order,
+            prefix: Some(request.q).filter(|q| !q.is_empty()),
+            word: None,
+            offset: request.offset,
+            limit: request.limit.clamp(1, MAX_WORDS_PAGE),
+        };
+        Ok(self.word_counts(run_id, query).await?)
     }
 }
 

@@ -1,0 +1,51 @@
+//! Live updates: the server's event stream (`GET /api/v1/events`, server-sent
+//! events) as callbacks in the hydrated UI. Server rendering has no stream: a
+//! page rendered without JavaScript shows the state of the moment.
+
+#[cfg(feature = "hydrate")]
+use leptos::prelude::*;
+
+use crate::run::ServerEvent;
+
+/// Calls `on_event` for every event the server sends while the calling component
+/// is mounted; the connection closes with the component. The browser's
+/// `EventSource` reconnects by itself after a network failure or a restart.
+pub fn use_server_events(on_event: impl Fn(ServerEvent) + 'static) {
+    #[cfg(feature = "hydrate")]
+    {
+        use leptos::wasm_bindgen::JsCast;
+        use leptos::wasm_bindgen::closure::Closure;
+        use send_wrapper::SendWrapper;
+        use web_sys::{EventSource, MessageEvent};
+
+        let on_event = std::rc::Rc::new(on_event);
+        // An effect runs in the browser only, after hydration.
+        Effect::new(move |_| {
+            let Ok(source) = EventSource::new("/api/v1/events") else {
+                return;
+            };
+            let on_event = on_event.clone();
+            let handler = Closure::<dyn Fn(MessageEvent)>::new(move |message: MessageEvent| {
+                let Some(text) = message.data().as_string() else {
+                    return;
+                };
+                match serde_json::from_str::<ServerEvent>(&text) {
+                    Ok(event) => on_event(event),
+                    Err(e) => leptos::logging::warn!("unreadable server event: {e}"),
+                }
+            });
+            for name in ["run", "workload"] {
+                // Only fails for an invalid callback, which this is not.
+                let _ =
+                    source.add_event_listener_with_callback(name, handler.as_ref().unchecked_ref());
+            }
+            let held = SendWrapper::new((source, handler));
+            on_cleanup(move || {
+                let (source, _handler) = &*held;
+                source.close();
+            });
+        });
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = on_event;
+}

@@ -1,0 +1,334 @@
+//! `/workloads/:id`: a workload's definition, its actions (run, cancel, edit,
+//! delete), its live progress, its runs and its latest result.
+
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+use crate::api::{CancelRun, DeleteWorkload, StartRun, get_run_words, get_workload, list_runs};
+use crate::components::layout::PageHeader;
+use crate::components::run_progress::RunProgressBar;
+use crate::components::status_badge::StatusBadge;
+use crate::components::word_chart::WordChart;
+use crate::components::word_table::ResultsExplorer;
+use crate::error::AppError;
+use crate::format::{duration, thousands, timestamp};
+use crate::live::use_server_events;
+use crate::run::{Run, RunState, ServerEvent, WordOrder};
+use crate::workload::Workload;
+
+/// Words in the chart of the latest result.
+const CHART_WORDS: u64 = 15;
+
+#[component]
+pub fn WorkloadPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = Memo::new(move |_| params.with(|p| p.get("id").and_then(|id| id.parse::<u64>().ok())));
+    let start = ServerAction::<StartRun>::new();
+    let cancel = ServerAction::<CancelRun>::new();
+    let delete = ServerAction::<DeleteWorkload>::new();
+    // Bumped by the event stream when a run of this workload changes state.
+    let changed = RwSignal::new(0u64);
+    let live = RwSignal::new(None::<Run>);
+
+    let workload = Resource::new(
+        move || {
+            (
+                id.get(),
+                start.version().get(),
+                cancel.version().get(),
+                changed.get(),
+            )
+        },
+        |(id, ..)| async move {
+            match id {
+                Some(id) => get_workload(id).await,
+                None => Err(AppError::new(404, "Workload ids are whole numbers")),
+            }
+        },
+    );
+    let runs = Resource::new(
+        move || {
+            (
+                id.get(),
+                start.version().get(),
+                cancel.version().get(),
+                changed.get(),
+            )
+        },
+        |(id, ..)| async move {
+            match id {
+                Some(id) => list_runs(id).await,
+                None => Ok(Vec::new()),
+            }
+        },
+    );
+
+    use_server_events(move |event| {
+        if let ServerEvent::Run {
+            run_id,
+            workload_id,
+            state,
+            progress,
+        } = event
+            && Some(workload_id) == id.get_untracked()
+        {
+            let known = live.with_untracked(|r| r.as_ref().map(|r| (r.id, r.state)));
+            live.update(|r| {
+                if let Some(r) = r.as_mut().filter(|r| r.id == run_id) {
+                    r.state = state;
+                    r.progress = progress;
+                }
+            });
+            // A new run, or a change of state: reload; progress alone: the bar moves.
+            if known != Some((run_id, state)) {
+                changed.update(|n| *n += 1);
+            }
+        }
+    });
+
+    view! {
+        <Transition fallback=|| view! { <p class="muted">"Loading the workload…"</p> }>
+            {move || Suspend::new(async move {
+                let (w, runs) = (workload.await, runs.await);
+                match (w, runs) {
+                    (Ok(w), Ok(runs)) => {
+                        live.set(runs.first().cloned());
+                        view! { <WorkloadView w runs live start cancel delete /> }.into_any()
+                    }
+                    (Err(e), _) | (_, Err(e)) => view! {
+                        <Title text="Workload not found" />
+                        <nav class="breadcrumbs" aria-label="Breadcrumbs"><a href="/workloads">"Workloads"</a></nav>
+                        <PageHeader title="Workload not found" />
+                        <p class="alert alert--error" role="alert" data-testid="workload-error">{e.message}</p>
+                    }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn WorkloadView(
+    w: Workload,
+    runs: Vec<Run>,
+    live: RwSignal<Option<Run>>,
+    start: ServerAction<StartRun>,
+    cancel: ServerAction<CancelRun>,
+    delete: ServerAction<DeleteWorkload>,
+) -> impl IntoView {
+    let latest_success = runs
+        .iter()
+        .find(|r| r.state == RunState::Succeeded)
+        .cloned();
+    let action_error = move || {
+        start
+            .value()
+            .get()
+            .and_then(Result::err)
+            .map(|e| e.message)
+            .or_else(|| {
+                cancel
+                    .value()
+                    .get()
+                    .and_then(Result::err)
+                    .map(|e| e.message)
+            })
+            .or_else(|| {
+                delete
+                    .value()
+                    .get()
+                    .and_then(Result::err)
+                    .map(|e| e.message)
+            })
+    };
+    let active_run =
+        move || live.with(|r| r.as_ref().filter(|r| r.state.is_active()).map(|r| r.id));
+    let id = w.id;
+    let stored_status = w.status;
+    let options = &w.options;
+    let stopwords = match &options.stopwords {
+        tally_engine::Stopwords::None => "none".to_string(),
+        tally_engine::Stopwords::English => "English list".to_string(),
+        tally_engine::Stopwords::Custom(words) => format!("{} of your own", words.len()),
+    };
+
+    view! {
+        <Title text=w.name.clone() />
+        <nav class="breadcrumbs" aria-label="Breadcrumbs"><a href="/workloads">"Workloads"</a>" / "{w.name.clone()}</nav>
+        <PageHeader title=w.name.clone() subtitle=format!("Workload {id} · {}", w.source())>
+            // The latest run decides the status, and the event stream moves it on.
+            {move || {
+                let status = live.with(|r| r.as_ref().map_or(stored_status, |r| r.state.status()));
+                view! { <StatusBadge status /> }
+            }}
+            <ActionForm action=start attr:class="inline-form">
+                <input type="hidden" name="workload_id" value=id />
+                <button type="submit" class="btn" data-testid="run-now" disabled=move || start.pending().get()>"Run now"</button>
+            </ActionForm>
+            {move || active_run().map(|run_id| view! {
+                <ActionForm action=cancel attr:class="inline-form">
+                    <input type="hidden" name="run_id" value=run_id />
+                    <button type="submit" class="btn btn--secondary" data-testid="cancel-run">"Cancel run"</button>
+                </ActionForm>
+            })}
+            <a class="btn btn--secondary" href=format!("/workloads/{id}/edit") data-testid="edit-workload">"Edit"</a>
+        </PageHeader>
+        {move || action_error().map(|m| view! { <p class="alert alert--error" role="alert" data-testid="action-error">{m}</p> })}
+        <PostedError />
+        <div class="grid">
+            <section class="card" aria-labelledby="status-title" data-testid="live-status">
+                <header class="card__header"><h2 id="status-title">"Latest run"</h2></header>
+                {move || match live.get() {
+                    None => view! { <p class="muted">"Never run. Use “Run now” to count the words."</p> }.into_any(),
+                    Some(run) => view! { <LatestRun run /> }.into_any(),
+                }}
+            </section>
+            <section class="card" aria-labelledby="definition-title">
+                <header class="card__header"><h2 id="definition-title">"Definition"</h2></header>
+                <dl class="facts" data-testid="definition">
+                    <dt>"Type"</dt><dd>{w.workload_type.as_str()}</dd>
+                    <dt>"Source"</dt>
+                    <dd><a href=format!("/datasets/{}/{}/{}", w.src_project, w.src_dataset, w.src_table)><code>{w.source()}</code></a></dd>
+                    <dt>"Tokenizer"</dt><dd>{options.tokenizer.as_str()}</dd>
+                    <dt>"Case"</dt><dd>{options.case.as_str()}</dd>
+                    <dt>"Minimum length"</dt><dd>{options.min_length}</dd>
+                    <dt>"Stopwords"</dt><dd>{stopwords}</dd>
+                    <dt>"Created"</dt><dd>{timestamp(&w.created_at)}</dd>
+                    <dt>"Updated"</dt><dd>{timestamp(&w.updated_at)}</dd>
+                </dl>
+                <DeleteWorkloadForm id delete />
+            </section>
+        </div>
+        <section class="card" aria-labelledby="result-title">
+            <header class="card__header"><h2 id="result-title">"Latest result"</h2></header>
+            {match latest_success {
+                None => view! { <p class="muted" data-testid="no-result">"No successful run yet."</p> }.into_any(),
+                Some(run) => view! { <LatestResult run base=format!("/workloads/{id}") /> }.into_any(),
+            }}
+        </section>
+        <section class="card" aria-labelledby="runs-title">
+            <header class="card__header"><h2 id="runs-title">"Runs"</h2></header>
+            <RunHistory runs />
+        </section>
+    }
+}
+
+/// The message of a plain form post that failed (no JavaScript), from `?error=`.
+#[component]
+pub fn PostedError() -> impl IntoView {
+    let query = leptos_router::hooks::use_query_map();
+    move || {
+        query.with(|q| q.get("error")).map(|m| {
+            view! {
+                <p class="alert alert--error" role="alert" data-testid="posted-error">{m}</p>
+            }
+        })
+    }
+}
+
+#[component]
+fn LatestRun(run: Run) -> impl IntoView {
+    let state = run.state;
+    let summary = match state {
+        RunState::Succeeded => format!(
+            "{} words, {} distinct, in {}",
+            thousands(run.total_words.unwrap_or(0)),
+            thousands(run.distinct_words.unwrap_or(0)),
+            run.timings
+                .as_ref()
+                .map_or_else(|| "–".into(), |t| duration(t.total_secs)),
+        ),
+        RunState::Failed => run.error.clone().unwrap_or_else(|| "Failed".into()),
+        RunState::Cancelled => "Cancelled before it finished.".into(),
+        _ => format!("Queued {}", timestamp(&run.queued_at)),
+    };
+    view! {
+        <RunProgressBar state=state progress=run.progress.clone() />
+        <p class="muted" data-testid="run-summary">
+            <a href=format!("/runs/{}", run.id)>{format!("Run {}", run.id)}</a>" · "{summary}
+        </p>
+    }
+}
+
+#[component]
+fn LatestResult(run: Run, base: String) -> impl IntoView {
+    let run_id = run.id;
+    let top = Resource::new(
+        move || run_id,
+        |id| get_run_words(id, String::new(), WordOrder::Count, 0, CHART_WORDS),
+    );
+    view! {
+        <p class="muted">
+            {format!(
+                "Run {run_id}: {} words, {} distinct.",
+                thousands(run.total_words.unwrap_or(0)),
+                thousands(run.distinct_words.unwrap_or(0))
+            )}
+        </p>
+        <Suspense fallback=|| view! { <p class="muted">"Loading the chart…"</p> }>
+            {move || Suspend::new(async move {
+                match top.await {
+                    Ok(page) if page.words.is_empty() => ().into_any(),
+                    Ok(page) => view! { <WordChart words=page.words /> }.into_any(),
+                    Err(e) => view! { <p class="alert alert--error" role="alert">{e.message}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+        <ResultsExplorer run_id total_words=run.total_words.unwrap_or(0) base />
+    }
+}
+
+/// Runs, newest first, each linking to its page.
+#[component]
+pub fn RunHistory(runs: Vec<Run>) -> impl IntoView {
+    if runs.is_empty() {
+        return view! { <p class="muted">"No run yet."</p> }.into_any();
+    }
+    view! {
+        <div class="table-scroll">
+            <table class="data" data-testid="runs-table">
+                <thead>
+                    <tr>
+                        <th scope="col">"Run"</th>
+                        <th scope="col">"Status"</th>
+                        <th scope="col">"Queued"</th>
+                        <th scope="col" class="num">"Duration"</th>
+                        <th scope="col" class="num">"Words"</th>
+                        <th scope="col" class="num">"Distinct"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {runs.into_iter().map(|r| view! {
+                        <tr data-testid="run-row">
+                            <td><a href=format!("/runs/{}", r.id)>{format!("#{}", r.id)}</a></td>
+                            <td><StatusBadge status=r.state.status() /></td>
+                            <td>{timestamp(&r.queued_at)}</td>
+                            <td class="num">{r.timings.as_ref().map_or_else(|| "–".into(), |t| duration(t.total_secs))}</td>
+                            <td class="num">{r.total_words.map_or_else(|| "–".into(), thousands)}</td>
+                            <td class="num">{r.distinct_words.map_or_else(|| "–".into(), thousands)}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+    .into_any()
+}
+
+/// Delete behind a disclosure: the first click only reveals the real button, so
+/// the confirmation works without JavaScript too.
+#[component]
+fn DeleteWorkloadForm(id: u64, delete: ServerAction<DeleteWorkload>) -> impl IntoView {
+    view! {
+        <details class="danger-zone" data-testid="delete-workload">
+            <summary>"Delete this workload…"</summary>
+            <p>"Its runs and results are deleted too. This cannot be undone."</p>
+            <ActionForm action=delete>
+                <input type="hidden" name="id" value=id />
+                <button type="submit" class="btn btn--danger" data-testid="confirm-delete">"Delete permanently"</button>
+            </ActionForm>
+        </details>
+    }
+}

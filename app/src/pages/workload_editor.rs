@@ -1,0 +1,365 @@
+//! `/workloads/new` and `/workloads/:id/edit`: the workload form. The source is
+//! picked with cascading selects fed by the catalog (project → dataset → table →
+//! string column). Both pages post plain forms to their server functions, so they
+//! work without JavaScript; with it, errors appear next to their fields and the
+//! form keeps what the user typed.
+
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use crate::api::{CreateWorkload, UpdateWorkload, get_catalog_tree, get_workload};
+use crate::catalog::{ColumnType, DatasetTree, ProjectTree, TableInfo};
+use crate::components::layout::PageHeader;
+use crate::error::AppError;
+use crate::workload::{Workload, WorkloadForm};
+
+#[component]
+pub fn NewWorkloadPage() -> impl IntoView {
+    let query = use_query_map();
+    let mut initial = WorkloadForm::new_workload();
+    // `?table=project.dataset.table` preselects a source (the table page links here).
+    if let Some(table) = query.with_untracked(|q| q.get("table")) {
+        let mut parts = table.splitn(3, '.');
+        initial.src_project = parts.next().unwrap_or_default().to_string();
+        initial.src_dataset = parts.next().unwrap_or_default().to_string();
+        initial.src_table = parts.next().unwrap_or_default().to_string();
+    }
+    let create = ServerAction::<CreateWorkload>::new();
+    let error = Signal::derive(move || failure(create.value().get()));
+    let pending = create.pending();
+
+    view! {
+        <Title text="New workload" />
+        <nav class="breadcrumbs" aria-label="Breadcrumbs"><a href="/workloads">"Workloads"</a>" / new"</nav>
+        <PageHeader title="New workload" subtitle="Count the words of one string column; the first run starts at once." />
+        <ActionForm action=create attr:class="card form" attr:novalidate=true attr:data-testid="workload-form">
+            <WorkloadFields initial error />
+            <div class="form__actions">
+                <button type="submit" class="btn" disabled=move || pending.get() data-testid="workload-submit">
+                    {move || if pending.get() { "Creating…" } else { "Create and run" }}
+                </button>
+                <a class="btn btn--secondary" href="/workloads">"Cancel"</a>
+            </div>
+        </ActionForm>
+    }
+}
+
+#[component]
+pub fn EditWorkloadPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.with(|p| p.get("id").and_then(|id| id.parse::<u64>().ok()));
+    let workload = Resource::new(id, |id| async move {
+        match id {
+            Some(id) => get_workload(id).await,
+            None => Err(AppError::new(404, "Workload ids are whole numbers")),
+        }
+    });
+    view! {
+        <Title text="Edit workload" />
+        <Suspense fallback=|| view! { <p class="muted">"Loading the workload…"</p> }>
+            {move || Suspend::new(async move {
+                match workload.await {
+                    Ok(w) => view! { <EditForm w /> }.into_any(),
+                    Err(e) => view! {
+                        <PageHeader title="Workload not found" />
+                        <p class="alert alert--error" role="alert" data-testid="workload-error">{e.message}</p>
+                    }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn EditForm(w: Workload) -> impl IntoView {
+    let update = ServerAction::<UpdateWorkload>::new();
+    let error = Signal::derive(move || failure(update.value().get()));
+    let pending = update.pending();
+    let back = format!("/workloads/{}", w.id);
+    view! {
+        <nav class="breadcrumbs" aria-label="Breadcrumbs">
+            <a href="/workloads">"Workloads"</a>" / "<a href=back.clone()>{w.name.clone()}</a>" / edit"
+        </nav>
+        <PageHeader title=format!("Edit “{}”", w.name) subtitle="Saving changes the definition; the next run uses it." />
+        <ActionForm action=update attr:class="card form" attr:novalidate=true attr:data-testid="workload-form">
+            <input type="hidden" name="id" value=w.id />
+            <WorkloadFields initial=WorkloadForm::from_workload(&w) error />
+            <div class="form__actions">
+                <button type="submit" class="btn" disabled=move || pending.get() data-testid="workload-submit">
+                    {move || if pending.get() { "Saving…" } else { "Save" }}
+                </button>
+                <a class="btn btn--secondary" href=back>"Cancel"</a>
+            </div>
+        </ActionForm>
+    }
+}
+
+fn failure<T>(result: Option<Result<T, AppError>>) -> Option<AppError> {
+    result.and_then(Result::err)
+}
+
+/// The form's inputs, named `form[...]` for the server functions' `form` argument.
+#[component]
+fn WorkloadFields(
+    initial: WorkloadForm,
+    #[prop(into)] error: Signal<Option<AppError>>,
+) -> impl IntoView {
+    let query = use_query_map();
+    // A plain form post that failed comes back here with `?error=`.
+    let posted_error = move || query.with(|q| q.get("error"));
+    let general = move || match error.get() {
+        Some(e) if e.errors.is_empty() && e.field.is_none() => Some(e.message),
+        Some(e) if !e.errors.is_empty() => Some(format!("{}. See the fields below.", e.message)),
+        Some(_) => None,
+        None => posted_error(),
+    };
+    let message = move |field: &'static str| {
+        Signal::derive(move || error.get().and_then(|e| e.for_field(field)))
+    };
+    let stopwords = RwSignal::new(initial.stopwords.clone());
+
+    view! {
+        {move || general().map(|m| view! { <p class="alert alert--error" role="alert" data-testid="form-error">{m}</p> })}
+        <div class="field">
+            <label for="wl-name">"Name"</label>
+            <input id="wl-name" name="form[name]" value=initial.name.clone() required maxlength="200"
+                autocomplete="off" aria-describedby="wl-name-error" />
+            <FieldMessage id="wl-name-error" message=message("name") />
+        </div>
+        <div class="field">
+            <label for="wl-type">"Type"</label>
+            <select id="wl-type" name="form[workload_type]" aria-describedby="wl-type-help wl-workload_type-error">
+                <option value="wordcount" selected=initial.workload_type == "wordcount">"Word count"</option>
+            </select>
+            <p class="field__help" id="wl-type-help">"Counts every distinct word of the column."</p>
+            <FieldMessage id="wl-workload_type-error" message=message("workload_type") />
+        </div>
+        <SourcePicker initial=initial.clone() message />
+        <fieldset class="fieldset">
+            <legend>"Counting options"</legend>
+            <div class="field-row">
+                <div class="field">
+                    <label for="wl-tokenizer">"Tokenizer"</label>
+                    <select id="wl-tokenizer" name="form[tokenizer]" aria-describedby="wl-tokenizer-help wl-tokenizer-error">
+                        {[("whitespace", "Whitespace"), ("words", "Words (Unicode)"), ("spark", "Spark (prototype)")]
+                            .into_iter()
+                            .map(|(value, label)| view! { <option value=value selected=initial.tokenizer == value>{label}</option> })
+                            .collect_view()}
+                    </select>
+                    <p class="field__help" id="wl-tokenizer-help">
+                        "Whitespace splits on spaces and keeps punctuation; Words follows Unicode word boundaries; Spark splits on single spaces exactly like the prototype."
+                    </p>
+                    <FieldMessage id="wl-tokenizer-error" message=message("tokenizer") />
+                </div>
+                <div class="field">
+                    <label for="wl-case">"Case"</label>
+                    <select id="wl-case" name="form[case]" aria-describedby="wl-case-error">
+                        <option value="lower" selected=initial.case == "lower">"Lowercase everything"</option>
+                        <option value="preserve" selected=initial.case == "preserve">"Keep as written"</option>
+                    </select>
+                    <FieldMessage id="wl-case-error" message=message("case") />
+                </div>
+                <div class="field">
+                    <label for="wl-min-length">"Minimum length"</label>
+                    <input id="wl-min-length" name="form[min_length]" value=initial.min_length.clone() inputmode="numeric"
+                        size="6" aria-describedby="wl-min-length-help wl-min_length-error" />
+                    <p class="field__help" id="wl-min-length-help">"In characters; 0 keeps every word."</p>
+                    <FieldMessage id="wl-min_length-error" message=message("min_length") />
+                </div>
+            </div>
+            <div class="field">
+                <label for="wl-stopwords">"Stopwords"</label>
+                <select id="wl-stopwords" name="form[stopwords]" aria-describedby="wl-stopwords-error"
+                    on:change=move |ev| stopwords.set(event_target_value(&ev))>
+                    <option value="none" selected=initial.stopwords == "none">"Count every word"</option>
+                    <option value="english" selected=initial.stopwords == "english">"Skip common English words"</option>
+                    <option value="custom" selected=initial.stopwords == "custom">"Skip my own list"</option>
+                </select>
+                <FieldMessage id="wl-stopwords-error" message=message("stopwords") />
+            </div>
+            <div class="field" class:field--muted=move || stopwords.get() != "custom">
+                <label for="wl-custom-stopwords">"Your stopwords"</label>
+                <textarea id="wl-custom-stopwords" name="form[custom_stopwords]" rows="3"
+                    aria-describedby="wl-custom-help wl-custom-error">{initial.custom_stopwords.clone()}</textarea>
+                <p class="field__help" id="wl-custom-help">"One per line or separated by commas; used when “Skip my own list” is chosen."</p>
+                <FieldMessage id="wl-custom-error" message=message("custom") />
+            </div>
+        </fieldset>
+    }
+}
+
+/// A field's error message, announced when it appears.
+#[component]
+fn FieldMessage(id: &'static str, message: Signal<Option<String>>) -> impl IntoView {
+    view! { <p class="field__error" id=id role="alert" data-testid=id>{move || message.get()}</p> }
+}
+
+/// The source: project → dataset → table → string column. Each choice narrows the
+/// next select; a choice that no longer fits falls back to the first that does.
+#[component]
+fn SourcePicker(
+    initial: WorkloadForm,
+    message: impl Fn(&'static str) -> Signal<Option<String>> + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let tree = Resource::new(|| (), |_| get_catalog_tree());
+    let initial = StoredValue::new(initial);
+    view! {
+        <fieldset class="fieldset" data-testid="source-picker">
+            <legend>"Source"</legend>
+            <Suspense fallback=|| view! { <p class="muted">"Loading the catalog…"</p> }>
+                {move || Suspend::new(async move {
+                    match tree.await {
+                        Ok(projects) if projects.is_empty() => view! {
+                            <p class="alert" data-testid="source-empty">
+                                "There is no table to count yet. "
+                                <a href="/datasets">"Upload a file"</a>
+                                " first: a CSV, JSON Lines, Parquet or text file."
+                            </p>
+                        }.into_any(),
+                        Ok(projects) => view! { <SourceSelects projects initial=initial.get_value() message /> }.into_any(),
+                        Err(e) => view! { <p class="alert alert--error" role="alert">{e.message}</p> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </fieldset>
+    }
+}
+
+#[component]
+fn SourceSelects(
+    projects: Vec<ProjectTree>,
+    initial: WorkloadForm,
+    message: impl Fn(&'static str) -> Signal<Option<String>> + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let projects = StoredValue::new(projects);
+    let project = RwSignal::new(initial.src_project);
+    let dataset = RwSignal::new(initial.src_dataset);
+    let table = RwSignal::new(initial.src_table);
+    let column = RwSignal::new(initial.src_column_name);
+
+    let project_names =
+        move || projects.with_value(|ps| ps.iter().map(|p| p.name.clone()).collect::<Vec<_>>());
+    let chosen_project = Memo::new(move |_| pick(project.get(), project_names()));
+    let datasets = Memo::new(move |_| {
+        let p = chosen_project.get();
+        projects.with_value(|ps| {
+            ps.iter()
+                .find(|x| x.name == p)
+                .map(|x| x.datasets.clone())
+                .unwrap_or_default()
+        })
+    });
+    let chosen_dataset = Memo::new(move |_| {
+        pick(
+            dataset.get(),
+            datasets.with(|ds| names(ds, |d: &DatasetTree| &d.name)),
+        )
+    });
+    let tables = Memo::new(move |_| {
+        let d = chosen_dataset.get();
+        datasets.with(|ds| {
+            ds.iter()
+                .find(|x| x.name == d)
+                .map(|x| x.tables.clone())
+                .unwrap_or_default()
+        })
+    });
+    let chosen_table = Memo::new(move |_| {
+        pick(
+            table.get(),
+            tables.with(|ts| names(ts, |t: &TableInfo| &t.name)),
+        )
+    });
+    let columns = Memo::new(move |_| {
+        let t = chosen_table.get();
+        tables.with(|ts| {
+            ts.iter()
+                .find(|x| x.name == t)
+                .map(|x| {
+                    x.columns
+                        .iter()
+                        .filter(|c| c.kind == ColumnType::String)
+                        .map(|c| c.name.clone())
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+        })
+    });
+    let chosen_column = Memo::new(move |_| pick(column.get(), columns.get()));
+
+    view! {
+        <div class="field-row">
+            <SourceSelect id="wl-src_project" label="Project" field="src_project" options=Signal::derive(project_names)
+                chosen=chosen_project.into() choose=project message=message("src_project") />
+            <SourceSelect id="wl-src_dataset" label="Dataset" field="src_dataset"
+                options=Signal::derive(move || datasets.with(|ds| names(ds, |d: &DatasetTree| &d.name)))
+                chosen=chosen_dataset.into() choose=dataset message=message("src_dataset") />
+            <SourceSelect id="wl-src_table" label="Table" field="src_table"
+                options=Signal::derive(move || tables.with(|ts| names(ts, |t: &TableInfo| &t.name)))
+                chosen=chosen_table.into() choose=table message=message("src_table") />
+            <SourceSelect id="wl-src_column_name" label="Column" field="src_column_name"
+                options=columns.into() chosen=chosen_column.into() choose=column message=message("src_column_name") />
+        </div>
+        {move || columns.with(Vec::is_empty).then(|| view! {
+            <p class="alert" data-testid="source-no-string-column">"This table has no string column to count."</p>
+        })}
+    }
+}
+
+#[component]
+fn SourceSelect(
+    id: &'static str,
+    label: &'static str,
+    field: &'static str,
+    options: Signal<Vec<String>>,
+    chosen: Signal<String>,
+    choose: RwSignal<String>,
+    message: Signal<Option<String>>,
+) -> impl IntoView {
+    let error_id = format!("{id}-error");
+    view! {
+        <div class="field">
+            <label for=id>{label}</label>
+            <select id=id name=format!("form[{field}]") aria-describedby=error_id.clone()
+                on:change=move |ev| choose.set(event_target_value(&ev))>
+                {move || {
+                    let current = chosen.get();
+                    options.get().into_iter().map(|name| {
+                        let selected = name == current;
+                        let label = name.clone();
+                        view! { <option value=name selected=selected>{label}</option> }
+                    }).collect_view()
+                }}
+            </select>
+            <p class="field__error" id=error_id.clone() role="alert" data-testid=error_id>{move || message.get()}</p>
+        </div>
+    }
+}
+
+/// `wanted` when it is one of `options`, else the first option (or nothing).
+fn pick(wanted: String, options: Vec<String>) -> String {
+    if options.contains(&wanted) {
+        wanted
+    } else {
+        options.into_iter().next().unwrap_or_default()
+    }
+}
+
+fn names<T>(items: &[T], name: impl Fn(&T) -> &String) -> Vec<String> {
+    items.iter().map(|i| name(i).clone()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_choice_that_no_longer_fits_falls_back_to_the_first() {
+        let options = vec!["a".to_string(), "b".to_string()];
+        assert_eq!(pick("b".into(), options.clone()), "b");
+        assert_eq!(pick("gone".into(), options), "a");
+        assert_eq!(pick("x".into(), Vec::new()), "");
+    }
+}

@@ -1,0 +1,206 @@
+import { test, expect, allowHttpErrors, waitForHydration, snapshot } from "./fixtures";
+import * as fs from "node:fs";
+
+/** 120 distinct words `w001`…`w120` (word i appears i % 7 + 1 times) and "the" 200 times. */
+function corpus(): string {
+  const lines: string[] = [];
+  for (let i = 1; i <= 120; i++) {
+    const word = `w${String(i).padStart(3, "0")}`;
+    lines.push(Array((i % 7) + 1).fill(word).join(" "));
+  }
+  for (let i = 0; i < 100; i++) lines.push("The the");
+  return lines.join("\n") + "\n";
+}
+
+async function upload(request: any, table: string, format: string, body: string | Buffer) {
+  const [p, d, t] = table.split(".");
+  const res = await request.post(`/api/v1/projects/${p}/datasets/${d}/tables/${t}?format=${format}`, { data: body });
+  expect(res.status(), await res.text()).toBe(201);
+}
+
+test("create through the form, watch the run, explore and download, edit, re-run, delete", async ({ page, request, problems }) => {
+  allowHttpErrors(problems, "/api/fn/workloads/create");
+  const suffix = Date.now();
+  const table = `e2e.flow.words${suffix}`;
+  await upload(request, table, "text", corpus());
+  await upload(request, `e2e.flow.numbers${suffix}`, "csv", "n,m\n1,2\n3,4\n");
+
+  await page.goto(`/workloads/new?table=${table}`);
+  await waitForHydration(page);
+  const form = page.getByTestId("workload-form");
+  await expect(form.getByLabel("Table")).toHaveValue(`words${suffix}`);
+  await expect(form.getByLabel("Column")).toHaveValue("line");
+  await snapshot(page, "workload-new");
+
+  // Each validation error appears next to its field, and the form keeps its input.
+  await form.getByLabel("Minimum length").fill("lots");
+  await form.getByRole("button", { name: "Create and run" }).click();
+  await expect(page.getByTestId("wl-name-error")).toContainText("at least 1 character");
+  await expect(page.getByTestId("wl-min_length-error")).toContainText("integer");
+  await expect(form.getByLabel("Minimum length")).toHaveValue("lots");
+  await form.getByLabel("Minimum length").fill("100000");
+  await form.getByLabel("Name").fill("   ");
+  await form.getByRole("button", { name: "Create and run" }).click();
+  await expect(page.getByTestId("wl-name-error")).toContainText("at least 1 character");
+  await expect(page.getByTestId("wl-min_length-error")).toContainText("1000");
+  // A table without a string column leaves nothing to count.
+  await form.getByLabel("Table").selectOption(`numbers${suffix}`);
+  await expect(page.getByTestId("source-no-string-column")).toBeVisible();
+  await form.getByLabel("Name").fill("Flow words");
+  await form.getByLabel("Minimum length").fill("0");
+  await form.getByRole("button", { name: "Create and run" }).click();
+  await expect(page.getByTestId("wl-src_column_name-error")).not.toBeEmpty();
+
+  // The cascade: back to the text table, whose only string column is picked.
+  await form.getByLabel("Table").selectOption(`words${suffix}`);
+  await expect(form.getByLabel("Column")).toHaveValue("line");
+  await form.getByLabel("Tokenizer").selectOption("whitespace");
+  await form.getByRole("button", { name: "Create and run" }).click();
+  await expect(page).toHaveURL(/\/workloads\/\d+$/);
+  const id = Number(page.url().split("/").pop());
+
+  // The run is pushed to the page until it succeeds.
+  const progress = page.getByTestId("run-progress");
+  await expect(progress).toHaveAttribute("data-state", "succeeded");
+  await expect(page.getByRole("progressbar")).toHaveAttribute("aria-valuenow", "100");
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Flow words");
+
+  // The chart and the table show what the API says.
+  const api = await (await request.get(`/api/v1/workloads/${id}/wordcount?limit=15`)).json();
+  const chartWords = await page.getByTestId("chart-row").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-word")));
+  expect(chartWords).toEqual(api.words.map((w: any) => w.word));
+  expect(api.words[0]).toEqual({ word: "the", count: 200 });
+  const rows = page.getByTestId("result-row");
+  await expect(rows).toHaveCount(50);
+  await expect(rows.first().locator("td")).toHaveText(["1", "the", "200", /%/]);
+  await expect(page.getByTestId("results-count")).toHaveText("1–50 of 121 words");
+  await snapshot(page, "workload-detail");
+
+  // Search and page through the URL.
+  const search = page.getByTestId("results-search");
+  await search.getByLabel("Words starting with").fill("w00");
+  await search.getByLabel("Order").selectOption("word");
+  await search.getByRole("button", { name: "Search" }).click();
+  await expect(page).toHaveURL(/q=w00/);
+  await expect(rows).toHaveCount(9);
+  await expect(rows.first().locator("td.word")).toHaveText("w001");
+  await page.goto(`/workloads/${id}`);
+  await waitForHydration(page);
+  await page.getByRole("navigation", { name: "Result pages" }).getByRole("link", { name: "Next →" }).click();
+  await expect(page).toHaveURL(/page=2/);
+  await expect(page.getByTestId("results-count")).toHaveText("51–100 of 121 words");
+
+  // The CSV download is the API's CSV.
+  const download = page.waitForEvent("download");
+  await page.getByTestId("download-csv").click();
+  const file = await (await download).path();
+  const runId = api.run_id;
+  const expected = await (await request.get(`/api/v1/runs/${runId}/wordcount?format=csv`)).text();
+  expect(fs.readFileSync(file!, "utf8")).toBe(expected);
+  expect(expected.split("\n")[1]).toBe("the,200");
+
+  // The run's own page: timings, options, log and words.
+  await page.getByTestId("run-summary").getByRole("link").click();
+  await expect(page).toHaveURL(new RegExp(`/runs/${runId}$`));
+  await expect(page.getByTestId("run-total-time")).not.toBeEmpty();
+  await expect(page.getByTestId("run-options")).toContainText("whitespace");
+  await expect(page.getByTestId("run-log").locator("li")).not.toHaveCount(0);
+  await expect(page.getByTestId("result-row").first()).toContainText("the");
+  await snapshot(page, "run");
+
+  // Edit: words shorter than 4 characters are no longer counted.
+  await page.goto(`/workloads/${id}`);
+  await waitForHydration(page);
+  await page.getByTestId("edit-workload").click();
+  await expect(page).toHaveURL(new RegExp(`/workloads/${id}/edit$`));
+  await waitForHydration(page);
+  const edit = page.getByTestId("workload-form");
+  await expect(edit.getByLabel("Name")).toHaveValue("Flow words");
+  await edit.getByLabel("Name").fill("Flow words, long only");
+  await edit.getByLabel("Minimum length").fill("4");
+  await snapshot(page, "workload-edit");
+  await edit.getByRole("button", { name: "Save" }).click();
+  await expect(page).toHaveURL(new RegExp(`/workloads/${id}$`));
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Flow words, long only");
+  await expect(page.getByTestId("definition")).toContainText("4");
+
+  // Re-run with the new definition.
+  await page.getByTestId("run-now").click();
+  await expect(page.getByTestId("run-row")).toHaveCount(2);
+  await expect(progress).toHaveAttribute("data-state", "succeeded");
+  await expect(page.getByTestId("chart-row").first()).toHaveAttribute("data-word", /^w\d{3}$/);
+  await expect(page.getByTestId("chart-row").filter({ has: page.locator('[data-word="the"]') })).toHaveCount(0);
+
+  // Delete, with confirmation.
+  await page.getByTestId("delete-workload").locator("summary").click();
+  await page.getByTestId("confirm-delete").click();
+  await expect(page).toHaveURL(/\/workloads$/);
+  expect((await request.get(`/api/v1/workloads/${id}`)).status()).toBe(404);
+});
+
+test("a long run can be cancelled from its page", async ({ page, request }) => {
+  const table = `e2e.flow.big${Date.now()}`;
+  const line = "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor\n";
+  await upload(request, table, "text", Buffer.from(line.repeat(600_000)));
+  const [p, d, t] = table.split(".");
+  const created = await request.post("/api/v1/workloads", {
+    data: {
+      workload_type: "wordcount", name: "Long run", src_project: p, src_dataset: d, src_table: t,
+      src_column_name: "line", options: { tokenizer: "words" },
+    },
+  });
+  const id = (await created.json()).id;
+  await page.goto(`/workloads/${id}`);
+  await waitForHydration(page);
+  await page.getByTestId("cancel-run").click();
+  await expect(page.getByTestId("run-progress")).toHaveAttribute("data-state", "cancelled");
+  await expect(page.getByTestId("run-row").first()).toContainText("Cancelled");
+  await snapshot(page, "workload-cancelled");
+  const runs = await (await request.get(`/api/v1/workloads/${id}/runs`)).json();
+  expect(runs[0].state).toBe("cancelled");
+});
+
+test("a missing workload and a missing run are 404 pages", async ({ page, problems }) => {
+  allowHttpErrors(problems, "/workloads/999999", "/runs/999999");
+  const workload = await page.goto("/workloads/999999");
+  expect(workload?.status()).toBe(404);
+  await expect(page.getByTestId("workload-error")).toContainText("not found");
+  const run = await page.goto("/runs/999999");
+  expect(run?.status()).toBe(404);
+  await expect(page.getByTestId("run-error")).toContainText("not found");
+});
+
+test.describe("without JavaScript", () => {
+  test.use({ javaScriptEnabled: false });
+
+  test("create and delete with plain form posts", async ({ page, request }) => {
+    const table = `e2e.nojs.lines${Date.now()}`;
+    await upload(request, table, "text", "one two two\nthree three three\n");
+
+    await page.goto(`/workloads/new?table=${table}`);
+    const form = page.getByTestId("workload-form");
+    // A failed post comes back to the form with the server's message.
+    await form.getByRole("button", { name: "Create and run" }).click();
+    await expect(page).toHaveURL(/\/workloads\/new\?.*error=/);
+    await expect(page.getByTestId("form-error")).toContainText("name: String should have at least 1 character");
+
+    await page.goto(`/workloads/new?table=${table}`);
+    await form.getByLabel("Name").fill("Without JavaScript");
+    await form.getByRole("button", { name: "Create and run" }).click();
+    await expect(page).toHaveURL(/\/workloads\/\d+$/);
+    await expect(page.getByRole("heading", { level: 1 })).toHaveText("Without JavaScript");
+    const id = Number(new URL(page.url()).pathname.split("/").pop());
+
+    // Without live updates, a reload shows the finished run.
+    await expect(async () => {
+      await page.reload();
+      await expect(page.getByTestId("run-progress")).toHaveAttribute("data-state", "succeeded", { timeout: 1000 });
+    }).toPass();
+    await expect(page.getByTestId("result-row").first()).toContainText("three");
+
+    await page.getByTestId("delete-workload").locator("summary").click();
+    await page.getByTestId("confirm-delete").click();
+    await expect(page).toHaveURL(/\/workloads$/);
+    expect((await request.get(`/api/v1/workloads/${id}`)).status()).toBe(404);
+  });
+});
