@@ -79,7 +79,11 @@ PY
 echo "==> 1 000 000 distinct words"
 RUN=$(run_workload distinct)
 RID=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["id"])' "$RUN")
-python3 -c 'import json,sys; r = json.loads(sys.argv[1]); print(f"distinct words: {r[\"distinct_words\"]}; results stored in {r[\"timings\"][\"store_secs\"]:.2f} s")' "$RUN"
+python3 - "$RUN" <<'PY'
+import json, sys
+r = json.loads(sys.argv[1])
+print(f"distinct words: {r['distinct_words']}; results stored in {r['timings']['store_secs']:.2f} s")
+PY
 for attempt in first second; do
   t=$(curl -fsS -o /dev/null -w '%{time_total}' "$BASE/api/v1/runs/$RID/wordcount?limit=100")
   echo "first page (100 words), $attempt request: $(python3 -c "print(f'{$t * 1000:.1f}')") ms"

@@ -7,7 +7,7 @@ use leptos::server_fn::codec::{MultipartData, MultipartFormData};
 use crate::catalog::{ProjectTree, TableDetail, TableInfo};
 use crate::domain::SystemStatus;
 use crate::error::AppError;
-use crate::run::{Run, WordCountPage, WordOrder};
+use crate::run::{Activity, Run, WordCountPage, WordOrder};
 use crate::workload::{Workload, WorkloadForm, WorkloadPage};
 
 /// `POST /api/fn/system/status`: the Dashboard's status card.
@@ -92,6 +92,12 @@ pub async fn update_workload(id: u64, form: WorkloadForm) -> Result<Workload, Ap
 pub async fn delete_workload(id: u64) -> Result<Workload, AppError> {
     let result = service()?.delete_workload(id).await;
     answer_form(result, |_| Some("/workloads".into()))
+}
+
+/// `POST /api/fn/dashboard/activity`: workloads by status, runs in flight, recent runs.
+#[server(prefix = "/api/fn", endpoint = "dashboard/activity")]
+pub async fn get_activity() -> Result<Activity, AppError> {
+    answer(service()?.activity().await)
 }
 
 /// `POST /api/fn/runs/start` (`workload_id`): queues a new run of a workload.

@@ -133,6 +133,39 @@ pub struct Run {
     pub log: Vec<RunLogEntry>,
 }
 
+/// A run with the name of its workload, for lists across workloads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunListing {
+    pub run: Run,
+    pub workload_name: String,
+}
+
+impl RunListing {
+    /// Words counted per second of counting, once finished.
+    pub fn throughput(&self) -> Option<f64> {
+        let secs = self.run.timings.as_ref()?.count_secs;
+        let words = self.run.total_words?;
+        (secs > 0.0).then(|| words as f64 / secs)
+    }
+}
+
+/// What the Dashboard shows of the workloads and their runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Activity {
+    /// Workloads per status, every status listed (zeros too).
+    pub by_status: Vec<(WorkloadStatus, u64)>,
+    /// Runs queued or running, oldest first.
+    pub active: Vec<RunListing>,
+    /// The newest finished runs, newest first.
+    pub recent: Vec<RunListing>,
+}
+
+impl Activity {
+    pub fn total_workloads(&self) -> u64 {
+        self.by_status.iter().map(|(_, n)| n).sum()
+    }
+}
+
 /// How a result page is ordered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]

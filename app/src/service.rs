@@ -11,7 +11,7 @@ use leptos::server_fn::codec::MultipartData;
 use crate::catalog::{ProjectTree, TableDetail, TableInfo};
 use crate::domain::SystemStatus;
 use crate::error::AppError;
-use crate::run::{Run, WordCountPage, WordsRequest};
+use crate::run::{Activity, Run, WordCountPage, WordsRequest};
 use crate::workload::{Workload, WorkloadForm, WorkloadPage, WorkloadQuery};
 
 /// Everything the UI asks of the server.
@@ -45,6 +45,9 @@ pub trait AppService: Send + Sync + 'static {
     async fn update_workload(&self, id: u64, form: WorkloadForm) -> Result<Workload, AppError>;
 
     async fn delete_workload(&self, id: u64) -> Result<Workload, AppError>;
+
+    /// Workloads by status, runs in flight and recent runs (the Dashboard).
+    async fn activity(&self) -> Result<Activity, AppError>;
 
     /// Queues a new run of a workload.
     async fn start_run(&self, workload_id: u64) -> Result<Run, AppError>;

@@ -150,12 +150,25 @@ test("a long run can be cancelled from its page", async ({ page, request }) => {
     },
   });
   const id = (await created.json()).id;
+
+  // The Dashboard lists it among the runs in flight, with its progress bar.
+  await page.goto("/");
+  await waitForHydration(page);
+  const inFlight = page.getByTestId("in-flight-run").filter({ hasText: "Long run" });
+  await expect(inFlight).toBeVisible();
+  await expect(inFlight.getByRole("progressbar")).toBeVisible();
+  await expect(page.getByTestId("workloads-by-status")).toBeVisible();
+  await snapshot(page, "dashboard-activity");
+
   await page.goto(`/workloads/${id}`);
   await waitForHydration(page);
   await page.getByTestId("cancel-run").click();
   await expect(page.getByTestId("run-progress")).toHaveAttribute("data-state", "cancelled");
   await expect(page.getByTestId("run-row").first()).toContainText("Cancelled");
   await snapshot(page, "workload-cancelled");
+  await page.goto("/");
+  await expect(page.getByTestId("recent-run").filter({ hasText: "Long run" }).first()).toContainText("Cancelled");
+  await expect(page.getByTestId("in-flight-run").filter({ hasText: "Long run" })).toHaveCount(0);
   const runs = await (await request.get(`/api/v1/workloads/${id}/runs`)).json();
   expect(runs[0].state).toBe("cancelled");
 });

@@ -7,7 +7,9 @@ use crate::db::{Database, DbError};
 use crate::sequence::IdSequence;
 use crate::service::rfc3339_millis;
 use chrono::{DateTime, Utc};
-use surrealdb::types::SurrealValue;
+use std::collections::HashMap;
+
+use surrealdb::types::{RecordId, SurrealValue};
 use tally_app::workload::{
     Workload, WorkloadQuery, WorkloadSort, WorkloadSpec, WorkloadStatus, WorkloadType,
 };
@@ -143,6 +145,18 @@ struct Count {
     n: i64,
 }
 
+#[derive(Debug, SurrealValue)]
+struct StatusCount {
+    status: String,
+    n: i64,
+}
+
+#[derive(Debug, SurrealValue)]
+struct NumName {
+    num: i64,
+    name: String,
+}
+
 /// What an update found.
 pub enum UpdateOutcome {
     Updated(Workload),
@@ -203,6 +217,45 @@ impl WorkloadStore {
             .check()?;
         let rows: Vec<WorkloadRow> = res.take(0)?;
         Ok(rows.into_iter().next().map(WorkloadRow::into_workload))
+    }
+
+    /// How many workloads have each status.
+    pub async fn count_by_status(&self) -> Result<Vec<(String, u64)>, DbError> {
+        let mut res = self
+            .db
+            .client()
+            .query("SELECT status, count() AS n FROM workload GROUP BY status")
+            .await?
+            .check()?;
+        let rows: Vec<StatusCount> = res.take(0)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (r.status, u64::try_from(r.n).unwrap_or(0)))
+            .collect())
+    }
+
+    /// The names of these workloads, by id (deleted ones are left out).
+    pub async fn names(&self, ids: &[u64]) -> Result<HashMap<u64, String>, DbError> {
+        let records: Vec<RecordId> = ids
+            .iter()
+            .filter_map(|&i| i64::try_from(i).ok())
+            .map(|i| RecordId::new("workload", i))
+            .collect();
+        if records.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let mut res = self
+            .db
+            .client()
+            .query("SELECT num, name FROM $ids")
+            .bind(("ids", records))
+            .await?
+            .check()?;
+        let rows: Vec<NumName> = res.take(0)?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| Some((u64::try_from(r.num).ok()?, r.name)))
+            .collect())
     }
 
     /// One page of the workloads matching `query`, and how many match in all.

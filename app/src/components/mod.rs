@@ -1,5 +1,6 @@
 //! Reusable pieces of the UI.
 
+pub mod activity;
 pub mod data_card;
 pub mod layout;
 pub mod run_progress;

@@ -310,21 +310,33 @@ impl RunStore {
         Ok(res.take(0)?)
     }
 
-    /// The runs with these ids, by id.
-    pub async fn by_ids(&self, ids: &[u64]) -> Result<HashMap<u64, RunRow>, DbError> {
-        if ids.is_empty() {
-            return Ok(HashMap::new());
-        }
-        let nums: Vec<i64> = ids.iter().filter_map(|&i| i64::try_from(i).ok()).collect();
+    /// Runs queued or running, oldest first (at most `limit`).
+    pub async fn active(&self, limit: u64) -> Result<Vec<RunRow>, DbError> {
         let mut res = self
             .db
             .client()
-            .query(format!("{SELECT_RUN} WHERE num IN $nums"))
-            .bind(("nums", nums))
+            .query(format!(
+                "{SELECT_RUN} WHERE state IN ['running', 'queued'] ORDER BY num LIMIT $limit"
+            ))
+            .bind(("limit", i64::try_from(limit).unwrap_or(i64::MAX)))
             .await?
             .check()?;
-        let rows: Vec<RunRow> = res.take(0)?;
-        Ok(rows.into_iter().map(|r| (r.id(), r)).collect())
+        Ok(res.take(0)?)
+    }
+
+    /// The newest runs that have finished, newest first (at most `limit`).
+    pub async fn recent_finished(&self, limit: u64) -> Result<Vec<RunRow>, DbError> {
+        let mut res = self
+            .db
+            .client()
+            .query(format!(
+                "{SELECT_RUN} WHERE state IN ['succeeded', 'failed', 'cancelled'] \
+                 ORDER BY num DESC LIMIT $limit"
+            ))
+            .bind(("limit", i64::try_from(limit).unwrap_or(i64::MAX)))
+            .await?
+            .check()?;
+        Ok(res.take(0)?)
     }
 
     /// The latest run of each of these workloads, by workload id.

@@ -17,7 +17,7 @@ use tally_app::catalog::{ProjectTree, TableDetail, TableInfo};
 use tally_app::domain::{DatabaseStatus, SystemStatus};
 use tally_app::error::AppError;
 use tally_app::names::TableRef;
-use tally_app::run::{MAX_WORDS_PAGE, Run, WordCountPage, WordsRequest};
+use tally_app::run::{Activity, MAX_WORDS_PAGE, Run, WordCountPage, WordsRequest};
 use tally_app::service::AppService;
 use tally_app::workload::{Workload, WorkloadForm, WorkloadPage, WorkloadQuery};
 
@@ -227,6 +227,10 @@ impl AppService for TallyService {
 
     async fn delete_workload(&self, id: u64) -> Result<Workload, AppError> {
         Ok(TallyService::delete_workload(self, id).await?)
+    }
+
+    async fn activity(&self) -> Result<Activity, AppError> {
+        Ok(TallyService::activity(self).await?)
     }
 
     async fn start_run(&self, workload_id: u64) -> Result<Run, AppError> {

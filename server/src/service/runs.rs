@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use tally_app::run::{Run, RunState, ServerEvent, WordCountPage};
-use tally_app::workload::Workload;
+use tally_app::run::{Activity, Run, RunListing, RunState, ServerEvent, WordCountPage};
+use tally_app::workload::{Workload, WorkloadStatus};
 use tally_engine::WordCount;
 
 use super::TallyService;
@@ -11,6 +11,9 @@ use crate::error::ServiceError;
 use crate::runs::results::{ResultQuery, ResultStore};
 use crate::runs::store::{RunRow, RunStore};
 use crate::runs::{EventBus, RunQueue};
+
+/// Runs in flight and recent runs the Dashboard lists, each.
+const ACTIVITY_RUNS: u64 = 10;
 
 fn run_not_found() -> ServiceError {
     ServiceError::NotFound("Run not found".into())
@@ -212,6 +215,47 @@ impl TallyService {
             self.queue.wake.notify_waiters();
         }
         Ok(changed.len())
+    }
+
+    /// The Dashboard's view of the workloads and their runs.
+    pub async fn activity(&self) -> Result<Activity, ServiceError> {
+        let counts = self.workloads.count_by_status().await?;
+        let by_status = WorkloadStatus::ALL
+            .into_iter()
+            .map(|status| {
+                let n = counts
+                    .iter()
+                    .find(|(s, _)| s == status.as_str())
+                    .map_or(0, |(_, n)| *n);
+                (status, n)
+            })
+            .collect();
+        let active = self.runs.active(ACTIVITY_RUNS).await?;
+        let recent = self.runs.recent_finished(ACTIVITY_RUNS).await?;
+        let mut ids: Vec<u64> = active
+            .iter()
+            .chain(&recent)
+            .map(RunRow::workload_id)
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let names = self.workloads.names(&ids).await?;
+        let listing = |rows: Vec<RunRow>| {
+            rows.iter()
+                .map(|r| RunListing {
+                    run: r.public(),
+                    workload_name: names
+                        .get(&r.workload_id())
+                        .cloned()
+                        .unwrap_or_else(|| format!("Workload {}", r.workload_id())),
+                })
+                .collect()
+        };
+        Ok(Activity {
+            by_status,
+            active: listing(active),
+            recent: listing(recent),
+        })
     }
 
     /// Fills in each workload's latest run.

@@ -1,0 +1,175 @@
+//! The Dashboard's activity: workloads by status, runs in flight with live
+//! progress, and the newest finished runs with their duration and throughput.
+
+use std::collections::HashMap;
+
+use leptos::prelude::*;
+
+use crate::api::get_activity;
+use crate::components::run_progress::RunProgressBar;
+use crate::components::status_badge::StatusBadge;
+use crate::format::{duration, rate, thousands, timestamp};
+use crate::href::with_query;
+use crate::live::use_server_events;
+use crate::run::{Activity, RunListing, RunProgress, RunState, ServerEvent};
+
+type LiveRuns = RwSignal<HashMap<u64, (RunState, RunProgress)>>;
+
+#[component]
+pub fn ActivityPanel() -> impl IntoView {
+    let changed = RwSignal::new(0u64);
+    let live: LiveRuns = RwSignal::new(HashMap::new());
+    let activity = Resource::new(move || changed.get(), |_| get_activity());
+    use_server_events(move |event| match event {
+        ServerEvent::Run {
+            run_id,
+            state,
+            progress,
+            ..
+        } => {
+            let known = live.with_untracked(|m| m.get(&run_id).map(|(s, _)| *s));
+            live.update(|m| {
+                m.insert(run_id, (state, progress));
+            });
+            if known != Some(state) {
+                changed.update(|n| *n += 1);
+            }
+        }
+        ServerEvent::Workload { .. } => changed.update(|n| *n += 1),
+    });
+
+    view! {
+        <Transition fallback=|| view! { <p class="muted">"Loading activity…"</p> }>
+            {move || Suspend::new(async move {
+                match activity.await {
+                    Ok(a) => {
+                        live.update(|m| {
+                            for r in &a.active {
+                                m.entry(r.run.id).or_insert((r.run.state, r.run.progress.clone()));
+                            }
+                        });
+                        view! { <ActivityView a live /> }.into_any()
+                    }
+                    Err(e) => view! { <p class="alert alert--error" role="alert">{e.message}</p> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn ActivityView(a: Activity, live: LiveRuns) -> impl IntoView {
+    let total = a.total_workloads();
+    if total == 0 {
+        return view! { <FirstSteps /> }.into_any();
+    }
+    view! {
+        <div class="grid grid--spaced">
+            <section class="card" aria-labelledby="by-status-title" data-testid="workloads-by-status">
+                <header class="card__header">
+                    <h2 id="by-status-title">"Workloads"</h2>
+                    <a href="/workloads">{format!("All {}", thousands(total))}</a>
+                </header>
+                <ul class="status-counts">
+                    {a.by_status.into_iter().map(|(status, n)| view! {
+                        <li>
+                            <a href=with_query("/workloads", &[("status", status.as_str().to_string())])>
+                                <StatusBadge status />
+                            </a>
+                            <span class="status-counts__n" data-status=status.as_str()>{thousands(n)}</span>
+                        </li>
+                    }).collect_view()}
+                </ul>
+            </section>
+            <section class="card" aria-labelledby="in-flight-title" data-testid="runs-in-flight">
+                <header class="card__header"><h2 id="in-flight-title">"Runs in flight"</h2></header>
+                {if a.active.is_empty() {
+                    view! { <p class="muted">"Nothing is running."</p> }.into_any()
+                } else {
+                    a.active.into_iter().map(|r| view! { <InFlight r live /> }).collect_view().into_any()
+                }}
+            </section>
+        </div>
+        <section class="card card--spaced" aria-labelledby="recent-title" data-testid="recent-runs">
+            <header class="card__header"><h2 id="recent-title">"Recent runs"</h2></header>
+            <RecentRuns runs=a.recent />
+        </section>
+    }
+    .into_any()
+}
+
+#[component]
+fn InFlight(r: RunListing, live: LiveRuns) -> impl IntoView {
+    let id = r.run.id;
+    let initial = (r.run.state, r.run.progress.clone());
+    let current =
+        Memo::new(move |_| live.with(|m| m.get(&id).cloned().unwrap_or_else(|| initial.clone())));
+    view! {
+        <div class="in-flight" data-testid="in-flight-run">
+            <p class="in-flight__title">
+                <a href=format!("/workloads/{}", r.run.workload_id)>{r.workload_name}</a>
+                " · "<a href=format!("/runs/{id}")>{format!("run {id}")}</a>
+            </p>
+            <RunProgressBar state=Signal::derive(move || current.get().0) progress=Signal::derive(move || current.get().1) />
+        </div>
+    }
+}
+
+#[component]
+fn RecentRuns(runs: Vec<RunListing>) -> impl IntoView {
+    if runs.is_empty() {
+        return view! { <p class="muted">"No run has finished yet."</p> }.into_any();
+    }
+    view! {
+        <div class="table-scroll">
+            <table class="data">
+                <thead>
+                    <tr>
+                        <th scope="col">"Workload"</th>
+                        <th scope="col">"Run"</th>
+                        <th scope="col">"Status"</th>
+                        <th scope="col">"Finished"</th>
+                        <th scope="col" class="num">"Duration"</th>
+                        <th scope="col" class="num">"Words"</th>
+                        <th scope="col" class="num">"Words/s"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {runs.into_iter().map(|r| {
+                        let throughput = r.throughput().map_or_else(|| "–".into(), rate);
+                        let run = r.run;
+                        view! {
+                            <tr data-testid="recent-run">
+                                <td><a href=format!("/workloads/{}", run.workload_id)>{r.workload_name}</a></td>
+                                <td><a href=format!("/runs/{}", run.id)>{format!("#{}", run.id)}</a></td>
+                                <td><StatusBadge status=run.state.status() /></td>
+                                <td>{run.finished_at.as_deref().map_or_else(|| "–".into(), timestamp)}</td>
+                                <td class="num">{run.timings.as_ref().map_or_else(|| "–".into(), |t| duration(t.total_secs))}</td>
+                                <td class="num">{run.total_words.map_or_else(|| "–".into(), thousands)}</td>
+                                <td class="num">{throughput}</td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+    .into_any()
+}
+
+/// An installation without workloads: what to do first.
+#[component]
+fn FirstSteps() -> impl IntoView {
+    view! {
+        <section class="card card--spaced" aria-labelledby="first-steps-title" data-testid="first-steps">
+            <header class="card__header"><h2 id="first-steps-title">"First steps"</h2></header>
+            <ol class="steps">
+                <li>"Import a CSV, JSON Lines, Parquet or text file on the " <a href="/datasets">"Datasets"</a> " page."</li>
+                <li><a href="/workloads/new">"Create a workload"</a>" that counts the words of one text column; its first run starts at once."</li>
+                <li>"Watch its run and explore the counts, or download them as CSV."</li>
+            </ol>
+            <p class="muted">"Scripts can do the same through the " <a href="/docs" rel="external">"REST API"</a> "."</p>
+            <a class="btn" href="/workloads/new" data-testid="first-workload">"Create your first workload"</a>
+        </section>
+    }
+}
