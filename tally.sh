@@ -20,6 +20,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$ROOT"
 
 CARGO_LEPTOS_VERSION="0.3.11"
+BINARYEN_VERSION="132.0.0"
 CACHE_DIR="${TALLY_CACHE_DIR:-$HOME/.cache/tally}"
 CHROMIUM="${TALLY_CHROMIUM:-/usr/bin/chromium}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-auto}"
@@ -94,8 +95,18 @@ ensure_wasm_bindgen() {
 }
 
 ensure_wasm_opt() {
-  # Debian's binaryen; Cargo.toml enables the WASM features current Rust emits.
-  command -v wasm-opt >/dev/null || apt_install binaryen
+  # Binaryen from npm (its Node.js build), not Debian's: bookworm's binaryen 108
+  # rewrites the reference-typed tables current Rust and wasm-bindgen emit, and
+  # the optimised bundle then fails at start-up ("WebAssembly.Table.set():
+  # Argument 1 is invalid for table") and never hydrates.
+  local dir="$CACHE_DIR/tools/binaryen-$BINARYEN_VERSION"
+  if [ ! -x "$dir/node_modules/.bin/wasm-opt" ]; then
+    command -v npm >/dev/null || die "npm not found: install Node.js and npm"
+    step "Installing wasm-opt (binaryen $BINARYEN_VERSION from npm)"
+    mkdir -p "$dir"
+    npm install --prefix "$dir" --no-audit --no-fund --loglevel=error "binaryen@$BINARYEN_VERSION"
+  fi
+  export PATH="$dir/node_modules/.bin:$PATH"
 }
 
 ensure_chromium() {

@@ -117,6 +117,9 @@ pub struct RunSummary {
     /// Words counted (so far, while running).
     pub total_words: u64,
     pub distinct_words: Option<u64>,
+    /// Seconds from queued to finished, once finished.
+    #[serde(default)]
+    pub duration_secs: Option<f64>,
     pub error: Option<String>,
 }
 

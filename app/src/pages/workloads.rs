@@ -9,7 +9,7 @@ use leptos_router::hooks::use_query_map;
 use crate::api::list_workloads;
 use crate::components::layout::PageHeader;
 use crate::components::status_badge::StatusBadge;
-use crate::format::thousands;
+use crate::format::{duration, thousands, timestamp};
 use crate::href::with_query;
 use crate::workload::{DEFAULT_PAGE, Workload, WorkloadPage, WorkloadSort, WorkloadStatus};
 
@@ -184,7 +184,15 @@ fn WorkloadRow(w: Workload) -> impl IntoView {
         .last_run
         .as_ref()
         .map(|r| match (&r.started_at, &r.finished_at) {
-            (Some(_), Some(_)) => format!("#{} · {} words", r.id, thousands(r.total_words)),
+            (Some(_), Some(_)) => match r.duration_secs {
+                Some(secs) => format!(
+                    "#{} · {} · {} words",
+                    r.id,
+                    duration(secs),
+                    thousands(r.total_words)
+                ),
+                None => format!("#{} · {} words", r.id, thousands(r.total_words)),
+            },
             (Some(_), None) => format!("#{} · {:.0} %", r.id, r.progress * 100.0),
             _ => format!("#{} · waiting", r.id),
         });
@@ -196,7 +204,7 @@ fn WorkloadRow(w: Workload) -> impl IntoView {
             <td><code>{w.source()}</code></td>
             <td><StatusBadge status=w.status /></td>
             <td>{last_run.unwrap_or_else(|| "—".into())}</td>
-            <td><time datetime=w.created_at.clone()>{w.created_at.get(..16).unwrap_or("").replace('T', " ")}</time></td>
+            <td><time datetime=w.created_at.clone()>{timestamp(&w.created_at)}</time></td>
         </tr>
     }
 }

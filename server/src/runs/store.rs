@@ -167,6 +167,7 @@ impl RunRow {
             finished_at: run.finished_at,
             total_words: run.total_words.unwrap_or(run.progress.words_done),
             distinct_words: run.distinct_words,
+            duration_secs: run.timings.as_ref().map(|t| t.total_secs),
             error: run.error,
         }
     }
