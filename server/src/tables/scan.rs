@@ -6,6 +6,7 @@
 
 use std::fs::File;
 use std::path::Path;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use arrow_array::{Array, StringArray, cast::AsArray};
 use parquet::arrow::ProjectionMask;
@@ -56,9 +57,15 @@ impl StringBatch {
     }
 }
 
-/// An open scan of one string column.
+/// Batches decoded ahead of the engine.
+const PREFETCH_BATCHES: usize = 4;
+
+/// An open scan of one string column. A thread of its own decodes the next
+/// batches while the engine counts: decoding inside `next()` would hold the
+/// engine's shared iterator lock, and the counting threads would wait on it
+/// (measured on 1 GB: 9.1–10.0 s against 8.1–8.2 s for the same text as a file).
 pub struct TableScan {
-    reader: ParquetRecordBatchReader,
+    batches: Receiver<Result<StringBatch, ScanError>>,
     rows: u64,
 }
 
@@ -93,7 +100,11 @@ impl TableScan {
             .with_projection(mask)
             .with_batch_size(BATCH_ROWS)
             .build()?;
-        Ok(Self { reader, rows })
+        let (sender, batches) = sync_channel(PREFETCH_BATCHES);
+        std::thread::Builder::new()
+            .name("tally-scan".into())
+            .spawn(move || decode(reader, &sender))?;
+        Ok(Self { batches, rows })
     }
 
     /// Rows in the table (the total for progress).
@@ -106,20 +117,27 @@ impl Iterator for TableScan {
     type Item = Result<StringBatch, ScanError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let batch = match self.reader.next()? {
-            Ok(b) => b,
-            Err(e) => return Some(Err(e.into())),
-        };
-        let column = batch.column(0);
-        // Tally writes Utf8; an imported Parquet file may use another string type.
-        let strings = match column.data_type() {
-            arrow_schema::DataType::Utf8 => column.as_string::<i32>().clone(),
-            _ => match arrow_cast_utf8(column) {
-                Ok(s) => s,
-                Err(e) => return Some(Err(e)),
-            },
-        };
-        Some(Ok(StringBatch(strings)))
+        // The decoder hangs up after the last batch (or after an error).
+        self.batches.recv().ok()
+    }
+}
+
+/// Decodes every batch into `sender`; stops at the first error, or as soon as
+/// the scan is dropped (a finished or cancelled count).
+fn decode(reader: ParquetRecordBatchReader, sender: &SyncSender<Result<StringBatch, ScanError>>) {
+    for batch in reader {
+        let item = batch.map_err(ScanError::from).and_then(|batch| {
+            let column = batch.column(0);
+            // Tally writes Utf8; an imported Parquet file may use another string type.
+            match column.data_type() {
+                arrow_schema::DataType::Utf8 => Ok(StringBatch(column.as_string::<i32>().clone())),
+                _ => arrow_cast_utf8(column).map(StringBatch),
+            }
+        });
+        let failed = item.is_err();
+        if sender.send(item).is_err() || failed {
+            return;
+        }
     }
 }
 
