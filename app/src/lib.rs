@@ -21,6 +21,7 @@ pub mod pages;
 pub mod run;
 #[cfg(feature = "ssr")]
 pub mod service;
+pub mod upload;
 pub mod workload;
 
 use leptos::prelude::*;

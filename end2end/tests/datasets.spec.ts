@@ -82,3 +82,24 @@ test("a missing table shows which part is missing, with status 404", async ({ pa
   expect(response?.status()).toBe(404);
   await expect(page.getByTestId("table-error")).toHaveText("Project 'nobody' does not exist");
 });
+
+test("a slow upload shows its progress, then the imported table", async ({ page }) => {
+  await page.goto("/datasets");
+  await waitForHydration(page);
+  // 2 MB/s upstream, so that a 6 MB upload takes a few seconds.
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("Network.emulateNetworkConditions", {
+    offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 2 * 1024 * 1024,
+  });
+  const form = page.getByTestId("upload-form");
+  const text = "progress bars are reassuring\n".repeat(220_000);
+  await form.getByLabel("Table").fill(`e2e.uploads.slow${Date.now()}`);
+  await form.getByLabel("Files").setInputFiles({ name: "slow.txt", mimeType: "text/plain", buffer: Buffer.from(text) });
+  await form.getByRole("button", { name: "Upload" }).click();
+  const progress = page.getByTestId("upload-progress");
+  await expect(progress).toContainText(/Sending \d+ %/);
+  await expect(progress.getByRole("progressbar")).toHaveAttribute("aria-valuenow", /\d+/);
+  await snapshot(page, "datasets-upload-progress");
+  await expect(page.getByTestId("upload-done")).toContainText("220,000 rows");
+  await expect(progress).toHaveCount(0);
+});

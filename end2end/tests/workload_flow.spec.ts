@@ -38,6 +38,9 @@ test("create through the form, watch the run, explore and download, edit, re-run
   await expect(page.getByTestId("wl-name-error")).toContainText("at least 1 character");
   await expect(page.getByTestId("wl-min_length-error")).toContainText("integer");
   await expect(form.getByLabel("Minimum length")).toHaveValue("lots");
+  // The keyboard lands on the first field to fix, marked invalid.
+  await expect(form.getByLabel("Name")).toBeFocused();
+  await expect(form.getByLabel("Minimum length")).toHaveAttribute("aria-invalid", "true");
   await form.getByLabel("Minimum length").fill("100000");
   await form.getByLabel("Name").fill("   ");
   await form.getByRole("button", { name: "Create and run" }).click();

@@ -5,18 +5,20 @@ use leptos::wasm_bindgen::JsCast;
 use leptos::web_sys::{FormData, HtmlFormElement, SubmitEvent};
 use leptos_meta::Title;
 
-use crate::api::{get_catalog_tree, upload_table};
+use crate::api::get_catalog_tree;
 use crate::catalog::{ProjectTree, TableInfo};
 use crate::components::layout::PageHeader;
 use crate::error::AppError;
 use crate::format::{bytes, thousands};
+use crate::upload::{UploadProgress, upload_with_progress};
 
 type UploadAction = Action<FormData, Result<TableInfo, AppError>>;
 
 #[component]
 pub fn DatasetsPage() -> impl IntoView {
+    let progress: UploadProgress = RwSignal::new(None);
     let upload: UploadAction =
-        Action::new_local(|data: &FormData| upload_table(data.clone().into()));
+        Action::new_local(move |data: &FormData| upload_with_progress(data.clone(), progress));
     let tree = Resource::new(move || upload.version().get(), |_| get_catalog_tree());
 
     view! {
@@ -39,7 +41,7 @@ pub fn DatasetsPage() -> impl IntoView {
                     })}
                 </Transition>
             </section>
-            <UploadForm action=upload />
+            <UploadForm action=upload progress />
         </div>
     }
 }
@@ -90,7 +92,7 @@ fn CatalogTree(projects: Vec<ProjectTree>) -> impl IntoView {
 /// The upload form. With JavaScript it uploads in place and shows errors next to
 /// their fields; without, it posts the same multipart form to the server function.
 #[component]
-fn UploadForm(action: UploadAction) -> impl IntoView {
+fn UploadForm(action: UploadAction, progress: UploadProgress) -> impl IntoView {
     let on_submit = move |ev: SubmitEvent| {
         ev.prevent_default();
         let Some(form) = ev
@@ -171,6 +173,26 @@ fn UploadForm(action: UploadAction) -> impl IntoView {
                     {move || if pending.get() { "Uploading…" } else { "Upload" }}
                 </button>
             </div>
+            {move || pending.get().then(|| {
+                let (done, total) = progress.get().unwrap_or((0.0, 0.0));
+                let percent = if total > 0.0 { (done / total * 100.0).min(100.0) } else { 0.0 };
+                let label = if total <= 0.0 {
+                    "Starting the upload…".to_string()
+                } else if done >= total {
+                    format!("Sent {}; importing on the server…", bytes(total as u64))
+                } else {
+                    format!("Sending {percent:.0} % ({} of {})", bytes(done as u64), bytes(total as u64))
+                };
+                view! {
+                    <div class="progress" data-testid="upload-progress">
+                        <div class="progress__label"><span role="status">{label}</span></div>
+                        <div class="progress__track" role="progressbar" aria-label="Upload progress"
+                            aria-valuemin="0" aria-valuemax="100" aria-valuenow=format!("{percent:.0}")>
+                            <div class="progress__fill progress__fill--active" style:width=format!("{percent:.1}%")></div>
+                        </div>
+                    </div>
+                }
+            })}
             {move || result.get().map(|r| match r {
                 Ok(t) => {
                     let href = format!("/datasets/{}/{}/{}", t.project, t.dataset, t.name);

@@ -6,6 +6,7 @@
 
 use leptos::form::ActionForm;
 use leptos::prelude::*;
+use leptos::wasm_bindgen::JsCast;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
@@ -118,14 +119,21 @@ fn WorkloadFields(
     let message = move |field: &'static str| {
         Signal::derive(move || error.get().and_then(|e| e.for_field(field)))
     };
+    let invalid = move |field: &'static str| move || message(field).get().is_some().to_string();
     let stopwords = RwSignal::new(initial.stopwords.clone());
+    // After a failed submit, the keyboard lands on the first field to fix.
+    Effect::new(move |_| {
+        if let Some(first) = error.get().and_then(|e| e.errors.first().cloned()) {
+            focus_input(first.field());
+        }
+    });
 
     view! {
         {move || general().map(|m| view! { <p class="alert alert--error" role="alert" data-testid="form-error">{m}</p> })}
         <div class="field">
             <label for="wl-name">"Name"</label>
             <input id="wl-name" name="form[name]" value=initial.name.clone() required maxlength="200"
-                autocomplete="off" aria-describedby="wl-name-error" />
+                autocomplete="off" aria-describedby="wl-name-error" aria-invalid=invalid("name") />
             <FieldMessage id="wl-name-error" message=message("name") />
         </div>
         <div class="field">
@@ -164,7 +172,7 @@ fn WorkloadFields(
                 <div class="field">
                     <label for="wl-min-length">"Minimum length"</label>
                     <input id="wl-min-length" name="form[min_length]" value=initial.min_length.clone() inputmode="numeric"
-                        size="6" aria-describedby="wl-min-length-help wl-min_length-error" />
+                        size="6" aria-describedby="wl-min-length-help wl-min_length-error" aria-invalid=invalid("min_length") />
                     <p class="field__help" id="wl-min-length-help">"In characters; 0 keeps every word."</p>
                     <FieldMessage id="wl-min_length-error" message=message("min_length") />
                 </div>
@@ -323,6 +331,7 @@ fn SourceSelect(
         <div class="field">
             <label for=id>{label}</label>
             <select id=id name=format!("form[{field}]") aria-describedby=error_id.clone()
+                aria-invalid=move || message.get().is_some().to_string()
                 on:change=move |ev| choose.set(event_target_value(&ev))>
                 {move || {
                     let current = chosen.get();
@@ -335,6 +344,22 @@ fn SourceSelect(
             </select>
             <p class="field__error" id=error_id.clone() role="alert" data-testid=error_id>{move || message.get()}</p>
         </div>
+    }
+}
+
+/// Moves the keyboard focus to the input of a form field (by the field's name).
+fn focus_input(field: &str) {
+    let id = match field {
+        "min_length" => "wl-min-length".to_string(),
+        "workload_type" => "wl-type".to_string(),
+        "custom" => "wl-custom-stopwords".to_string(),
+        other => format!("wl-{other}"),
+    };
+    if let Some(element) = document()
+        .get_element_by_id(&id)
+        .and_then(|e| e.dyn_into::<leptos::web_sys::HtmlElement>().ok())
+    {
+        let _ = element.focus();
     }
 }
 
