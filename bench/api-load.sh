@@ -22,15 +22,10 @@ if ! command -v wrk >/dev/null; then
   if [ "$(id -u)" -eq 0 ]; then apt-get install -y -qq wrk >/dev/null; else sudo apt-get install -y -qq wrk >/dev/null; fi
 fi
 
-WORK="$(mktemp -d)"
-PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-BASE="http://127.0.0.1:$PORT"
-cleanup() { [ -n "${PID:-}" ] && kill "$PID" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$WORK"; }
-trap cleanup EXIT
+# shellcheck source=bench/server.sh
+. "$ROOT/bench/server.sh"
 
-TALLY_LOG=warn "$BIN" serve --addr "127.0.0.1:$PORT" --data-dir "$WORK/data" 2>"$WORK/server.log" &
-PID=$!
-for _ in $(seq 100); do curl -fs "$BASE/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+start_server
 printf 'word,n\nhello,1\nworld,2\n' |
   curl -fs -X POST --data-binary @- "$BASE/api/v1/projects/bench/datasets/load/tables/words?format=csv" >/dev/null
 
@@ -108,8 +103,6 @@ print(f"throughput at 10 000 / at 1 000 stored: POST {p10 / p1:.2f}x, GET {g10 /
 PY
 
 # Every acknowledged create must survive a restart.
-kill "$PID"; wait "$PID" 2>/dev/null || true
-TALLY_LOG=warn "$BIN" serve --addr "127.0.0.1:$PORT" --data-dir "$WORK/data" 2>>"$WORK/server.log" &
-PID=$!
-for _ in $(seq 100); do curl -fs "$BASE/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+stop_server
+start_server
 echo "stored after a restart: $(stored) workloads"

@@ -20,19 +20,14 @@ SIZE="${1:-1GB}"
 BIN="$ROOT/target/release/tally"
 [ -x "$BIN" ] || { echo "error: $BIN is missing: build it with ./tally.sh run" >&2; exit 1; }
 
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/tally-bench.XXXXXX")"
-PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-BASE="http://127.0.0.1:$PORT"
-cleanup() { [ -n "${PID:-}" ] && kill "$PID" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$WORK"; }
-trap cleanup EXIT
+# shellcheck source=bench/server.sh
+. "$ROOT/bench/server.sh"
 
 echo "==> Generating $SIZE of text"
 "$BIN" gen-corpus "$WORK/corpus.txt" --size "$SIZE"
 python3 -c 'import sys; [print(f"w{i:07d}") for i in range(1_000_000)]' >"$WORK/distinct.txt"
 
-TALLY_LOG=warn "$BIN" serve --addr "127.0.0.1:$PORT" --data-dir "$WORK/data" 2>"$WORK/server.log" &
-PID=$!
-for _ in $(seq 100); do curl -fs "$BASE/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+start_server
 
 echo "==> Importing both as text tables (not timed)"
 curl -fsS -X POST -T "$WORK/corpus.txt" "$BASE/api/v1/projects/bench/datasets/e2e/tables/corpus?format=text" >/dev/null

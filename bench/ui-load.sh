@@ -21,15 +21,10 @@ if [ -f "$WASM" ]; then
   echo "WASM bundle: $((raw / 1024)) KiB raw, $((gz / 1024)) KiB gzip (target: under 1 MiB gzip)"
 fi
 
-WORK="$(mktemp -d)"
-PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-BASE="http://127.0.0.1:$PORT"
-cleanup() { [ -n "${PID:-}" ] && kill "$PID" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$WORK"; }
-trap cleanup EXIT
+# shellcheck source=bench/server.sh
+. "$ROOT/bench/server.sh"
 
-TALLY_LOG=warn "$BIN" serve --addr "127.0.0.1:$PORT" --data-dir "$WORK/data" 2>"$WORK/server.log" &
-PID=$!
-for _ in $(seq 100); do curl -fs "$BASE/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+start_server
 printf 'the cat sat on the mat\nthe hat\n' |
   curl -fsS -X POST --data-binary @- "$BASE/api/v1/projects/bench/datasets/ui/tables/words?format=text" >/dev/null
 

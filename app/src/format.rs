@@ -69,6 +69,11 @@ pub fn timestamp(rfc3339: &str) -> String {
     }
 }
 
+/// A value as `show` writes it, or a dash when there is none yet.
+pub fn or_dash<T>(value: Option<T>, show: impl FnOnce(T) -> String) -> String {
+    value.map_or_else(|| "–".into(), show)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,6 +87,8 @@ mod tests {
         assert_eq!(bytes(2_813_946), "2.8 MB");
         assert_eq!(bytes(5_000_000_000), "5.0 GB");
         assert_eq!(duration(0.42), "420 ms");
+        assert_eq!(or_dash(Some(1234), thousands), "1,234");
+        assert_eq!(or_dash(None::<u64>, thousands), "–");
         assert_eq!(duration(75.0), "1 min 15 s");
         assert_eq!(duration(7300.0), "2 h 1 min");
         assert_eq!(rate(1_234_567.0), "1.2 M");

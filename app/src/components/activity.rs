@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use crate::api::get_activity;
 use crate::components::run_progress::RunProgressBar;
 use crate::components::status_badge::StatusBadge;
-use crate::format::{duration, rate, thousands, timestamp};
+use crate::format::{duration, or_dash, rate, thousands, timestamp};
 use crate::href::with_query;
 use crate::live::use_server_events;
 use crate::run::{Activity, RunListing, RunProgress, RunState, ServerEvent};
@@ -136,16 +136,16 @@ fn RecentRuns(runs: Vec<RunListing>) -> impl IntoView {
                 </thead>
                 <tbody>
                     {runs.into_iter().map(|r| {
-                        let throughput = r.throughput().map_or_else(|| "–".into(), rate);
+                        let throughput = or_dash(r.throughput(), rate);
                         let run = r.run;
                         view! {
                             <tr data-testid="recent-run">
                                 <td><a href=format!("/workloads/{}", run.workload_id)>{r.workload_name}</a></td>
                                 <td><a href=format!("/runs/{}", run.id)>{format!("#{}", run.id)}</a></td>
                                 <td><StatusBadge status=run.state.status() /></td>
-                                <td>{run.finished_at.as_deref().map_or_else(|| "–".into(), timestamp)}</td>
-                                <td class="num">{run.timings.as_ref().map_or_else(|| "–".into(), |t| duration(t.total_secs))}</td>
-                                <td class="num">{run.total_words.map_or_else(|| "–".into(), thousands)}</td>
+                                <td>{or_dash(run.finished_at.as_deref(), timestamp)}</td>
+                                <td class="num">{or_dash(run.timings.as_ref().map(|t| t.total_secs), duration)}</td>
+                                <td class="num">{or_dash(run.total_words, thousands)}</td>
                                 <td class="num">{throughput}</td>
                             </tr>
                         }

@@ -12,7 +12,7 @@ use crate::components::run_progress::RunProgressBar;
 use crate::components::status_badge::StatusBadge;
 use crate::components::word_table::ResultsExplorer;
 use crate::error::AppError;
-use crate::format::{duration, thousands, timestamp};
+use crate::format::{duration, or_dash, thousands, timestamp};
 use crate::live::use_server_events;
 use crate::pages::workload::PostedError;
 use crate::run::{Run, RunState, ServerEvent};
@@ -111,10 +111,10 @@ fn RunView(
                 <dl class="facts" data-testid="run-facts">
                     <dt>"Attempt"</dt><dd>{run.attempt}</dd>
                     <dt>"Queued"</dt><dd>{timestamp(&run.queued_at)}</dd>
-                    <dt>"Started"</dt><dd>{run.started_at.as_deref().map_or_else(|| "–".into(), timestamp)}</dd>
-                    <dt>"Finished"</dt><dd>{run.finished_at.as_deref().map_or_else(|| "–".into(), timestamp)}</dd>
-                    <dt>"Words"</dt><dd>{run.total_words.map_or_else(|| "–".into(), thousands)}</dd>
-                    <dt>"Distinct words"</dt><dd>{run.distinct_words.map_or_else(|| "–".into(), thousands)}</dd>
+                    <dt>"Started"</dt><dd>{or_dash(run.started_at.as_deref(), timestamp)}</dd>
+                    <dt>"Finished"</dt><dd>{or_dash(run.finished_at.as_deref(), timestamp)}</dd>
+                    <dt>"Words"</dt><dd>{or_dash(run.total_words, thousands)}</dd>
+                    <dt>"Distinct words"</dt><dd>{or_dash(run.distinct_words, thousands)}</dd>
                 </dl>
             </section>
             <section class="card" aria-labelledby="timings-title">

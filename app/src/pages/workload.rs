@@ -13,7 +13,7 @@ use crate::components::status_badge::StatusBadge;
 use crate::components::word_chart::WordChart;
 use crate::components::word_table::ResultsExplorer;
 use crate::error::AppError;
-use crate::format::{duration, thousands, timestamp};
+use crate::format::{duration, or_dash, thousands, timestamp};
 use crate::live::use_server_events;
 use crate::run::{Run, RunState, ServerEvent, WordOrder};
 use crate::workload::Workload;
@@ -32,7 +32,9 @@ pub fn WorkloadPage() -> impl IntoView {
     let changed = RwSignal::new(0u64);
     let live = RwSignal::new(None::<Run>);
 
-    let workload = Resource::new(
+    // The workload and its runs, reloaded together after an action or a change
+    // of state pushed by the event stream.
+    let page = Resource::new(
         move || {
             (
                 id.get(),
@@ -42,26 +44,8 @@ pub fn WorkloadPage() -> impl IntoView {
             )
         },
         |(id, ..)| async move {
-            match id {
-                Some(id) => get_workload(id).await,
-                None => Err(AppError::new(404, "Workload ids are whole numbers")),
-            }
-        },
-    );
-    let runs = Resource::new(
-        move || {
-            (
-                id.get(),
-                start.version().get(),
-                cancel.version().get(),
-                changed.get(),
-            )
-        },
-        |(id, ..)| async move {
-            match id {
-                Some(id) => list_runs(id).await,
-                None => Ok(Vec::new()),
-            }
+            let id = id.ok_or_else(|| AppError::new(404, "Workload ids are whole numbers"))?;
+            Ok::<_, AppError>((get_workload(id).await?, list_runs(id).await?))
         },
     );
 
@@ -91,13 +75,12 @@ pub fn WorkloadPage() -> impl IntoView {
     view! {
         <Transition fallback=|| view! { <p class="muted">"Loading the workload…"</p> }>
             {move || Suspend::new(async move {
-                let (w, runs) = (workload.await, runs.await);
-                match (w, runs) {
-                    (Ok(w), Ok(runs)) => {
+                match page.await {
+                    Ok((w, runs)) => {
                         live.set(runs.first().cloned());
                         view! { <WorkloadView w runs live start cancel delete /> }.into_any()
                     }
-                    (Err(e), _) | (_, Err(e)) => view! {
+                    Err(e) => view! {
                         <Title text="Workload not found" />
                         <nav class="breadcrumbs" aria-label="Breadcrumbs"><a href="/workloads">"Workloads"</a></nav>
                         <PageHeader title="Workload not found" />
@@ -236,9 +219,7 @@ fn LatestRun(run: Run) -> impl IntoView {
             "{} words, {} distinct, in {}",
             thousands(run.total_words.unwrap_or(0)),
             thousands(run.distinct_words.unwrap_or(0)),
-            run.timings
-                .as_ref()
-                .map_or_else(|| "–".into(), |t| duration(t.total_secs)),
+            or_dash(run.timings.as_ref().map(|t| t.total_secs), duration),
         ),
         RunState::Failed => run.error.clone().unwrap_or_else(|| "Failed".into()),
         RunState::Cancelled => "Cancelled before it finished.".into(),
@@ -305,9 +286,9 @@ pub fn RunHistory(runs: Vec<Run>) -> impl IntoView {
                             <td><a href=format!("/runs/{}", r.id)>{format!("#{}", r.id)}</a></td>
                             <td><StatusBadge status=r.state.status() /></td>
                             <td>{timestamp(&r.queued_at)}</td>
-                            <td class="num">{r.timings.as_ref().map_or_else(|| "–".into(), |t| duration(t.total_secs))}</td>
-                            <td class="num">{r.total_words.map_or_else(|| "–".into(), thousands)}</td>
-                            <td class="num">{r.distinct_words.map_or_else(|| "–".into(), thousands)}</td>
+                            <td class="num">{or_dash(r.timings.as_ref().map(|t| t.total_secs), duration)}</td>
+                            <td class="num">{or_dash(r.total_words, thousands)}</td>
+                            <td class="num">{or_dash(r.distinct_words, thousands)}</td>
                         </tr>
                     }).collect_view()}
                 </tbody>
