@@ -76,22 +76,32 @@ pub async fn get_workload(id: u64) -> Result<Workload, AppError> {
 /// validates like `POST /api/v1/workloads` and creates the workload.
 #[server(prefix = "/api/fn", endpoint = "workloads/create")]
 pub async fn create_workload(form: WorkloadForm) -> Result<Workload, AppError> {
+    let posted = form.clone();
     let result = service()?.create_workload(form).await;
-    answer_form(result, |w| Some(format!("/workloads/{}", w.id)))
+    answer_form(
+        result,
+        |w| Some(format!("/workloads/{}", w.id)),
+        Some(posted),
+    )
 }
 
 /// `POST /api/fn/workloads/update` (`id`, `form[...]`): replaces the definition.
 #[server(prefix = "/api/fn", endpoint = "workloads/update")]
 pub async fn update_workload(id: u64, form: WorkloadForm) -> Result<Workload, AppError> {
+    let posted = form.clone();
     let result = service()?.update_workload(id, form).await;
-    answer_form(result, |w| Some(format!("/workloads/{}", w.id)))
+    answer_form(
+        result,
+        |w| Some(format!("/workloads/{}", w.id)),
+        Some(posted),
+    )
 }
 
 /// `POST /api/fn/workloads/delete` (`id`): deletes a workload, its runs and results.
 #[server(prefix = "/api/fn", endpoint = "workloads/delete")]
 pub async fn delete_workload(id: u64) -> Result<Workload, AppError> {
     let result = service()?.delete_workload(id).await;
-    answer_form(result, |_| Some("/workloads".into()))
+    answer_form(result, |_| Some("/workloads".into()), None)
 }
 
 /// `POST /api/fn/dashboard/activity`: workloads by status, runs in flight, recent runs.
@@ -103,13 +113,13 @@ pub async fn get_activity() -> Result<Activity, AppError> {
 /// `POST /api/fn/runs/start` (`workload_id`): queues a new run of a workload.
 #[server(prefix = "/api/fn", endpoint = "runs/start")]
 pub async fn start_run(workload_id: u64) -> Result<Run, AppError> {
-    answer_form(service()?.start_run(workload_id).await, |_| None)
+    answer_form(service()?.start_run(workload_id).await, |_| None, None)
 }
 
 /// `POST /api/fn/runs/cancel` (`run_id`): cancels a queued or running run.
 #[server(prefix = "/api/fn", endpoint = "runs/cancel")]
 pub async fn cancel_run(run_id: u64) -> Result<Run, AppError> {
-    answer_form(service()?.cancel_run(run_id).await, |_| None)
+    answer_form(service()?.cancel_run(run_id).await, |_| None, None)
 }
 
 /// `POST /api/fn/runs/list` (`workload_id`): a workload's runs, newest first.
@@ -165,13 +175,15 @@ fn answer<T>(result: Result<T, AppError>) -> Result<T, AppError> {
 
 /// Answers a call that may come from a plain HTML form (no JavaScript): on
 /// success it sends the browser to `next` (when given); on failure, back to the
-/// form's page with the message in its `error` query parameter, which the page
-/// shows. Calls from the WASM client or from scripts get the usual answer, and
-/// the client's router follows `next` too.
+/// form's page with the message in its `error` query parameter, and a workload
+/// form with its values and per-field errors in `posted` (a `PostedForm`), which
+/// the page shows. Calls from the WASM client or from scripts get the usual
+/// answer, and the client's router follows `next` too.
 #[cfg(feature = "ssr")]
 fn answer_form<T>(
     result: Result<T, AppError>,
     next: impl FnOnce(&T) -> Option<String>,
+    posted: Option<WorkloadForm>,
 ) -> Result<T, AppError> {
     match &result {
         Ok(value) => {
@@ -182,7 +194,15 @@ fn answer_form<T>(
         }
         Err(e) => match plain_form_referer() {
             Some(referer) => {
-                leptos_axum::redirect(&crate::href::with_param(&referer, "error", &e.message));
+                let mut back = crate::href::with_param(&referer, "error", &e.message);
+                let posted = posted.and_then(|form| {
+                    let error = e.clone();
+                    crate::workload::PostedForm { form, error }.encode()
+                });
+                if let Some(posted) = posted {
+                    back = crate::href::with_param(&back, "posted", &posted);
+                }
+                leptos_axum::redirect(&back);
                 result
             }
             None => answer(result),

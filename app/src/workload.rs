@@ -599,6 +599,31 @@ impl WorkloadForm {
     }
 }
 
+/// A workload form that failed, sent back to the form's page when it was posted
+/// without JavaScript, so that the page shows each message next to its field and
+/// keeps what was typed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PostedForm {
+    pub form: WorkloadForm,
+    pub error: crate::error::AppError,
+}
+
+impl PostedForm {
+    /// The longest encoding sent back in a URL (a long custom stopword list is not).
+    const MAX_CHARS: usize = 4_000;
+
+    /// The form as a query value, when it is short enough for a URL.
+    pub fn encode(&self) -> Option<String> {
+        serde_json::to_string(self)
+            .ok()
+            .filter(|json| json.len() <= Self::MAX_CHARS)
+    }
+
+    pub fn decode(value: &str) -> Option<Self> {
+        serde_json::from_str(value).ok()
+    }
+}
+
 /// How a list of workloads is ordered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum WorkloadSort {
@@ -917,5 +942,24 @@ mod tests {
         let fresh = WorkloadForm::new_workload();
         assert_eq!(fresh.workload_type, "wordcount");
         assert_eq!(fresh.min_length, "0");
+    }
+
+    #[test]
+    fn a_posted_form_round_trips_unless_too_long_for_a_url() {
+        let mut form = WorkloadForm::new_workload();
+        form.name = "Plays".into();
+        let posted = PostedForm {
+            form: form.clone(),
+            error: crate::error::AppError::new(422, "name: too short"),
+        };
+        let encoded = posted.encode().expect("short enough");
+        assert_eq!(PostedForm::decode(&encoded), Some(posted));
+        form.custom_stopwords = "word\n".repeat(2_000);
+        let long = PostedForm {
+            form,
+            error: crate::error::AppError::new(422, "x"),
+        };
+        assert_eq!(long.encode(), None);
+        assert_eq!(PostedForm::decode("not json"), None);
     }
 }

@@ -195,10 +195,16 @@ test.describe("without JavaScript", () => {
 
     await page.goto(`/workloads/new?table=${table}`);
     const form = page.getByTestId("workload-form");
-    // A failed post comes back to the form with the server's message.
+    // A failed post comes back to the form with each message next to its field
+    // and what was typed.
+    await form.getByLabel("Minimum length").fill("lots");
     await form.getByRole("button", { name: "Create and run" }).click();
     await expect(page).toHaveURL(/\/workloads\/new\?.*error=/);
-    await expect(page.getByTestId("form-error")).toContainText("name: String should have at least 1 character");
+    await expect(page.getByTestId("form-error")).toContainText("2 fields need attention");
+    await expect(page.getByTestId("wl-name-error")).toContainText("at least 1 character");
+    await expect(page.getByTestId("wl-min_length-error")).toContainText("integer");
+    await expect(form.getByLabel("Minimum length")).toHaveValue("lots");
+    await expect(form.getByLabel("Table")).toHaveValue(table.split(".")[2]);
 
     await page.goto(`/workloads/new?table=${table}`);
     await form.getByLabel("Name").fill("Without JavaScript");

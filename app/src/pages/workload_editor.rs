@@ -14,7 +14,7 @@ use crate::api::{CreateWorkload, UpdateWorkload, get_catalog_tree, get_workload}
 use crate::catalog::{ColumnType, DatasetTree, ProjectTree, TableInfo};
 use crate::components::layout::PageHeader;
 use crate::error::AppError;
-use crate::workload::{Workload, WorkloadForm};
+use crate::workload::{PostedForm, Workload, WorkloadForm};
 
 #[component]
 pub fn NewWorkloadPage() -> impl IntoView {
@@ -27,8 +27,12 @@ pub fn NewWorkloadPage() -> impl IntoView {
         initial.src_dataset = parts.next().unwrap_or_default().to_string();
         initial.src_table = parts.next().unwrap_or_default().to_string();
     }
+    let posted = posted_form();
+    if let Some(p) = &posted {
+        initial = p.form.clone();
+    }
     let create = ServerAction::<CreateWorkload>::new();
-    let error = Signal::derive(move || failure(create.value().get()));
+    let error = Signal::derive(move || failure(create.value().get(), &posted));
     let pending = create.pending();
 
     view! {
@@ -75,8 +79,12 @@ pub fn EditWorkloadPage() -> impl IntoView {
 
 #[component]
 fn EditForm(w: Workload) -> impl IntoView {
+    let posted = posted_form();
+    let initial = posted
+        .as_ref()
+        .map_or_else(|| WorkloadForm::from_workload(&w), |p| p.form.clone());
     let update = ServerAction::<UpdateWorkload>::new();
-    let error = Signal::derive(move || failure(update.value().get()));
+    let error = Signal::derive(move || failure(update.value().get(), &posted));
     let pending = update.pending();
     let back = format!("/workloads/{}", w.id);
     view! {
@@ -86,7 +94,7 @@ fn EditForm(w: Workload) -> impl IntoView {
         <PageHeader title=format!("Edit “{}”", w.name) subtitle="Saving changes the definition; the next run uses it." />
         <ActionForm action=update attr:class="card form" attr:novalidate=true attr:data-testid="workload-form">
             <input type="hidden" name="id" value=w.id />
-            <WorkloadFields initial=WorkloadForm::from_workload(&w) error />
+            <WorkloadFields initial error />
             <div class="form__actions">
                 <button type="submit" class="btn" disabled=move || pending.get() data-testid="workload-submit">
                     {move || if pending.get() { "Saving…" } else { "Save" }}
@@ -97,8 +105,23 @@ fn EditForm(w: Workload) -> impl IntoView {
     }
 }
 
-fn failure<T>(result: Option<Result<T, AppError>>) -> Option<AppError> {
-    result.and_then(Result::err)
+/// The error to show: the latest submit's, or else that of a form posted
+/// without JavaScript that came back to this page.
+fn failure<T>(
+    result: Option<Result<T, AppError>>,
+    posted: &Option<PostedForm>,
+) -> Option<AppError> {
+    match result {
+        Some(result) => result.err(),
+        None => posted.as_ref().map(|p| p.error.clone()),
+    }
+}
+
+/// A form posted without JavaScript that failed comes back with `?posted=`.
+fn posted_form() -> Option<PostedForm> {
+    use_query_map()
+        .with_untracked(|q| q.get("posted"))
+        .and_then(|p| PostedForm::decode(&p))
 }
 
 /// The form's inputs, named `form[...]` for the server functions' `form` argument.
