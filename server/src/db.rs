@@ -7,9 +7,9 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use surrealdb::Surreal;
 use surrealdb::engine::any::{self, Any};
 use surrealdb::opt::auth::Root;
+use surrealdb::{IndexedResults, Surreal};
 
 /// Failures of the persistence layer.
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +37,15 @@ pub enum DbError {
         version: i64,
         source: Box<surrealdb::Error>,
     },
+}
+
+/// How many times a conflicting statement is tried before its error is returned.
+const CONFLICT_ATTEMPTS: u64 = 10;
+
+/// A write conflict with a concurrent transaction, which may be retried.
+pub fn is_conflict(e: &surrealdb::Error) -> bool {
+    e.query_details() == Some(&surrealdb::types::QueryError::TransactionConflict)
+        || e.to_string().contains("can be retried")
 }
 
 impl From<surrealdb::Error> for DbError {
@@ -121,6 +130,28 @@ impl Database {
     /// The SurrealDB client, for the stores built on it.
     pub fn client(&self) -> &Surreal<Any> {
         &self.client
+    }
+
+    /// Runs the statements `query` builds and checks them, again when the store
+    /// reports a write conflict with a concurrent transaction (SurrealKV's
+    /// transactions are optimistic: a run's heartbeat and a delete of its
+    /// workload may touch the same records at once). A conflicting transaction
+    /// is rolled back whole, so running it again is safe.
+    pub async fn execute<'a>(
+        &'a self,
+        query: impl Fn() -> surrealdb::method::Query<'a, Any>,
+    ) -> Result<IndexedResults, DbError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match query().await.and_then(IndexedResults::check) {
+                Err(e) if is_conflict(&e) && attempt < CONFLICT_ATTEMPTS => {
+                    tracing::debug!(error = %e, attempt, "transaction conflict, retried");
+                    tokio::time::sleep(Duration::from_millis(5 * attempt)).await;
+                }
+                outcome => return Ok(outcome?),
+            }
+        }
     }
 
     /// Runs a trivial query and returns how long the round trip took.

@@ -210,11 +210,8 @@ impl WorkloadStore {
         };
         let mut res = self
             .db
-            .client()
-            .query(sql)
-            .bind(("id", id))
-            .await?
-            .check()?;
+            .execute(|| self.db.client().query(sql).bind(("id", id)))
+            .await?;
         let rows: Vec<WorkloadRow> = res.take(0)?;
         Ok(rows.into_iter().next().map(WorkloadRow::into_workload))
     }
@@ -310,17 +307,20 @@ impl WorkloadStore {
         let Ok(num) = i64::try_from(id) else {
             return Ok(UpdateOutcome::Missing);
         };
+        let definition = DefinitionRow::new(spec, Utc::now());
         let mut res = self
             .db
-            .client()
-            .query(
-                "UPDATE type::record('workload', $id) MERGE $definition \
-                 WHERE status NOT IN ['queued', 'running'] RETURN AFTER",
-            )
-            .bind(("id", num))
-            .bind(("definition", DefinitionRow::new(spec, Utc::now())))
-            .await?
-            .check()?;
+            .execute(|| {
+                self.db
+                    .client()
+                    .query(
+                        "UPDATE type::record('workload', $id) MERGE $definition \
+                         WHERE status NOT IN ['queued', 'running'] RETURN AFTER",
+                    )
+                    .bind(("id", num))
+                    .bind(("definition", definition.clone()))
+            })
+            .await?;
         let rows: Vec<WorkloadRow> = res.take(0)?;
         if let Some(row) = rows.into_iter().next() {
             return Ok(UpdateOutcome::Updated(row.into_workload()));

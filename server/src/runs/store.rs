@@ -429,17 +429,19 @@ impl RunStore {
     ) -> Result<Heartbeat, DbError> {
         let mut res = self
             .db
-            .client()
-            .query(
-                "UPDATE run SET lease_expires = $until, progress = $progress
-                 WHERE num = $num AND state = 'running' AND lease_owner = $owner RETURN VALUE cancel_requested",
-            )
-            .bind(("num", i64::try_from(id).unwrap_or(i64::MAX)))
-            .bind(("owner", owner.to_string()))
-            .bind(("until", lease_until))
-            .bind(("progress", progress))
-            .await?
-            .check()?;
+            .execute(|| {
+                self.db
+                    .client()
+                    .query(
+                        "UPDATE run SET lease_expires = $until, progress = $progress
+                         WHERE num = $num AND state = 'running' AND lease_owner = $owner RETURN VALUE cancel_requested",
+                    )
+                    .bind(("num", i64::try_from(id).unwrap_or(i64::MAX)))
+                    .bind(("owner", owner.to_string()))
+                    .bind(("until", lease_until))
+                    .bind(("progress", progress.clone()))
+            })
+            .await?;
         let answer: Vec<bool> = res.take(0)?;
         Ok(match answer.first() {
             None => Heartbeat::Lost,
@@ -451,12 +453,14 @@ impl RunStore {
     /// Appends a line to the run's log.
     pub async fn log(&self, id: u64, message: String) -> Result<(), DbError> {
         self.db
-            .client()
-            .query("UPDATE run SET log += { at: time::now(), message: $message } WHERE num = $num RETURN NONE")
-            .bind(("num", i64::try_from(id).unwrap_or(i64::MAX)))
-            .bind(("message", message))
-            .await?
-            .check()?;
+            .execute(|| {
+                self.db
+                    .client()
+                    .query("UPDATE run SET log += { at: time::now(), message: $message } WHERE num = $num RETURN NONE")
+                    .bind(("num", i64::try_from(id).unwrap_or(i64::MAX)))
+                    .bind(("message", message.clone()))
+            })
+            .await?;
         Ok(())
     }
 
@@ -505,29 +509,32 @@ impl RunStore {
         } else {
             ""
         };
-        let mut res = self
-            .db
-            .client()
-            .query(format!(
-                "UPDATE run SET state = $state, finished_at = time::now(), lease_owner = NONE,
+        let sql = format!(
+            "UPDATE run SET state = $state, finished_at = time::now(), lease_owner = NONE,
                      lease_expires = NONE, error = $error, total_words = $total,
                      distinct_words = $distinct, results_file = $file, timings = $timings,
                      progress = $progress, log += {{ at: time::now(), message: $message }}
                  WHERE num = $num AND state = 'running' AND lease_owner = $owner {guard}
                  RETURN AFTER"
-            ))
-            .bind(("num", num))
-            .bind(("owner", owner.to_string()))
-            .bind(("state", state.as_str().to_string()))
-            .bind(("error", error))
-            .bind(("total", totals.map(|t| t.0)))
-            .bind(("distinct", totals.map(|t| t.1)))
-            .bind(("file", file))
-            .bind(("timings", timings))
-            .bind(("progress", progress))
-            .bind(("message", message))
-            .await?
-            .check()?;
+        );
+        let mut res = self
+            .db
+            .execute(|| {
+                self.db
+                    .client()
+                    .query(sql.as_str())
+                    .bind(("num", num))
+                    .bind(("owner", owner.to_string()))
+                    .bind(("state", state.as_str().to_string()))
+                    .bind(("error", error.clone()))
+                    .bind(("total", totals.map(|t| t.0)))
+                    .bind(("distinct", totals.map(|t| t.1)))
+                    .bind(("file", file.clone()))
+                    .bind(("timings", timings.clone()))
+                    .bind(("progress", progress.clone()))
+                    .bind(("message", message.clone()))
+            })
+            .await?;
         let rows: Vec<RunRow> = res.take(0)?;
         let Some(run) = rows.into_iter().next() else {
             return Ok(None);
@@ -542,18 +549,20 @@ impl RunStore {
         let num = i64::try_from(id).unwrap_or(i64::MAX);
         let mut res = self
             .db
-            .client()
-            .query(
-                "UPDATE run SET state = 'cancelled', finished_at = time::now(),
+            .execute(|| {
+                self.db
+                    .client()
+                    .query(
+                        "UPDATE run SET state = 'cancelled', finished_at = time::now(),
                      log += { at: time::now(), message: 'cancelled while queued' }
                  WHERE num = $num AND state = 'queued' RETURN AFTER;
                  UPDATE run SET cancel_requested = true,
                      log += { at: time::now(), message: 'cancel requested' }
                  WHERE num = $num AND state = 'running' AND cancel_requested = false RETURN AFTER;",
-            )
-            .bind(("num", num))
-            .await?
-            .check()?;
+                    )
+                    .bind(("num", num))
+            })
+            .await?;
         let queued: Vec<RunRow> = res.take(0)?;
         if let Some(run) = queued.into_iter().next() {
             self.sync_workload(&run).await?;
@@ -600,11 +609,13 @@ impl RunStore {
     pub async fn delete_for_workload(&self, workload: u64) -> Result<Vec<String>, DbError> {
         let mut res = self
             .db
-            .client()
-            .query("DELETE run WHERE workload = $wid RETURN BEFORE")
-            .bind(("wid", i64::try_from(workload).unwrap_or(i64::MAX)))
-            .await?
-            .check()?;
+            .execute(|| {
+                self.db
+                    .client()
+                    .query("DELETE run WHERE workload = $wid RETURN BEFORE")
+                    .bind(("wid", i64::try_from(workload).unwrap_or(i64::MAX)))
+            })
+            .await?;
         let rows: Vec<RunRow> = res.take(0)?;
         Ok(rows.into_iter().filter_map(|r| r.results_file).collect())
     }
@@ -622,13 +633,15 @@ impl RunStore {
 
     async fn sync_workload(&self, run: &RunRow) -> Result<(), DbError> {
         self.db
-            .client()
-            .query(SYNC_WORKLOAD)
-            .bind(("wid", run.workload))
-            .bind(("num", run.num))
-            .bind(("state", run.state.clone()))
-            .await?
-            .check()?;
+            .execute(|| {
+                self.db
+                    .client()
+                    .query(SYNC_WORKLOAD)
+                    .bind(("wid", run.workload))
+                    .bind(("num", run.num))
+                    .bind(("state", run.state.clone()))
+            })
+            .await?;
         Ok(())
     }
 }
