@@ -35,6 +35,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "runs",
         script: include_str!("../migrations/0003_runs.surql"),
     },
+    Migration {
+        version: 4,
+        name: "workload count",
+        script: include_str!("../migrations/0004_workload_count.surql"),
+    },
 ];
 
 /// The newest schema version this build knows.
