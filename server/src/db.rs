@@ -139,12 +139,12 @@ impl Database {
     /// is rolled back whole, so running it again is safe.
     pub async fn execute<'a>(
         &'a self,
-        query: impl Fn() -> surrealdb::method::Query<'a, Any>,
+        query: impl Fn(&'a Surreal<Any>) -> surrealdb::method::Query<'a, Any>,
     ) -> Result<IndexedResults, DbError> {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match query().await.and_then(IndexedResults::check) {
+            match query(&self.client).await.and_then(IndexedResults::check) {
                 Err(e) if is_conflict(&e) && attempt < CONFLICT_ATTEMPTS => {
                     tracing::debug!(error = %e, attempt, "transaction conflict, retried");
                     tokio::time::sleep(Duration::from_millis(5 * attempt)).await;

@@ -210,7 +210,7 @@ impl WorkloadStore {
         };
         let mut res = self
             .db
-            .execute(|| self.db.client().query(sql).bind(("id", id)))
+            .execute(|client| client.query(sql).bind(("id", id)))
             .await?;
         let rows: Vec<WorkloadRow> = res.take(0)?;
         Ok(rows.into_iter().next().map(WorkloadRow::into_workload))
@@ -313,9 +313,8 @@ impl WorkloadStore {
         let definition = DefinitionRow::new(spec, Utc::now());
         let mut res = self
             .db
-            .execute(|| {
-                self.db
-                    .client()
+            .execute(|client| {
+                client
                     .query(
                         "UPDATE type::record('workload', $id) MERGE $definition \
                          WHERE status NOT IN ['queued', 'running'] RETURN AFTER",

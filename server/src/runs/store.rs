@@ -429,9 +429,8 @@ impl RunStore {
     ) -> Result<Heartbeat, DbError> {
         let mut res = self
             .db
-            .execute(|| {
-                self.db
-                    .client()
+            .execute(|client| {
+                client
                     .query(
                         "UPDATE run SET lease_expires = $until, progress = $progress
                          WHERE num = $num AND state = 'running' AND lease_owner = $owner RETURN VALUE cancel_requested",
@@ -453,9 +452,8 @@ impl RunStore {
     /// Appends a line to the run's log.
     pub async fn log(&self, id: u64, message: String) -> Result<(), DbError> {
         self.db
-            .execute(|| {
-                self.db
-                    .client()
+            .execute(|client| {
+                client
                     .query("UPDATE run SET log += { at: time::now(), message: $message } WHERE num = $num RETURN NONE")
                     .bind(("num", i64::try_from(id).unwrap_or(i64::MAX)))
                     .bind(("message", message.clone()))
@@ -519,9 +517,8 @@ impl RunStore {
         );
         let mut res = self
             .db
-            .execute(|| {
-                self.db
-                    .client()
+            .execute(|client| {
+                client
                     .query(sql.as_str())
                     .bind(("num", num))
                     .bind(("owner", owner.to_string()))
@@ -549,9 +546,8 @@ impl RunStore {
         let num = i64::try_from(id).unwrap_or(i64::MAX);
         let mut res = self
             .db
-            .execute(|| {
-                self.db
-                    .client()
+            .execute(|client| {
+                client
                     .query(
                         "UPDATE run SET state = 'cancelled', finished_at = time::now(),
                      log += { at: time::now(), message: 'cancelled while queued' }
@@ -609,9 +605,8 @@ impl RunStore {
     pub async fn delete_for_workload(&self, workload: u64) -> Result<Vec<String>, DbError> {
         let mut res = self
             .db
-            .execute(|| {
-                self.db
-                    .client()
+            .execute(|client| {
+                client
                     .query("DELETE run WHERE workload = $wid RETURN BEFORE")
                     .bind(("wid", i64::try_from(workload).unwrap_or(i64::MAX)))
             })
@@ -633,9 +628,8 @@ impl RunStore {
 
     async fn sync_workload(&self, run: &RunRow) -> Result<(), DbError> {
         self.db
-            .execute(|| {
-                self.db
-                    .client()
+            .execute(|client| {
+                client
                     .query(SYNC_WORKLOAD)
                     .bind(("wid", run.workload))
                     .bind(("num", run.num))
