@@ -15,11 +15,29 @@ use crate::run::{Activity, RunListing, RunProgress, RunState, ServerEvent};
 
 type LiveRuns = RwSignal<HashMap<u64, (RunState, RunProgress)>>;
 
+/// The shortest time between two reloads of the panel.
+const RELOAD_INTERVAL: std::time::Duration = std::time::Duration::from_millis(500);
+
 #[component]
 pub fn ActivityPanel() -> impl IntoView {
     let changed = RwSignal::new(0u64);
     let live: LiveRuns = RwSignal::new(HashMap::new());
     let activity = Resource::new(move || changed.get(), |_| get_activity());
+    // This panel hears about every run; under load that is many changes a
+    // second. Reload at most once per interval, however many arrive in it.
+    let reload_scheduled = RwSignal::new(false);
+    let reload = move || {
+        if !reload_scheduled.get_untracked() {
+            reload_scheduled.set(true);
+            set_timeout(
+                move || {
+                    reload_scheduled.set(false);
+                    changed.update(|n| *n += 1);
+                },
+                RELOAD_INTERVAL,
+            );
+        }
+    };
     use_server_events(move |event| match event {
         ServerEvent::Run {
             run_id,
@@ -32,10 +50,10 @@ pub fn ActivityPanel() -> impl IntoView {
                 m.insert(run_id, (state, progress));
             });
             if known != Some(state) {
-                changed.update(|n| *n += 1);
+                reload();
             }
         }
-        ServerEvent::Workload { .. } => changed.update(|n| *n += 1),
+        ServerEvent::Workload { .. } => reload(),
     });
 
     view! {
