@@ -167,6 +167,7 @@ test("a long run can be cancelled from its page", async ({ page, request }) => {
   await waitForHydration(page);
   await page.getByTestId("cancel-run").click();
   await expect(page.getByTestId("run-progress")).toHaveAttribute("data-state", "cancelled");
+  await expect(page.getByTestId("run-progress")).not.toContainText("left");
   await expect(page.getByTestId("run-row").first()).toContainText("Cancelled");
   await snapshot(page, "workload-cancelled");
   await page.goto("/");

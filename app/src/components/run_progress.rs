@@ -33,7 +33,8 @@ pub fn RunProgressBar(
             if p.words_per_sec > 0.0 {
                 parts.push(format!("{} words/s", rate(p.words_per_sec)));
             }
-            if let Some(eta) = p.eta_secs {
+            // A finished, failed or cancelled run has no time left.
+            if let Some(eta) = p.eta_secs.filter(|_| state.get().is_active()) {
                 parts.push(format!("about {} left", duration(eta)));
             }
             parts.join(" · ")
