@@ -20,4 +20,5 @@ pub mod site;
 pub mod startup;
 pub mod tables;
 pub mod telemetry;
+pub mod workload_cache;
 pub mod workloads;

@@ -4,11 +4,15 @@
 //! `len(table) + 1` handed a deleted workload's id to the next one.
 
 use crate::db::{Database, DbError};
+use crate::runs::store::RunRow;
 use crate::sequence::IdSequence;
 use crate::service::rfc3339_millis;
+use crate::workload_cache::WorkloadCache;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
+use std::sync::Arc;
 
+use surrealdb::IndexedResults;
 use surrealdb::types::{RecordId, SurrealValue};
 use tally_app::workload::{
     Workload, WorkloadQuery, WorkloadSort, WorkloadSpec, WorkloadStatus, WorkloadType,
@@ -100,6 +104,7 @@ struct WorkloadRow {
     status: String,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    last_run: Option<i64>,
 }
 
 impl WorkloadRow {
@@ -118,6 +123,7 @@ impl WorkloadRow {
             status: WorkloadStatus::Created.as_str().into(),
             created_at: now,
             updated_at: now,
+            last_run: None,
         }
     }
 
@@ -169,14 +175,23 @@ pub enum UpdateOutcome {
 pub struct WorkloadStore {
     db: Database,
     ids: IdSequence,
+    cache: Arc<WorkloadCache>,
 }
 
 impl WorkloadStore {
+    /// A store that caches nothing.
     pub fn new(db: Database) -> Self {
         Self {
             ids: IdSequence::new(db.clone(), "workload"),
             db,
+            cache: Arc::new(WorkloadCache::new(false)),
         }
+    }
+
+    /// Reports every change it makes to `cache`.
+    pub fn reporting_to(mut self, cache: Arc<WorkloadCache>) -> Self {
+        self.cache = cache;
+        self
     }
 
     /// A fresh id: never handed out before, by this process or any other sharing
@@ -188,14 +203,70 @@ impl WorkloadStore {
     /// Stores a new workload under `id` (from [`Self::next_id`]).
     pub async fn insert(&self, id: u64, spec: &WorkloadSpec) -> Result<Workload, DbError> {
         let row = WorkloadRow::new(id, spec, Utc::now());
-        self.db
+        let outcome = self
+            .db
             .client()
             .query("CREATE type::record('workload', $id) CONTENT $row RETURN NONE")
             .bind(("id", row.num))
             .bind(("row", row.clone()))
-            .await?
-            .check()?;
+            .await
+            .and_then(IndexedResults::check);
+        self.cache.invalidate(id);
+        outcome?;
         Ok(row.into_workload())
+    }
+
+    /// Stores new workloads (ids from [`Self::next_ids`]) each with its first
+    /// run queued (run ids from the run store), all in one transaction: a batch
+    /// of concurrent creates costs one commit. Answers each workload as it was
+    /// saved, before its run was queued (status `created`), and its run.
+    pub async fn insert_queued(
+        &self,
+        new: &[(u64, WorkloadSpec)],
+        run_ids: &[u64],
+    ) -> Result<Vec<(Workload, RunRow)>, DbError> {
+        let now = Utc::now();
+        let mut workloads = Vec::with_capacity(new.len());
+        let mut runs = Vec::with_capacity(new.len());
+        let mut answers = Vec::with_capacity(new.len());
+        for ((id, spec), &run_id) in new.iter().zip(run_ids) {
+            let mut row = WorkloadRow::new(*id, spec, now);
+            let saved = row.clone().into_workload();
+            let run = RunRow::queued(i64::try_from(run_id).unwrap_or(i64::MAX), &saved)?;
+            row.status = WorkloadStatus::Queued.as_str().into();
+            row.last_run = Some(run.num);
+            workloads.push(row);
+            runs.push(run.clone());
+            answers.push((saved, run));
+        }
+        let outcome = self
+            .db
+            .execute(|client| {
+                client
+                    .query(
+                        "BEGIN TRANSACTION;
+                         FOR $w IN $workloads {
+                             CREATE type::record('workload', $w.num) CONTENT $w RETURN NONE;
+                         };
+                         FOR $r IN $runs {
+                             CREATE type::record('run', $r.num) CONTENT $r RETURN NONE;
+                         };
+                         COMMIT TRANSACTION;",
+                    )
+                    .bind(("workloads", workloads.clone()))
+                    .bind(("runs", runs.clone()))
+            })
+            .await;
+        for (id, _) in new {
+            self.cache.invalidate(*id);
+        }
+        outcome?;
+        Ok(answers)
+    }
+
+    /// `n` fresh ids at once, increasing.
+    pub async fn next_ids(&self, n: usize) -> Result<Vec<u64>, DbError> {
+        self.ids.take(n).await
     }
 
     pub async fn get(&self, id: u64) -> Result<Option<Workload>, DbError> {
@@ -311,7 +382,7 @@ impl WorkloadStore {
             return Ok(UpdateOutcome::Missing);
         };
         let definition = DefinitionRow::new(spec, Utc::now());
-        let mut res = self
+        let res = self
             .db
             .execute(|client| {
                 client
@@ -322,7 +393,9 @@ impl WorkloadStore {
                     .bind(("id", num))
                     .bind(("definition", definition.clone()))
             })
-            .await?;
+            .await;
+        self.cache.invalidate(id);
+        let mut res = res?;
         let rows: Vec<WorkloadRow> = res.take(0)?;
         if let Some(row) = rows.into_iter().next() {
             return Ok(UpdateOutcome::Updated(row.into_workload()));
@@ -335,8 +408,11 @@ impl WorkloadStore {
 
     /// Removes the record; returns it as it was.
     pub async fn delete(&self, id: u64) -> Result<Option<Workload>, DbError> {
-        self.one("DELETE type::record('workload', $id) RETURN BEFORE", id)
-            .await
+        let deleted = self
+            .one("DELETE type::record('workload', $id) RETURN BEFORE", id)
+            .await;
+        self.cache.invalidate(id);
+        deleted
     }
 }
 

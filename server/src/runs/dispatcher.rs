@@ -14,7 +14,7 @@ use chrono::Utc;
 use tally_app::run::{RunState, ServerEvent};
 use tally_engine::{CancelToken, Control, CountError, Engine};
 
-use super::store::{Heartbeat, Outcome, ProgressRow, RunRow, TimingsRow};
+use super::store::{Heartbeat, LogRow, Outcome, ProgressRow, RunRow, TimingsRow};
 use crate::catalog;
 use crate::service::TallyService;
 
@@ -86,13 +86,14 @@ async fn execute(service: &TallyService, run: RunRow) {
     service.publish_run(&run);
     let token = CancelToken::new();
     queue.register(id, token.clone());
-    let outcome = count_and_store(service, &run, &token, started).await;
+    let mut log = Vec::new();
+    let outcome = count_and_store(service, &run, &token, started, &mut log).await;
     queue.unregister(id);
     let (outcome, progress, stem) = outcome;
     let owner = &queue.owner;
     match service
         .runs()
-        .finish(id, owner, outcome, progress.clone())
+        .finish(id, owner, outcome, progress.clone(), log)
         .await
     {
         Ok(Some(done)) => {
@@ -108,7 +109,10 @@ async fn execute(service: &TallyService, run: RunRow) {
             let asked = matches!(service.runs().get(id).await, Ok(Some(r)) if r.cancel_requested && r.state() == RunState::Running);
             if asked {
                 let cancelled = Outcome::Cancelled("cancelled while running".into());
-                if let Ok(Some(done)) = service.runs().finish(id, owner, cancelled, progress).await
+                if let Ok(Some(done)) = service
+                    .runs()
+                    .finish(id, owner, cancelled, progress, Vec::new())
+                    .await
                 {
                     service.publish_run(&done);
                 }
@@ -119,12 +123,14 @@ async fn execute(service: &TallyService, run: RunRow) {
 }
 
 /// Runs the count; returns the outcome to record, the last progress and, on
-/// success, the results files written.
+/// success, the results files written. Log lines go to `log`, which each
+/// heartbeat saves and empties (the rest is saved with the outcome).
 async fn count_and_store(
     service: &TallyService,
     run: &RunRow,
     token: &CancelToken,
     started: Instant,
+    log: &mut Vec<LogRow>,
 ) -> (Outcome, ProgressRow, Option<String>) {
     let id = run.id();
     let queue = service.queue();
@@ -158,13 +164,10 @@ async fn count_and_store(
         }
     };
     let rows = scan.rows();
-    let _ = service
-        .runs()
-        .log(
-            id,
-            format!("reading {reference}.{}: {rows} rows", run.src_column_name),
-        )
-        .await;
+    log.push(LogRow::now(format!(
+        "reading {reference}.{}: {rows} rows",
+        run.src_column_name
+    )));
 
     let engine = match Engine::new(run.options()) {
         Ok(engine) => engine.with_pool(queue.pool.clone()),
@@ -205,7 +208,7 @@ async fn count_and_store(
             _ = ticker.tick() => {
                 let progress = latest.lock().unwrap_or_else(PoisonError::into_inner).clone();
                 let lease_until = Utc::now() + queue.lease_delta();
-                match service.runs().heartbeat(id, &queue.owner, lease_until, progress).await {
+                match service.runs().heartbeat(id, &queue.owner, lease_until, progress, std::mem::take(log)).await {
                     Ok(Heartbeat::Held) => {}
                     Ok(Heartbeat::CancelRequested) => {
                         stop.get_or_insert(StopReason::Cancelled);
@@ -256,16 +259,10 @@ async fn count_and_store(
     let stem = format!("run-{id}");
     let words = result.words;
     let stats = result.stats;
-    let _ = service
-        .runs()
-        .log(
-            id,
-            format!(
-                "counted {} words ({} distinct) in {count_secs:.2} s; storing results",
-                stats.total_words, stats.distinct_words
-            ),
-        )
-        .await;
+    log.push(LogRow::now(format!(
+        "counted {} words ({} distinct) in {count_secs:.2} s; storing results",
+        stats.total_words, stats.distinct_words
+    )));
     if let Err(e) = service.write_results(&stem, words).await {
         return (
             Outcome::Failed(format!("cannot store the results: {e}")),

@@ -6,8 +6,10 @@
 //! workload's status when the run is still the workload's latest.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use surrealdb::IndexedResults;
 use surrealdb::types::{RecordId, SurrealValue};
 use tally_app::run::{Run, RunLogEntry, RunProgress, RunState, RunTimings};
 use tally_app::workload::{RunSummary, Workload};
@@ -16,6 +18,7 @@ use tally_engine::CountOptions;
 use crate::db::{Database, DbError};
 use crate::sequence::IdSequence;
 use crate::service::rfc3339_millis;
+use crate::workload_cache::WorkloadCache;
 
 /// Runs interrupted more often than this fail for good.
 pub const MAX_ATTEMPTS: i64 = 3;
@@ -56,10 +59,21 @@ impl ProgressRow {
     }
 }
 
+/// A line of a run's log.
 #[derive(Debug, Clone, SurrealValue)]
-struct LogRow {
+pub struct LogRow {
     at: DateTime<Utc>,
     message: String,
+}
+
+impl LogRow {
+    /// A line written now.
+    pub fn now(message: String) -> Self {
+        Self {
+            at: Utc::now(),
+            message,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, SurrealValue)]
@@ -99,6 +113,39 @@ pub struct RunRow {
 }
 
 impl RunRow {
+    /// A new run of `workload`, queued now, with a snapshot of its definition.
+    pub fn queued(num: i64, workload: &Workload) -> Result<Self, DbError> {
+        let now = Utc::now();
+        Ok(RunRow {
+            num,
+            workload: i64::try_from(workload.id).unwrap_or(i64::MAX),
+            state: RunState::Queued.as_str().into(),
+            attempt: 0,
+            src_project: workload.src_project.clone(),
+            src_dataset: workload.src_dataset.clone(),
+            src_table: workload.src_table.clone(),
+            src_column_name: workload.src_column_name.clone(),
+            options: serde_json::to_string(&workload.options)
+                .map_err(|e| DbError::Unexpected(e.to_string()))?,
+            queued_at: now,
+            started_at: None,
+            finished_at: None,
+            lease_owner: None,
+            lease_expires: None,
+            cancel_requested: false,
+            progress: ProgressRow::default(),
+            total_words: None,
+            distinct_words: None,
+            timings: None,
+            results_file: None,
+            error: None,
+            log: vec![LogRow {
+                at: now,
+                message: "queued".into(),
+            }],
+        })
+    }
+
     pub fn id(&self) -> u64 {
         u64::try_from(self.num).unwrap_or(0)
     }
@@ -202,17 +249,43 @@ const SELECT_RUN: &str = "SELECT * OMIT id FROM run";
 /// Sets the workload's status from the run, when the run is its latest.
 const SYNC_WORKLOAD: &str =
     "UPDATE type::record('workload', $wid) SET status = $state WHERE last_run = $num";
+/// [`SYNC_WORKLOAD`] for `$run`, inside a transaction that changed it.
+const SYNC_WORKLOAD_OF_RUN: &str = "UPDATE type::record('workload', $run.workload) \
+     SET status = $run.state WHERE last_run = $run.num RETURN NONE;";
 
 pub struct RunStore {
     db: Database,
     ids: IdSequence,
+    cache: Arc<WorkloadCache>,
+}
+
+/// What a heartbeat's statement answers.
+#[derive(Debug, SurrealValue)]
+struct HeartbeatRow {
+    cancel_requested: bool,
+    workload: i64,
 }
 
 impl RunStore {
+    /// A store that reports its changes to no cache.
     pub fn new(db: Database) -> Self {
         Self {
             ids: IdSequence::new(db.clone(), "run"),
             db,
+            cache: Arc::new(WorkloadCache::new(false)),
+        }
+    }
+
+    /// Reports each change to a run (which shows in its workload's summary) to
+    /// `cache`.
+    pub fn reporting_to(mut self, cache: Arc<WorkloadCache>) -> Self {
+        self.cache = cache;
+        self
+    }
+
+    fn changed(&self, workload: i64) {
+        if let Ok(id) = u64::try_from(workload) {
+            self.cache.invalidate(id);
         }
     }
 
@@ -221,36 +294,8 @@ impl RunStore {
     /// a run queued or running.
     pub async fn enqueue(&self, workload: &Workload) -> Result<Option<RunRow>, DbError> {
         let num = i64::try_from(self.ids.next().await?).unwrap_or(i64::MAX);
-        let now = Utc::now();
-        let row = RunRow {
-            num,
-            workload: i64::try_from(workload.id).unwrap_or(i64::MAX),
-            state: RunState::Queued.as_str().into(),
-            attempt: 0,
-            src_project: workload.src_project.clone(),
-            src_dataset: workload.src_dataset.clone(),
-            src_table: workload.src_table.clone(),
-            src_column_name: workload.src_column_name.clone(),
-            options: serde_json::to_string(&workload.options)
-                .map_err(|e| DbError::Unexpected(e.to_string()))?,
-            queued_at: now,
-            started_at: None,
-            finished_at: None,
-            lease_owner: None,
-            lease_expires: None,
-            cancel_requested: false,
-            progress: ProgressRow::default(),
-            total_words: None,
-            distinct_words: None,
-            timings: None,
-            results_file: None,
-            error: None,
-            log: vec![LogRow {
-                at: now,
-                message: "queued".into(),
-            }],
-        };
-        let mut res = self
+        let row = RunRow::queued(num, workload)?;
+        let res = self
             .db
             .client()
             .query(
@@ -266,7 +311,9 @@ impl RunStore {
             .bind(("wid", row.workload))
             .bind(("num", num))
             .bind(("row", row.clone()))
-            .await?;
+            .await;
+        self.changed(row.workload);
+        let mut res = res?;
         let errors: Vec<surrealdb::Error> = res.take_errors().into_values().collect();
         if errors
             .iter()
@@ -378,98 +425,107 @@ impl RunStore {
         Ok(rows.into_iter().map(|r| (r.workload_id(), r)).collect())
     }
 
-    /// Claims the oldest queued run for `owner` until `lease_until`.
+    /// `n` fresh run ids (for runs created with their workloads).
+    pub async fn take_ids(&self, n: usize) -> Result<Vec<u64>, DbError> {
+        self.ids.take(n).await
+    }
+
+    /// Claims the oldest queued run for `owner` until `lease_until`, and marks
+    /// its workload running: one transaction.
     pub async fn claim(
         &self,
         owner: &str,
         lease_until: DateTime<Utc>,
     ) -> Result<Option<RunRow>, DbError> {
+        let mut attempt = 0;
         loop {
-            let mut res = self
-                .db
-                .client()
-                .query("SELECT VALUE num FROM run WHERE state = 'queued' ORDER BY num LIMIT 1")
-                .await?
-                .check()?;
-            let next: Vec<i64> = res.take(0)?;
-            let Some(num) = next.first().copied() else {
-                return Ok(None);
-            };
+            attempt += 1;
             let outcome = self
                 .db
                 .client()
-                .query(
-                    "UPDATE type::record('run', $num) SET state = 'running', attempt += 1,
-                         started_at = time::now(), lease_owner = $owner, lease_expires = $until,
-                         log += { at: time::now(), message: 'started (attempt ' + <string> (attempt + 1) + ')' }
-                     WHERE state = 'queued' RETURN AFTER",
-                )
-                .bind(("num", num))
+                .query(format!(
+                    "BEGIN TRANSACTION;
+                     LET $claimed = (UPDATE (SELECT VALUE id FROM run WHERE state = 'queued' ORDER BY num LIMIT 1)
+                         SET state = 'running', attempt += 1, started_at = time::now(),
+                             lease_owner = $owner, lease_expires = $until,
+                             log += {{ at: time::now(), message: 'started (attempt ' + <string> (attempt + 1) + ')' }}
+                         WHERE state = 'queued' RETURN AFTER);
+                     FOR $run IN $claimed {{ {SYNC_WORKLOAD_OF_RUN} }};
+                     RETURN $claimed;
+                     COMMIT TRANSACTION;"
+                ))
                 .bind(("owner", owner.to_string()))
                 .bind(("until", lease_until))
                 .await
-                .and_then(|r| r.check());
-            // A failed transaction is a race with another dispatcher: look again.
-            let Ok(mut res) = outcome else { continue };
-            let rows: Vec<RunRow> = res.take(0)?;
-            if let Some(run) = rows.into_iter().next() {
-                self.sync_workload(&run).await?;
-                return Ok(Some(run));
+                .and_then(IndexedResults::check);
+            match outcome {
+                Ok(mut res) => {
+                    let rows: Vec<RunRow> = res.take(returned(&res))?;
+                    let run = rows.into_iter().next();
+                    if let Some(run) = &run {
+                        self.changed(run.workload);
+                    }
+                    return Ok(run);
+                }
+                // Another dispatcher claimed the same run first: look again.
+                Err(e) if crate::db::is_conflict(&e) && attempt < 10 => continue,
+                Err(e) => return Err(e.into()),
             }
         }
     }
 
-    /// Renews the lease and saves the progress.
+    /// Renews the lease, saves the progress and appends `log` (lines the
+    /// dispatcher wrote since the last heartbeat: saved with it rather than
+    /// each in a transaction of its own).
     pub async fn heartbeat(
         &self,
         id: u64,
         owner: &str,
         lease_until: DateTime<Utc>,
         progress: ProgressRow,
+        log: Vec<LogRow>,
     ) -> Result<Heartbeat, DbError> {
         let mut res = self
             .db
             .execute(|client| {
                 client
                     .query(
-                        "UPDATE run SET lease_expires = $until, progress = $progress
-                         WHERE num = $num AND state = 'running' AND lease_owner = $owner RETURN VALUE cancel_requested",
+                        "UPDATE run SET lease_expires = $until, progress = $progress, log += $log
+                         WHERE num = $num AND state = 'running' AND lease_owner = $owner
+                         RETURN cancel_requested, workload",
                     )
                     .bind(("num", i64::try_from(id).unwrap_or(i64::MAX)))
                     .bind(("owner", owner.to_string()))
                     .bind(("until", lease_until))
                     .bind(("progress", progress.clone()))
+                    .bind(("log", log.clone()))
             })
             .await?;
-        let answer: Vec<bool> = res.take(0)?;
+        let answer: Vec<HeartbeatRow> = res.take(0)?;
         Ok(match answer.first() {
             None => Heartbeat::Lost,
-            Some(true) => Heartbeat::CancelRequested,
-            Some(false) => Heartbeat::Held,
+            Some(row) => {
+                self.changed(row.workload);
+                if row.cancel_requested {
+                    Heartbeat::CancelRequested
+                } else {
+                    Heartbeat::Held
+                }
+            }
         })
     }
 
-    /// Appends a line to the run's log.
-    pub async fn log(&self, id: u64, message: String) -> Result<(), DbError> {
-        self.db
-            .execute(|client| {
-                client
-                    .query("UPDATE run SET log += { at: time::now(), message: $message } WHERE num = $num RETURN NONE")
-                    .bind(("num", i64::try_from(id).unwrap_or(i64::MAX)))
-                    .bind(("message", message.clone()))
-            })
-            .await?;
-        Ok(())
-    }
-
-    /// Ends a running run held by `owner`; `None` when it is no longer held (then
-    /// the outcome was not recorded, and its results must be discarded).
+    /// Ends a running run held by `owner` and sets its workload's status, in
+    /// one transaction; `log` is what the dispatcher wrote since the last
+    /// heartbeat. `None` when the run is no longer held (then the outcome was
+    /// not recorded, and its results must be discarded).
     pub async fn finish(
         &self,
         id: u64,
         owner: &str,
         outcome: Outcome,
         progress: ProgressRow,
+        mut log: Vec<LogRow>,
     ) -> Result<Option<RunRow>, DbError> {
         let num = i64::try_from(id).unwrap_or(i64::MAX);
         let (state, message, error, totals, file, timings) = match outcome {
@@ -501,6 +557,7 @@ impl RunStore {
                 (RunState::Cancelled, reason.clone(), None, None, None, None)
             }
         };
+        log.push(LogRow::now(message));
         // A success is recorded only if nobody asked to cancel in the meantime.
         let guard = if state == RunState::Succeeded {
             "AND cancel_requested = false"
@@ -508,12 +565,16 @@ impl RunStore {
             ""
         };
         let sql = format!(
-            "UPDATE run SET state = $state, finished_at = time::now(), lease_owner = NONE,
+            "BEGIN TRANSACTION;
+             LET $done = (UPDATE run SET state = $state, finished_at = time::now(), lease_owner = NONE,
                      lease_expires = NONE, error = $error, total_words = $total,
                      distinct_words = $distinct, results_file = $file, timings = $timings,
-                     progress = $progress, log += {{ at: time::now(), message: $message }}
+                     progress = $progress, log += $log
                  WHERE num = $num AND state = 'running' AND lease_owner = $owner {guard}
-                 RETURN AFTER"
+                 RETURN AFTER);
+             FOR $run IN $done {{ {SYNC_WORKLOAD_OF_RUN} }};
+             RETURN $done;
+             COMMIT TRANSACTION;"
         );
         let mut res = self
             .db
@@ -529,15 +590,15 @@ impl RunStore {
                     .bind(("file", file.clone()))
                     .bind(("timings", timings.clone()))
                     .bind(("progress", progress.clone()))
-                    .bind(("message", message.clone()))
+                    .bind(("log", log.clone()))
             })
             .await?;
-        let rows: Vec<RunRow> = res.take(0)?;
-        let Some(run) = rows.into_iter().next() else {
-            return Ok(None);
-        };
-        self.sync_workload(&run).await?;
-        Ok(Some(run))
+        let rows: Vec<RunRow> = res.take(returned(&res))?;
+        let run = rows.into_iter().next();
+        if let Some(run) = &run {
+            self.changed(run.workload);
+        }
+        Ok(run)
     }
 
     /// Cancels a queued run at once, or asks the dispatcher running it to stop.
@@ -562,6 +623,11 @@ impl RunStore {
         let queued: Vec<RunRow> = res.take(0)?;
         if let Some(run) = queued.into_iter().next() {
             self.sync_workload(&run).await?;
+            return Ok(Some(run));
+        }
+        let running: Vec<RunRow> = res.take(1)?;
+        if let Some(run) = running.into_iter().next() {
+            self.changed(run.workload);
             return Ok(Some(run));
         }
         self.get(id).await
@@ -603,14 +669,16 @@ impl RunStore {
 
     /// Deletes a workload's runs; returns their results files.
     pub async fn delete_for_workload(&self, workload: u64) -> Result<Vec<String>, DbError> {
-        let mut res = self
+        let res = self
             .db
             .execute(|client| {
                 client
                     .query("DELETE run WHERE workload = $wid RETURN BEFORE")
                     .bind(("wid", i64::try_from(workload).unwrap_or(i64::MAX)))
             })
-            .await?;
+            .await;
+        self.cache.invalidate(workload);
+        let mut res = res?;
         let rows: Vec<RunRow> = res.take(0)?;
         Ok(rows.into_iter().filter_map(|r| r.results_file).collect())
     }
@@ -627,7 +695,8 @@ impl RunStore {
     }
 
     async fn sync_workload(&self, run: &RunRow) -> Result<(), DbError> {
-        self.db
+        let outcome = self
+            .db
             .execute(|client| {
                 client
                     .query(SYNC_WORKLOAD)
@@ -635,9 +704,18 @@ impl RunStore {
                     .bind(("num", run.num))
                     .bind(("state", run.state.clone()))
             })
-            .await?;
+            .await;
+        // The run itself changed too, whether or not the workload did.
+        self.changed(run.workload);
+        outcome?;
         Ok(())
     }
+}
+
+/// The index of the `RETURN` that ends a `BEGIN ... COMMIT` block (each of
+/// the two counts as a statement).
+fn returned(res: &IndexedResults) -> usize {
+    res.num_statements().saturating_sub(2)
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! Both the REST routes and the UI's server functions (through
 //! [`tally_app::service::AppService`]) call into [`TallyService`].
 
+mod create_batch;
 mod datasets;
 mod runs;
 pub mod uploads;
@@ -29,7 +30,9 @@ use crate::runs::results::{ResultQuery, ResultStore};
 use crate::runs::store::RunStore;
 use crate::runs::{DispatchSettings, EventBus, RunQueue};
 use crate::tables::{TableLeases, TableStore};
+use crate::workload_cache::WorkloadCache;
 use crate::workloads::WorkloadStore;
+use create_batch::CreateBatcher;
 
 pub use datasets::PREVIEW_ROWS;
 
@@ -42,8 +45,10 @@ pub struct TallyService {
     catalog: Catalog,
     store: TableStore,
     leases: TableLeases,
-    workloads: WorkloadStore,
-    runs: RunStore,
+    workloads: Arc<WorkloadStore>,
+    runs: Arc<RunStore>,
+    creates: CreateBatcher,
+    cache: Arc<WorkloadCache>,
     results: Arc<ResultStore>,
     queue: RunQueue,
     events: EventBus,
@@ -76,10 +81,16 @@ impl TallyService {
         // user, so any run still `running` was orphaned by a crash.
         let exclusive = matches!(db.engine(), "surrealkv" | "rocksdb" | "mem");
         let queue = RunQueue::new(dispatch, exclusive).map_err(ServiceError::internal)?;
+        // Only this process writes an embedded database, so it sees every change.
+        let cache = Arc::new(WorkloadCache::new(exclusive));
+        let workloads = Arc::new(WorkloadStore::new(db.clone()).reporting_to(cache.clone()));
+        let runs = Arc::new(RunStore::new(db.clone()).reporting_to(cache.clone()));
         let service = Self {
             catalog: Catalog::new(db.clone()),
-            workloads: WorkloadStore::new(db.clone()),
-            runs: RunStore::new(db.clone()),
+            creates: CreateBatcher::start(workloads.clone(), runs.clone()),
+            workloads,
+            runs,
+            cache,
             results: Arc::new(results),
             queue,
             events: EventBus::default(),

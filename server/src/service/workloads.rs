@@ -23,22 +23,25 @@ impl TallyService {
     ) -> Result<Workload, ServiceError> {
         let spec = WorkloadSpec::from_body(body).map_err(ServiceError::Invalid)?;
         self.check_source(&spec).await?;
-        let id = self.workloads.next_id().await?;
-        let workload = self.workloads.insert(id, &spec).await?;
-        tracing::info!(id, name = %workload.name, source = %workload.source(), "workload created");
+        // Saved, then dispatched, as the prototype planned; the workload and its
+        // first run are committed together, so neither exists without the other.
+        let (workload, run) = self.creates.create(spec).await?;
+        tracing::info!(id = workload.id, run = run.id(), name = %workload.name, source = %workload.source(), "workload created and queued");
         self.publish_workload(&workload, "created");
-        // Saved, then dispatched, as the prototype planned. The answer is the
-        // workload as saved; a failure to queue leaves it `created`, to re-run.
-        if let Err(e) = self.start_run(&workload).await {
-            tracing::error!(id, error = %e, "the new workload's run was not queued");
-        }
+        self.publish_run(&run);
+        self.queue().wake.notify_one();
         Ok(workload)
     }
 
     pub async fn workload(&self, id: u64) -> Result<Workload, ServiceError> {
+        let ticket = match self.cache.get(id) {
+            Ok(workload) => return Ok(workload),
+            Err(ticket) => ticket,
+        };
         let mut workload = self.workloads.get(id).await?.ok_or_else(not_found)?;
         self.attach_runs(std::slice::from_mut(&mut workload))
             .await?;
+        self.cache.fill(ticket, &workload);
         Ok(workload)
     }
 
