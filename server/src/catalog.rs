@@ -5,6 +5,7 @@
 //! written only after its file is in place, and removed before its file is.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use surrealdb::types::SurrealValue;
@@ -12,6 +13,7 @@ use tally_app::catalog::{Column, ColumnType, DatasetInfo, ProjectInfo, SourceFor
 use tally_app::names::{DatasetName, ProjectName, TableName, TableRef};
 
 use crate::db::{Database, DbError};
+use crate::read_cache::TableCache;
 use crate::service::rfc3339_millis;
 
 /// Which part of a reference does not exist.
@@ -219,11 +221,24 @@ const EXISTS_MARK: &str = "tally: table exists";
 #[derive(Clone)]
 pub struct Catalog {
     db: Database,
+    /// Tables found, for the lookup every workload create and run makes.
+    tables: Arc<TableCache>,
 }
 
 impl Catalog {
+    /// A catalog that caches nothing.
     pub fn new(db: Database) -> Self {
-        Self { db }
+        Self {
+            db,
+            tables: Arc::new(TableCache::new(false)),
+        }
+    }
+
+    /// Keeps the tables it finds in memory (only when this process is the
+    /// database's only user: see [`crate::read_cache`]).
+    pub fn caching(mut self, enabled: bool) -> Self {
+        self.tables = Arc::new(TableCache::new(enabled));
+        self
     }
 
     pub async fn list_projects(&self) -> Result<Vec<ProjectInfo>, CatalogError> {
@@ -308,12 +323,20 @@ impl Catalog {
     }
 
     async fn find_table(&self, r: &TableRef) -> Result<Option<StoredTable>, CatalogError> {
+        let ticket = match self.tables.get(r) {
+            Ok(table) => return Ok(Some(table)),
+            Err(ticket) => ticket,
+        };
         let mut res = self
             .by_reference("SELECT * OMIT id FROM catalog_table WHERE project = $p AND dataset = $d AND name = $t", r)
             .await?
             .check()?;
         let rows: Vec<TableRow> = res.take(0)?;
-        Ok(rows.into_iter().next().map(TableRow::into_stored))
+        let table = rows.into_iter().next().map(TableRow::into_stored);
+        if let Some(table) = &table {
+            self.tables.fill(ticket, table);
+        }
+        Ok(table)
     }
 
     /// `sql` with `$p`, `$d` and `$t` bound to the parts of `r`.
@@ -386,6 +409,7 @@ impl Catalog {
                 .bind(("row", row.clone()))
                 .await
                 .and_then(|r| r.check());
+            self.tables.invalidate(r);
             match outcome {
                 Ok(_) => break,
                 Err(e) if e.to_string().contains(EXISTS_MARK) => {
@@ -408,12 +432,15 @@ impl Catalog {
     /// Removes a table's record and returns it (its file is the caller's to delete).
     pub async fn delete_table(&self, r: &TableRef) -> Result<StoredTable, CatalogError> {
         let existing = self.get_table(r).await?;
-        self.by_reference(
-            "DELETE catalog_table WHERE project = $p AND dataset = $d AND name = $t",
-            r,
-        )
-        .await?
-        .check()?;
+        let outcome = self
+            .by_reference(
+                "DELETE catalog_table WHERE project = $p AND dataset = $d AND name = $t",
+                r,
+            )
+            .await
+            .and_then(|res| res.check());
+        self.tables.invalidate(r);
+        outcome?;
         Ok(existing)
     }
 

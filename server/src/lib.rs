@@ -11,6 +11,7 @@ pub mod db;
 pub mod error;
 pub mod import_cmd;
 pub mod migrations;
+pub mod read_cache;
 pub mod routes;
 pub mod runs;
 pub mod sample;
@@ -20,5 +21,5 @@ pub mod site;
 pub mod startup;
 pub mod tables;
 pub mod telemetry;
-pub mod workload_cache;
+
 pub mod workloads;

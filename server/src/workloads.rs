@@ -4,10 +4,10 @@
 //! `len(table) + 1` handed a deleted workload's id to the next one.
 
 use crate::db::{Database, DbError};
+use crate::read_cache::WorkloadCache;
 use crate::runs::store::RunRow;
 use crate::sequence::IdSequence;
 use crate::service::rfc3339_millis;
-use crate::workload_cache::WorkloadCache;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -211,7 +211,7 @@ impl WorkloadStore {
             .bind(("row", row.clone()))
             .await
             .and_then(IndexedResults::check);
-        self.cache.invalidate(id);
+        self.cache.invalidate(&id);
         outcome?;
         Ok(row.into_workload())
     }
@@ -258,7 +258,7 @@ impl WorkloadStore {
             })
             .await;
         for (id, _) in new {
-            self.cache.invalidate(*id);
+            self.cache.invalidate(id);
         }
         outcome?;
         Ok(answers)
@@ -394,7 +394,7 @@ impl WorkloadStore {
                     .bind(("definition", definition.clone()))
             })
             .await;
-        self.cache.invalidate(id);
+        self.cache.invalidate(&id);
         let mut res = res?;
         let rows: Vec<WorkloadRow> = res.take(0)?;
         if let Some(row) = rows.into_iter().next() {
@@ -411,7 +411,7 @@ impl WorkloadStore {
         let deleted = self
             .one("DELETE type::record('workload', $id) RETURN BEFORE", id)
             .await;
-        self.cache.invalidate(id);
+        self.cache.invalidate(&id);
         deleted
     }
 }

@@ -83,5 +83,9 @@ async fn commit(
     let ids = workloads.next_ids(specs.len()).await?;
     let run_ids = runs.take_ids(specs.len()).await?;
     let new: Vec<(u64, WorkloadSpec)> = ids.into_iter().zip(specs.iter().cloned()).collect();
-    workloads.insert_queued(&new, &run_ids).await
+    let created = workloads.insert_queued(&new, &run_ids).await?;
+    if let Some(first) = created.iter().map(|(_, run)| run.num).min() {
+        runs.queued_from(first);
+    }
+    Ok(created)
 }

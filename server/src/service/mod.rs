@@ -26,11 +26,11 @@ use crate::catalog::Catalog;
 use crate::db::{Database, DbError};
 use crate::error::ServiceError;
 use crate::migrations;
+use crate::read_cache::WorkloadCache;
 use crate::runs::results::{ResultQuery, ResultStore};
 use crate::runs::store::RunStore;
 use crate::runs::{DispatchSettings, EventBus, RunQueue};
 use crate::tables::{TableLeases, TableStore};
-use crate::workload_cache::WorkloadCache;
 use crate::workloads::WorkloadStore;
 use create_batch::CreateBatcher;
 
@@ -86,7 +86,7 @@ impl TallyService {
         let workloads = Arc::new(WorkloadStore::new(db.clone()).reporting_to(cache.clone()));
         let runs = Arc::new(RunStore::new(db.clone()).reporting_to(cache.clone()));
         let service = Self {
-            catalog: Catalog::new(db.clone()),
+            catalog: Catalog::new(db.clone()).caching(exclusive),
             creates: CreateBatcher::start(workloads.clone(), runs.clone()),
             workloads,
             runs,

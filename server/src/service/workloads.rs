@@ -34,7 +34,7 @@ impl TallyService {
     }
 
     pub async fn workload(&self, id: u64) -> Result<Workload, ServiceError> {
-        let ticket = match self.cache.get(id) {
+        let ticket = match self.cache.get(&id) {
             Ok(workload) => return Ok(workload),
             Err(ticket) => ticket,
         };
