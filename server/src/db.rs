@@ -171,6 +171,12 @@ impl Database {
     }
 }
 
+/// The index of the `RETURN` that ends a `BEGIN ... COMMIT` block's answers
+/// (each of the two counts as a statement).
+pub fn last_of_transaction(res: &IndexedResults) -> usize {
+    res.num_statements().saturating_sub(2)
+}
+
 /// Drops anything between `://` and `@` (user and password) from a URL for logs.
 fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {

@@ -2,8 +2,9 @@
 //!
 //! Each sequence is a counter record (`sequence:<name>`) that only grows. Ids are
 //! reserved in blocks sized by how many callers are waiting, so a lone client
-//! gets consecutive ids and a burst of concurrent creates does not queue on the
-//! counter. Ids reserved but unused when the process stops are skipped, never
+//! gets consecutive ids and a burst of concurrent callers does not queue on the
+//! counter. (Batches of new workloads move the same counters inside their own
+//! transaction instead: see `WorkloadStore::insert_queued`.) Ids reserved but unused when the process stops are skipped, never
 //! handed out again; several processes sharing one database reserve disjoint
 //! blocks (the counter moves in a transaction).
 
@@ -46,25 +47,6 @@ impl IdSequence {
         let id = block.start;
         block.start += 1;
         u64::try_from(id).map_err(|_| DbError::Unexpected(format!("{} id {id}", self.name)))
-    }
-
-    /// `n` fresh ids at once (for a batch of creates), increasing. Reserves no
-    /// more than it needs, so a lone client's ids stay consecutive.
-    pub async fn take(&self, n: usize) -> Result<Vec<u64>, DbError> {
-        let mut block = self.block.lock().await;
-        let mut ids = Vec::with_capacity(n);
-        while ids.len() < n {
-            if block.is_empty() {
-                *block = self.reserve((n - ids.len()).min(MAX_BLOCK)).await?;
-            }
-            let id = block.start;
-            block.start += 1;
-            ids.push(
-                u64::try_from(id)
-                    .map_err(|_| DbError::Unexpected(format!("{} id {id}", self.name)))?,
-            );
-        }
-        Ok(ids)
     }
 
     /// Moves the counter on by `n`; returns the ids passed.

@@ -3,7 +3,7 @@
 //! Ids come from an [`IdSequence`], never from counting rows: the prototype's
 //! `len(table) + 1` handed a deleted workload's id to the next one.
 
-use crate::db::{Database, DbError};
+use crate::db::{Database, DbError, last_of_transaction};
 use crate::read_cache::WorkloadCache;
 use crate::runs::store::RunRow;
 use crate::sequence::IdSequence;
@@ -88,6 +88,15 @@ impl DefinitionRow {
             updated_at: now,
         }
     }
+}
+
+/// A workload and its first run, for [`WorkloadStore::insert_queued`]: `i` is
+/// its place in the batch, from which the transaction derives both ids.
+#[derive(Debug, Clone, SurrealValue)]
+struct NewWorkloadRow {
+    i: i64,
+    workload: WorkloadRow,
+    run: RunRow,
 }
 
 #[derive(Debug, Clone, SurrealValue)]
@@ -216,57 +225,74 @@ impl WorkloadStore {
         Ok(row.into_workload())
     }
 
-    /// Stores new workloads (ids from [`Self::next_ids`]) each with its first
-    /// run queued (run ids from the run store), all in one transaction: a batch
-    /// of concurrent creates costs one commit. Answers each workload as it was
-    /// saved, before its run was queued (status `created`), and its run.
+    /// Stores new workloads, each with its first run queued, all in one
+    /// transaction that also takes their ids from the workload and run
+    /// sequences: a batch of concurrent creates costs one commit (one wait for
+    /// the disk), and ids stay consecutive because only a committed batch moves
+    /// the counters. Answers each workload as it was saved, before its run was
+    /// queued (status `created`), and its run.
     pub async fn insert_queued(
         &self,
-        new: &[(u64, WorkloadSpec)],
-        run_ids: &[u64],
+        specs: &[WorkloadSpec],
     ) -> Result<Vec<(Workload, RunRow)>, DbError> {
         let now = Utc::now();
-        let mut workloads = Vec::with_capacity(new.len());
-        let mut runs = Vec::with_capacity(new.len());
-        let mut answers = Vec::with_capacity(new.len());
-        for ((id, spec), &run_id) in new.iter().zip(run_ids) {
-            let mut row = WorkloadRow::new(*id, spec, now);
+        let mut new = Vec::with_capacity(specs.len());
+        let mut answers = Vec::with_capacity(specs.len());
+        for (i, spec) in specs.iter().enumerate() {
+            // The ids are placeholders until the transaction has taken them.
+            let mut row = WorkloadRow::new(0, spec, now);
             let saved = row.clone().into_workload();
-            let run = RunRow::queued(i64::try_from(run_id).unwrap_or(i64::MAX), &saved)?;
+            let run = RunRow::queued(0, &saved)?;
             row.status = WorkloadStatus::Queued.as_str().into();
-            row.last_run = Some(run.num);
-            workloads.push(row);
-            runs.push(run.clone());
+            new.push(NewWorkloadRow {
+                i: i64::try_from(i).unwrap_or(i64::MAX),
+                workload: row,
+                run: run.clone(),
+            });
             answers.push((saved, run));
         }
-        let outcome = self
+        let n = i64::try_from(specs.len()).unwrap_or(i64::MAX);
+        let mut res = self
             .db
             .execute(|client| {
                 client
                     .query(
                         "BEGIN TRANSACTION;
-                         FOR $w IN $workloads {
-                             CREATE type::record('workload', $w.num) CONTENT $w RETURN NONE;
+                         LET $w0 = (UPSERT type::record('sequence', 'workload')
+                             SET next = (next ?? 0) + $n RETURN VALUE next)[0] - $n;
+                         LET $r0 = (UPSERT type::record('sequence', 'run')
+                             SET next = (next ?? 0) + $n RETURN VALUE next)[0] - $n;
+                         FOR $new IN $batch {
+                             LET $w = $w0 + $new.i + 1;
+                             LET $r = $r0 + $new.i + 1;
+                             CREATE type::record('workload', $w)
+                                 CONTENT object::extend($new.workload, { num: $w, last_run: $r })
+                                 RETURN NONE;
+                             CREATE type::record('run', $r)
+                                 CONTENT object::extend($new.run, { num: $r, workload: $w })
+                                 RETURN NONE;
                          };
-                         FOR $r IN $runs {
-                             CREATE type::record('run', $r.num) CONTENT $r RETURN NONE;
-                         };
+                         RETURN [$w0, $r0];
                          COMMIT TRANSACTION;",
                     )
-                    .bind(("workloads", workloads.clone()))
-                    .bind(("runs", runs.clone()))
+                    .bind(("n", n))
+                    .bind(("batch", new.clone()))
             })
-            .await;
-        for (id, _) in new {
-            self.cache.invalidate(id);
+            .await?;
+        // `RETURN [a, b]` answers its array as the statement's rows.
+        let first: Vec<i64> = res.take(last_of_transaction(&res))?;
+        let &[w0, r0] = first.as_slice() else {
+            return Err(DbError::Unexpected(format!(
+                "a batch of creates returned {first:?} for its first ids"
+            )));
+        };
+        for (offset, (workload, run)) in (1..).zip(answers.iter_mut()) {
+            workload.id = u64::try_from(w0 + offset).unwrap_or(0);
+            run.num = r0 + offset;
+            run.workload = w0 + offset;
+            self.cache.invalidate(&workload.id);
         }
-        outcome?;
         Ok(answers)
-    }
-
-    /// `n` fresh ids at once, increasing.
-    pub async fn next_ids(&self, n: usize) -> Result<Vec<u64>, DbError> {
-        self.ids.take(n).await
     }
 
     pub async fn get(&self, id: u64) -> Result<Option<Workload>, DbError> {
@@ -464,6 +490,31 @@ mod tests {
         let again = WorkloadStore::new(store.db.clone());
         assert_eq!(again.next_id().await.expect("id"), 3);
         drop(dir);
+    }
+
+    #[tokio::test]
+    async fn a_batch_takes_consecutive_ids_from_the_shared_sequences() {
+        let (_dir, store) = store().await;
+        let created = store
+            .insert_queued(&[spec("a"), spec("b")])
+            .await
+            .expect("batch");
+        let ids: Vec<_> = created
+            .iter()
+            .map(|(w, run)| (w.id, run.num, run.workload))
+            .collect();
+        assert_eq!(ids, [(1, 1, 1), (2, 2, 2)]);
+        // Answered as saved; stored with its run queued.
+        assert_eq!(created[0].0.status, WorkloadStatus::Created);
+        let stored = store.get(2).await.expect("get").expect("stored");
+        assert_eq!(
+            (stored.name.as_str(), stored.status),
+            ("b", WorkloadStatus::Queued)
+        );
+        // Single creates and later batches draw from the same counter.
+        assert_eq!(store.next_id().await.expect("id"), 3);
+        let later = store.insert_queued(&[spec("c")]).await.expect("batch");
+        assert_eq!((later[0].0.id, later[0].1.num), (4, 3));
     }
 
     #[tokio::test]

@@ -16,7 +16,7 @@ use tally_app::run::{Run, RunLogEntry, RunProgress, RunState, RunTimings};
 use tally_app::workload::{RunSummary, Workload};
 use tally_engine::CountOptions;
 
-use crate::db::{Database, DbError};
+use crate::db::{Database, DbError, last_of_transaction};
 use crate::read_cache::WorkloadCache;
 use crate::sequence::IdSequence;
 use crate::service::rfc3339_millis;
@@ -446,11 +446,6 @@ impl RunStore {
         Ok(rows.into_iter().map(|r| (r.workload_id(), r)).collect())
     }
 
-    /// `n` fresh run ids (for runs created with their workloads).
-    pub async fn take_ids(&self, n: usize) -> Result<Vec<u64>, DbError> {
-        self.ids.take(n).await
-    }
-
     /// Claims the oldest queued run for `owner` until `lease_until`, and marks
     /// its workload running (one transaction).
     pub async fn claim(
@@ -507,7 +502,7 @@ impl RunStore {
                 .and_then(IndexedResults::check);
             match outcome {
                 Ok(mut res) => {
-                    let rows: Vec<RunRow> = res.take(returned(&res))?;
+                    let rows: Vec<RunRow> = res.take(last_of_transaction(&res))?;
                     // Claimed now, here or (when nothing came back) elsewhere.
                     self.claimed_through.store(num, Ordering::SeqCst);
                     if let Some(run) = rows.into_iter().next() {
@@ -644,7 +639,7 @@ impl RunStore {
                     .bind(("log", log.clone()))
             })
             .await?;
-        let rows: Vec<RunRow> = res.take(returned(&res))?;
+        let rows: Vec<RunRow> = res.take(last_of_transaction(&res))?;
         let run = rows.into_iter().next();
         if let Some(run) = &run {
             self.changed(run.workload);
@@ -764,12 +759,6 @@ impl RunStore {
         outcome?;
         Ok(())
     }
-}
-
-/// The index of the `RETURN` that ends a `BEGIN ... COMMIT` block (each of
-/// the two counts as a statement).
-fn returned(res: &IndexedResults) -> usize {
-    res.num_statements().saturating_sub(2)
 }
 
 #[cfg(test)]

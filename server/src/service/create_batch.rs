@@ -1,9 +1,9 @@
 //! [`CreateBatcher`]: group commit for new workloads.
 //!
-//! Every create is a workload and its first run, written in one transaction.
-//! A commit waits for the write-ahead log to reach the disk, so committing
-//! each create alone makes concurrent clients queue behind each other's
-//! commits. Creates are handed to one task instead, which takes everything
+//! Every create is a workload and its first run, written in one transaction
+//! that also takes their ids. A commit waits for the write-ahead log to reach
+//! the disk, so committing each create alone makes concurrent clients queue
+//! behind each other's commits. Creates are handed to one task instead, which takes everything
 //! waiting (up to [`MAX_BATCH`]) into one transaction: a lone client still
 //! gets one commit per create, sixteen concurrent ones share a commit. A
 //! create is answered only after its batch is committed, so nothing
@@ -80,10 +80,7 @@ async fn commit(
     workloads: &WorkloadStore,
     runs: &RunStore,
 ) -> Result<Vec<(Workload, RunRow)>, DbError> {
-    let ids = workloads.next_ids(specs.len()).await?;
-    let run_ids = runs.take_ids(specs.len()).await?;
-    let new: Vec<(u64, WorkloadSpec)> = ids.into_iter().zip(specs.iter().cloned()).collect();
-    let created = workloads.insert_queued(&new, &run_ids).await?;
+    let created = workloads.insert_queued(specs).await?;
     if let Some(first) = created.iter().map(|(_, run)| run.num).min() {
         runs.queued_from(first);
     }
