@@ -25,6 +25,8 @@ test("upload a CSV and a text file through the form, browse and delete them", as
   await snapshot(page, "datasets-catalog");
 
   await page.goto("/");
+  // Leaving before the bundle has loaded would abort it (a failed request).
+  await waitForHydration(page);
   const totals = page.getByTestId("data-totals");
   await expect(totals).toContainText("Tables");
   await expect(totals.locator("dd").nth(1)).not.toHaveText("0");

@@ -182,6 +182,7 @@ test("a missing workload and a missing run are 404 pages", async ({ page, proble
   const workload = await page.goto("/workloads/999999");
   expect(workload?.status()).toBe(404);
   await expect(page.getByTestId("workload-error")).toContainText("not found");
+  await waitForHydration(page);
   const run = await page.goto("/runs/999999");
   expect(run?.status()).toBe(404);
   await expect(page.getByTestId("run-error")).toContainText("not found");
