@@ -3,10 +3,11 @@
 //! Each sequence is a counter record (`sequence:<name>`) that only grows. Ids are
 //! reserved in blocks sized by how many callers are waiting, so a lone client
 //! gets consecutive ids and a burst of concurrent callers does not queue on the
-//! counter. (Batches of new workloads move the same counters inside their own
-//! transaction instead: see `WorkloadStore::insert_queued`.) Ids reserved but unused when the process stops are skipped, never
+//! counter. Ids reserved but unused when the process stops are skipped, never
 //! handed out again; several processes sharing one database reserve disjoint
-//! blocks (the counter moves in a transaction).
+//! blocks (the counter moves in a transaction). A batch of new workloads moves
+//! the same counters inside its own transaction instead, with [`advance`] (see
+//! `WorkloadStore::insert_queued`).
 
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -18,6 +19,20 @@ use crate::db::{Database, DbError};
 
 /// The most ids reserved at once.
 const MAX_BLOCK: usize = 64;
+
+/// The counter of workload ids.
+pub const WORKLOAD_IDS: &str = "workload";
+/// The counter of run ids.
+pub const RUN_IDS: &str = "run";
+
+/// The SurrealQL statement that moves the counter `sequence` on by `n` (a
+/// SurrealQL expression) and answers the last id it passes, for the callers that
+/// move a counter inside a transaction of their own.
+pub fn advance(sequence: &'static str, n: &str) -> String {
+    format!(
+        "UPSERT type::record('sequence', '{sequence}') SET next = (next ?? 0) + {n} RETURN VALUE next"
+    )
+}
 
 pub struct IdSequence {
     db: Database,
@@ -60,8 +75,7 @@ impl IdSequence {
             let outcome = self
                 .db
                 .client()
-                .query("UPSERT type::record('sequence', $name) SET next = (next ?? 0) + $n RETURN VALUE next")
-                .bind(("name", self.name.to_string()))
+                .query(advance(self.name, "$n"))
                 .bind(("n", n))
                 .await
                 .and_then(|r| r.check());

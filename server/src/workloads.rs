@@ -6,7 +6,7 @@
 use crate::db::{Database, DbError, last_of_transaction};
 use crate::read_cache::WorkloadCache;
 use crate::runs::store::RunRow;
-use crate::sequence::IdSequence;
+use crate::sequence::{IdSequence, RUN_IDS, WORKLOAD_IDS, advance};
 use crate::service::rfc3339_millis;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
@@ -191,7 +191,7 @@ impl WorkloadStore {
     /// A store that caches nothing.
     pub fn new(db: Database) -> Self {
         Self {
-            ids: IdSequence::new(db.clone(), "workload"),
+            ids: IdSequence::new(db.clone(), WORKLOAD_IDS),
             db,
             cache: Arc::new(WorkloadCache::new(false)),
         }
@@ -256,25 +256,25 @@ impl WorkloadStore {
             .db
             .execute(|client| {
                 client
-                    .query(
+                    .query(format!(
                         "BEGIN TRANSACTION;
-                         LET $w0 = (UPSERT type::record('sequence', 'workload')
-                             SET next = (next ?? 0) + $n RETURN VALUE next)[0] - $n;
-                         LET $r0 = (UPSERT type::record('sequence', 'run')
-                             SET next = (next ?? 0) + $n RETURN VALUE next)[0] - $n;
-                         FOR $new IN $batch {
+                         LET $w0 = ({})[0] - $n;
+                         LET $r0 = ({})[0] - $n;
+                         FOR $new IN $batch {{
                              LET $w = $w0 + $new.i + 1;
                              LET $r = $r0 + $new.i + 1;
                              CREATE type::record('workload', $w)
-                                 CONTENT object::extend($new.workload, { num: $w, last_run: $r })
+                                 CONTENT object::extend($new.workload, {{ num: $w, last_run: $r }})
                                  RETURN NONE;
                              CREATE type::record('run', $r)
-                                 CONTENT object::extend($new.run, { num: $r, workload: $w })
+                                 CONTENT object::extend($new.run, {{ num: $r, workload: $w }})
                                  RETURN NONE;
-                         };
+                         }};
                          RETURN [$w0, $r0];
                          COMMIT TRANSACTION;",
-                    )
+                        advance(WORKLOAD_IDS, "$n"),
+                        advance(RUN_IDS, "$n"),
+                    ))
                     .bind(("n", n))
                     .bind(("batch", new.clone()))
             })

@@ -18,7 +18,7 @@ use tally_engine::CountOptions;
 
 use crate::db::{Database, DbError, last_of_transaction};
 use crate::read_cache::WorkloadCache;
-use crate::sequence::IdSequence;
+use crate::sequence::{IdSequence, RUN_IDS};
 use crate::service::rfc3339_millis;
 
 /// Runs interrupted more often than this fail for good.
@@ -280,7 +280,7 @@ impl RunStore {
     /// A store that reports its changes to no cache.
     pub fn new(db: Database) -> Self {
         Self {
-            ids: IdSequence::new(db.clone(), "run"),
+            ids: IdSequence::new(db.clone(), RUN_IDS),
             db,
             cache: Arc::new(WorkloadCache::new(false)),
             claimed_through: AtomicI64::new(0),

@@ -3,10 +3,10 @@
 //! Every create is a workload and its first run, written in one transaction
 //! that also takes their ids. A commit waits for the write-ahead log to reach
 //! the disk, so committing each create alone makes concurrent clients queue
-//! behind each other's commits. Creates are handed to one task instead, which takes everything
-//! waiting (up to [`MAX_BATCH`]) into one transaction: a lone client still
-//! gets one commit per create, sixteen concurrent ones share a commit. A
-//! create is answered only after its batch is committed, so nothing
+//! behind each other's commits. Creates are handed to one task instead, which
+//! takes everything waiting (up to [`MAX_BATCH`]) into one transaction: a lone
+//! client still gets one commit per create, sixteen concurrent ones share a
+//! commit. A create is answered only after its batch is committed, so nothing
 //! acknowledged is lost; and it completes even if its client goes away.
 
 use std::sync::Arc;
