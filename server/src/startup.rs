@@ -108,6 +108,7 @@ impl AppState {
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    service: Arc<TallyService>,
 }
 
 impl Application {
@@ -146,7 +147,7 @@ impl Application {
         crate::runs::dispatcher::start(service.clone());
         let state = AppState {
             leptos_options,
-            service,
+            service: service.clone(),
         };
         if !site::is_embedded() {
             tracing::warn!("this binary was built without the web UI; only the API is served");
@@ -154,6 +155,7 @@ impl Application {
         Ok(Self {
             listener,
             router: router(state),
+            service,
         })
     }
 
@@ -169,7 +171,11 @@ impl Application {
         tracing::info!("listening on http://{}", self.local_addr());
         axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown_signal())
-            .await
+            .await?;
+        // Every request has been answered: ids reserved but not handed out can
+        // go back, so that the next start continues the sequence without a gap.
+        self.service.release_reserved_ids().await;
+        Ok(())
     }
 }
 

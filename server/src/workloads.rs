@@ -3,10 +3,10 @@
 //! Ids come from an [`IdSequence`], never from counting rows: the prototype's
 //! `len(table) + 1` handed a deleted workload's id to the next one.
 
-use crate::db::{Database, DbError, last_of_transaction};
+use crate::db::{Database, DbError};
 use crate::read_cache::WorkloadCache;
 use crate::runs::store::RunRow;
-use crate::sequence::{IdSequence, RUN_IDS, WORKLOAD_IDS, advance};
+use crate::sequence::{IdSequence, WORKLOAD_IDS};
 use crate::service::rfc3339_millis;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
@@ -88,15 +88,6 @@ impl DefinitionRow {
             updated_at: now,
         }
     }
-}
-
-/// A workload and its first run, for [`WorkloadStore::insert_queued`]: `i` is
-/// its place in the batch, from which the transaction derives both ids.
-#[derive(Debug, Clone, SurrealValue)]
-struct NewWorkloadRow {
-    i: i64,
-    workload: WorkloadRow,
-    run: RunRow,
 }
 
 #[derive(Debug, Clone, SurrealValue)]
@@ -203,6 +194,12 @@ impl WorkloadStore {
         self
     }
 
+    /// Reserves ids `ahead` at a time (see [`IdSequence::reserving_ahead`]).
+    pub fn reserving_ids_ahead(mut self, ahead: usize) -> Self {
+        self.ids = self.ids.reserving_ahead(ahead);
+        self
+    }
+
     /// A fresh id: never handed out before, by this process or any other sharing
     /// the database.
     pub async fn next_id(&self) -> Result<u64, DbError> {
@@ -225,73 +222,74 @@ impl WorkloadStore {
         Ok(row.into_workload())
     }
 
-    /// Stores new workloads, each with its first run queued, all in one
-    /// transaction that also takes their ids from the workload and run
-    /// sequences: a batch of concurrent creates costs one commit (one wait for
-    /// the disk), and ids stay consecutive because only a committed batch moves
-    /// the counters. Answers each workload as it was saved, before its run was
-    /// queued (status `created`), and its run.
+    /// `n` fresh workload ids, in increasing order.
+    pub async fn take_ids(&self, n: usize) -> Result<Vec<i64>, DbError> {
+        self.ids.take(n).await
+    }
+
+    /// Hands back the workload ids reserved but not used (see [`IdSequence::release`]).
+    pub async fn release_ids(&self) -> Result<(), DbError> {
+        self.ids.release().await
+    }
+
+    /// Stores new workloads under `ids` (from [`Self::take_ids`]), each with its
+    /// first run queued under `run_ids`, all in one transaction: a batch of
+    /// concurrent creates costs one commit (one wait for the disk). The ids are
+    /// bound with the rows, so batches touch no shared record and two of them
+    /// can commit at once. Answers each workload as it was saved, before its run
+    /// was queued (status `created`), and its run.
     pub async fn insert_queued(
         &self,
         specs: &[WorkloadSpec],
+        ids: &[i64],
+        run_ids: &[i64],
     ) -> Result<Vec<(Workload, RunRow)>, DbError> {
+        if ids.len() != specs.len() || run_ids.len() != specs.len() {
+            return Err(DbError::Unexpected(format!(
+                "{} new workloads given {} ids and {} run ids",
+                specs.len(),
+                ids.len(),
+                run_ids.len()
+            )));
+        }
         let now = Utc::now();
-        let mut new = Vec::with_capacity(specs.len());
+        let mut workloads = Vec::with_capacity(specs.len());
+        let mut runs = Vec::with_capacity(specs.len());
         let mut answers = Vec::with_capacity(specs.len());
-        for (i, spec) in specs.iter().enumerate() {
-            // The ids are placeholders until the transaction has taken them.
-            let mut row = WorkloadRow::new(0, spec, now);
+        for ((spec, &id), &run_id) in specs.iter().zip(ids).zip(run_ids) {
+            let mut row = WorkloadRow::new(u64::try_from(id).unwrap_or(0), spec, now);
             let saved = row.clone().into_workload();
-            let run = RunRow::queued(0, &saved)?;
+            let run = RunRow::queued(run_id, &saved)?;
             row.status = WorkloadStatus::Queued.as_str().into();
-            new.push(NewWorkloadRow {
-                i: i64::try_from(i).unwrap_or(i64::MAX),
-                workload: row,
-                run: run.clone(),
-            });
+            row.last_run = Some(run_id);
+            workloads.push(row);
+            runs.push(run.clone());
             answers.push((saved, run));
         }
-        let n = i64::try_from(specs.len()).unwrap_or(i64::MAX);
-        let mut res = self
+        // `INSERT` of a whole array is one statement (a `FOR` loop of `CREATE`s
+        // evaluated each of its statements apart: a third slower here).
+        let outcome = self
             .db
             .execute(|client| {
                 client
-                    .query(format!(
+                    .query(
                         "BEGIN TRANSACTION;
-                         LET $w0 = ({})[0] - $n;
-                         LET $r0 = ({})[0] - $n;
-                         FOR $new IN $batch {{
-                             LET $w = $w0 + $new.i + 1;
-                             LET $r = $r0 + $new.i + 1;
-                             CREATE type::record('workload', $w)
-                                 CONTENT object::extend($new.workload, {{ num: $w, last_run: $r }})
-                                 RETURN NONE;
-                             CREATE type::record('run', $r)
-                                 CONTENT object::extend($new.run, {{ num: $r, workload: $w }})
-                                 RETURN NONE;
-                         }};
-                         RETURN [$w0, $r0];
+                         INSERT INTO workload array::map($workloads, |$w|
+                             object::extend($w, { id: type::record('workload', $w.num) })
+                         ) RETURN NONE;
+                         INSERT INTO run array::map($runs, |$r|
+                             object::extend($r, { id: type::record('run', $r.num) })
+                         ) RETURN NONE;
                          COMMIT TRANSACTION;",
-                        advance(WORKLOAD_IDS, "$n"),
-                        advance(RUN_IDS, "$n"),
-                    ))
-                    .bind(("n", n))
-                    .bind(("batch", new.clone()))
+                    )
+                    .bind(("workloads", workloads.clone()))
+                    .bind(("runs", runs.clone()))
             })
-            .await?;
-        // `RETURN [a, b]` answers its array as the statement's rows.
-        let first: Vec<i64> = res.take(last_of_transaction(&res))?;
-        let &[w0, r0] = first.as_slice() else {
-            return Err(DbError::Unexpected(format!(
-                "a batch of creates returned {first:?} for its first ids"
-            )));
-        };
-        for (offset, (workload, run)) in (1..).zip(answers.iter_mut()) {
-            workload.id = u64::try_from(w0 + offset).unwrap_or(0);
-            run.num = r0 + offset;
-            run.workload = w0 + offset;
-            self.cache.invalidate(&workload.id);
+            .await;
+        for &id in ids {
+            self.cache.invalidate(&u64::try_from(id).unwrap_or(0));
         }
+        outcome?;
         Ok(answers)
     }
 
@@ -446,6 +444,7 @@ impl WorkloadStore {
 mod tests {
     use super::*;
     use crate::db::DbSettings;
+    use tally_app::run::RunState;
 
     async fn store() -> (tempfile::TempDir, WorkloadStore) {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -493,17 +492,20 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_batch_takes_consecutive_ids_from_the_shared_sequences() {
+    async fn a_batch_is_stored_with_its_runs_under_the_ids_it_took() {
         let (_dir, store) = store().await;
+        let store = store.reserving_ids_ahead(4);
+        let runs = crate::runs::store::RunStore::new(store.db.clone());
+        let ids = store.take_ids(2).await.expect("ids");
+        let run_ids = runs.take_ids(2).await.expect("run ids");
+        assert_eq!(
+            (ids.as_slice(), run_ids.as_slice()),
+            ([1, 2].as_slice(), [1, 2].as_slice())
+        );
         let created = store
-            .insert_queued(&[spec("a"), spec("b")])
+            .insert_queued(&[spec("a"), spec("b")], &ids, &run_ids)
             .await
             .expect("batch");
-        let ids: Vec<_> = created
-            .iter()
-            .map(|(w, run)| (w.id, run.num, run.workload))
-            .collect();
-        assert_eq!(ids, [(1, 1, 1), (2, 2, 2)]);
         // Answered as saved; stored with its run queued.
         assert_eq!(created[0].0.status, WorkloadStatus::Created);
         let stored = store.get(2).await.expect("get").expect("stored");
@@ -511,10 +513,30 @@ mod tests {
             (stored.name.as_str(), stored.status),
             ("b", WorkloadStatus::Queued)
         );
-        // Single creates and later batches draw from the same counter.
+        let run = runs.get(2).await.expect("get run").expect("run stored");
+        assert_eq!((run.workload, run.state()), (2, RunState::Queued));
+
+        // Single ids come from the same block; a restart skips what is left of
+        // it rather than risk handing out an id twice.
         assert_eq!(store.next_id().await.expect("id"), 3);
-        let later = store.insert_queued(&[spec("c")]).await.expect("batch");
-        assert_eq!((later[0].0.id, later[0].1.num), (4, 3));
+        let again = WorkloadStore::new(store.db.clone());
+        assert_eq!(again.take_ids(2).await.expect("ids"), [5, 6]);
+        // Handing back is refused once another store moved the counter on...
+        store.release_ids().await.expect("release");
+        let third = WorkloadStore::new(store.db.clone()).reserving_ids_ahead(4);
+        assert_eq!(third.take_ids(1).await.expect("ids"), [7]);
+        // ...and done otherwise (a clean shutdown): the next start goes on at 8.
+        third.release_ids().await.expect("release");
+        let fourth = WorkloadStore::new(store.db.clone());
+        assert_eq!(fourth.take_ids(1).await.expect("ids"), [8]);
+
+        // Ids that do not match the batch are refused, and nothing is stored.
+        let refused = again.insert_queued(&[spec("c")], &[7, 8], &[3]).await;
+        assert!(
+            matches!(refused, Err(DbError::Unexpected(_))),
+            "{refused:?}"
+        );
+        assert_eq!(again.get(7).await.expect("get"), None);
     }
 
     #[tokio::test]

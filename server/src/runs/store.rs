@@ -301,6 +301,24 @@ impl RunStore {
         self
     }
 
+    /// Reserves ids `ahead` at a time (see [`IdSequence::reserving_ahead`]).
+    pub fn reserving_ids_ahead(mut self, ahead: usize) -> Self {
+        self.ids = self.ids.reserving_ahead(ahead);
+        self
+    }
+
+    /// `n` fresh run ids, in increasing order, from the sequence every new run
+    /// takes its id from (so runs queued by this process are numbered, and so
+    /// claimed, in the order they were queued).
+    pub async fn take_ids(&self, n: usize) -> Result<Vec<i64>, DbError> {
+        self.ids.take(n).await
+    }
+
+    /// Hands back the run ids reserved but not used (see [`IdSequence::release`]).
+    pub async fn release_ids(&self) -> Result<(), DbError> {
+        self.ids.release().await
+    }
+
     fn changed(&self, workload: i64) {
         if let Ok(id) = u64::try_from(workload) {
             self.cache.invalidate(&id);

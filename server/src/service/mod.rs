@@ -30,6 +30,7 @@ use crate::read_cache::WorkloadCache;
 use crate::runs::results::{ResultQuery, ResultStore};
 use crate::runs::store::RunStore;
 use crate::runs::{DispatchSettings, EventBus, RunQueue};
+use crate::sequence;
 use crate::tables::{TableLeases, TableStore};
 use crate::workloads::WorkloadStore;
 use create_batch::CreateBatcher;
@@ -83,8 +84,19 @@ impl TallyService {
         let queue = RunQueue::new(dispatch, exclusive).map_err(ServiceError::internal)?;
         // Only this process writes an embedded database, so it sees every change.
         let cache = Arc::new(WorkloadCache::new(exclusive));
-        let workloads = Arc::new(WorkloadStore::new(db.clone()).reporting_to(cache.clone()));
-        let runs = Arc::new(RunStore::new(db.clone()).reporting_to(cache.clone()));
+        // Sharing a database, processes reserve ids as they need them, so that
+        // ids across processes follow creation order (and the queue, run ids).
+        let ids_ahead = if exclusive { sequence::AHEAD } else { 1 };
+        let workloads = Arc::new(
+            WorkloadStore::new(db.clone())
+                .reporting_to(cache.clone())
+                .reserving_ids_ahead(ids_ahead),
+        );
+        let runs = Arc::new(
+            RunStore::new(db.clone())
+                .reporting_to(cache.clone())
+                .reserving_ids_ahead(ids_ahead),
+        );
         let service = Self {
             catalog: Catalog::new(db.clone()).caching(exclusive),
             creates: CreateBatcher::start(workloads.clone(), runs.clone()),
