@@ -32,6 +32,9 @@ use crate::table::WordTable;
 const CHUNK: usize = 1 << 20;
 /// Pages of a mapped file are released after each window of this size.
 const WINDOW: usize = 32 << 20;
+/// Up to this many distinct words, a count's result is merged and sorted on the
+/// calling thread rather than on the pool.
+const SMALL_RESULT: usize = 16 * 1024;
 
 /// A word and how many times it occurs.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -414,11 +417,25 @@ impl Session<'_> {
         E: std::error::Error + Send + Sync + 'static,
         I: Iterator<Item = Result<B, E>> + Send,
     {
+        let mut batches = batches.peekable();
+        let Some(first) = batches.next() else {
+            return Ok(());
+        };
+        if batches.peek().is_none() {
+            // A lone batch is counted by one thread either way: counting it
+            // here spares waking the pool (whose idle workers then spin before
+            // they sleep), which cost more than counting a small table.
+            let batch = first.map_err(|e| CountError::Source(Box::new(e)))?;
+            return self.count_batch(&batch);
+        }
         self.engine.install(|| {
-            batches.par_bridge().try_for_each(|batch| {
-                let batch = batch.map_err(|e| CountError::Source(Box::new(e)))?;
-                self.count_batch(&batch)
-            })
+            std::iter::once(first)
+                .chain(batches)
+                .par_bridge()
+                .try_for_each(|batch| {
+                    let batch = batch.map_err(|e| CountError::Source(Box::new(e)))?;
+                    self.count_batch(&batch)
+                })
         })
     }
 
@@ -530,27 +547,40 @@ impl Session<'_> {
             .map(|w| std::mem::take(&mut w.0.lock().unwrap_or_else(PoisonError::into_inner).table))
             .collect();
         let engine = self.engine;
-        let merged = engine.install(|| WordTable::merge_all(tables));
+        let mut tables: Vec<WordTable> = tables
+            .into_iter()
+            .filter(|t| t.entries().next().is_some())
+            .collect();
+        // Small results are finished on this thread (see `add_batches`).
+        let merged = match tables.len() {
+            0 => WordTable::default(),
+            1 => tables.swap_remove(0),
+            _ => engine.install(|| WordTable::merge_all(tables)),
+        };
         self.check_cancelled()?;
         // Sort keys carry the count and the word's first 8 bytes inline, so most
         // comparisons never follow the pointer to the word.
         let mut entries: Vec<(u64, u64, &[u8])> =
             merged.entries().map(|(w, c)| (c, prefix(w), w)).collect();
-        engine.install(|| {
-            entries.par_sort_unstable_by(|a, b| {
-                b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then_with(|| a.2.cmp(b.2))
-            })
-        });
+        let by_count = |a: &(u64, u64, &[u8]), b: &(u64, u64, &[u8])| {
+            b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then_with(|| a.2.cmp(b.2))
+        };
+        let to_word = |&(count, _, w): &(u64, u64, &[u8])| WordCount {
+            word: String::from_utf8_lossy(w).into_owned(),
+            count,
+        };
+        let small = entries.len() <= SMALL_RESULT;
+        if small {
+            entries.sort_unstable_by(by_count);
+        } else {
+            engine.install(|| entries.par_sort_unstable_by(by_count));
+        }
         self.check_cancelled()?;
-        let words: Vec<WordCount> = engine.install(|| {
-            entries
-                .par_iter()
-                .map(|&(count, _, w)| WordCount {
-                    word: String::from_utf8_lossy(w).into_owned(),
-                    count,
-                })
-                .collect()
-        });
+        let words: Vec<WordCount> = if small {
+            entries.iter().map(to_word).collect()
+        } else {
+            engine.install(|| entries.par_iter().map(to_word).collect())
+        };
         let progress = self.progress();
         if let Some(report) = &self.control.progress {
             report(&progress);
