@@ -37,16 +37,6 @@ cat >"$WORK/post.lua" <<LUA
 wrk.method = "POST"
 wrk.body = '$BODY'
 wrk.headers["Content-Type"] = "application/json"
-local limit = tonumber(os.getenv("LIMIT") or "0")
-local threads = $THREADS
-local sent = 0
-request = function()
-  sent = sent + 1
-  if limit > 0 and sent > limit / threads then wrk.thread:stop() end
-  return wrk.format()
-end
-local statuses = {}
-response = function(status) statuses[status] = (statuses[status] or 0) + 1 end
 done = function(summary, latency, requests)
   io.write(string.format("non-2xx answers: %d\n", summary.errors.status))
 end
@@ -62,16 +52,6 @@ request = function()
 end
 done = function(summary, latency, requests)
   io.write(string.format("non-2xx answers: %d\n", summary.errors.status))
-end
-LUA
-
-# The warm-up reads every stored id in turn (each thread from its own start).
-cat >"$WORK/warm.lua" <<'LUA'
-local ids = dofile(os.getenv("IDS"))
-local i = math.random(1, #ids)
-request = function()
-  i = i % #ids + 1
-  return wrk.format("GET", "/api/v1/workloads/" .. ids[i])
 end
 LUA
 
@@ -95,14 +75,36 @@ print("return {" + ",".join(map(str, ids)) + "}")
 PY
 }
 
+# Sends requests from 16 threads (not timed): `many post N` creates N workloads,
+# `many get` reads every id in $WORK/ids.lua once. (wrk runs for its whole
+# duration even when its threads have stopped early.)
+many() {
+  python3 - "$BASE" "$BODY" "$WORK/ids.lua" "$@" <<'PY'
+import sys, urllib.request
+from concurrent.futures import ThreadPoolExecutor
+base, body, ids_file, what = sys.argv[1:5]
+def post(_):
+    req = urllib.request.Request(f"{base}/api/v1/workloads", data=body.encode(),
+                                 headers={"Content-Type": "application/json"})
+    urllib.request.urlopen(req).read()
+def get(i):
+    urllib.request.urlopen(f"{base}/api/v1/workloads/{i}").read()
+if what == "post":
+    jobs, work = range(int(sys.argv[5])), post
+else:
+    text = open(ids_file).read()
+    jobs, work = [int(i) for i in text[text.index("{") + 1:text.rindex("}")].split(",") if i], get
+with ThreadPoolExecutor(16) as pool:
+    list(pool.map(work, jobs))
+PY
+}
+
 # Creates workloads until COUNT are stored (not timed).
 fill_to() {
-  local want="$1" have
+  local have
   have="$(stored)"
-  while [ "$have" -lt "$want" ]; do
-    LIMIT=$((want - have)) wrk -t"$THREADS" -c"$CONNECTIONS" -d120s -s "$WORK/post.lua" "$BASE/api/v1/workloads" >/dev/null
-    have="$(stored)"
-  done
+  [ "$have" -lt "$1" ] && many post $(($1 - have))
+  return 0
 }
 
 declare -A RPS
@@ -130,12 +132,12 @@ drain() {
   echo "dispatcher finished the queued runs in $((SECONDS - started)) s ($left left)"
 }
 
-# GET by id at $1 stored: once the runs are done, an untimed 8 s pass reads every
-# stored id in turn, as a running server would have read them, then the timed run.
+# GET by id at $1 stored: once the runs are done, an untimed pass reads every
+# stored id once, as a running server would have read them, then the timed run.
 get_run() {
   drain
   list_ids
-  IDS="$WORK/ids.lua" wrk -t"$THREADS" -c"$CONNECTIONS" -d8s -s "$WORK/warm.lua" "$BASE" >/dev/null
+  many get
   IDS="$WORK/ids.lua" run "GET /workloads/{id} ($1 stored)" "$BASE" "$WORK/get.lua"
 }
 
