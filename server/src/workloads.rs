@@ -353,11 +353,15 @@ impl WorkloadStore {
     /// One page of the workloads matching `query`, and how many match in all.
     pub async fn list(&self, query: &WorkloadQuery) -> Result<(Vec<Workload>, u64), DbError> {
         let mut conditions = Vec::new();
-        if query.status.is_some() {
-            conditions.push("status = $status");
+        if let Some(status) = query.status {
+            // Written out, not bound: with a parameter the planner counts by
+            // fetching every matching record instead of counting index entries
+            // (measured at 9 400 workloads: 109 ms against 4.5 ms). The value is
+            // one of the enum's fixed names.
+            conditions.push(format!("status = '{}'", status.as_str()));
         }
         if query.q.is_some() {
-            conditions.push("string::contains(name_folded, $q)");
+            conditions.push("string::contains(name_folded, $q)".to_string());
         }
         let filter = if conditions.is_empty() {
             String::new()
@@ -384,7 +388,6 @@ impl WorkloadStore {
             .query(format!(
                 "SELECT count() AS n FROM workload {filter} GROUP ALL"
             ))
-            .bind(("status", query.status.map(|s| s.as_str().to_string())))
             .bind(("q", query.q.clone()))
             .bind(("limit", i64::try_from(query.limit).unwrap_or(i64::MAX)))
             .bind(("offset", i64::try_from(query.offset).unwrap_or(i64::MAX)))
