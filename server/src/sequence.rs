@@ -31,14 +31,6 @@ pub const WORKLOAD_IDS: &str = "workload";
 /// The counter of run ids.
 pub const RUN_IDS: &str = "run";
 
-/// The SurrealQL statement that moves the counter `sequence` on by `n` (a
-/// SurrealQL expression) and answers the last id it passes.
-fn advance(sequence: &'static str, n: &str) -> String {
-    format!(
-        "UPSERT type::record('sequence', '{sequence}') SET next = (next ?? 0) + {n} RETURN VALUE next"
-    )
-}
-
 pub struct IdSequence {
     db: Database,
     name: &'static str,
@@ -132,7 +124,11 @@ impl IdSequence {
             let outcome = self
                 .db
                 .client()
-                .query(advance(self.name, "$n"))
+                .query(
+                    "UPSERT type::record('sequence', $name) SET next = (next ?? 0) + $n \
+                     RETURN VALUE next",
+                )
+                .bind(("name", self.name))
                 .bind(("n", n))
                 .await
                 .and_then(|r| r.check());

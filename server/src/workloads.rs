@@ -286,8 +286,8 @@ impl WorkloadStore {
                     .bind(("runs", runs.clone()))
             })
             .await;
-        for &id in ids {
-            self.cache.invalidate(&u64::try_from(id).unwrap_or(0));
+        for (workload, _) in &answers {
+            self.cache.invalidate(&workload.id);
         }
         outcome?;
         Ok(answers)

@@ -8,6 +8,7 @@ use tally_app::workload::{Workload, WorkloadPage, WorkloadQuery, WorkloadSpec, m
 use super::TallyService;
 use crate::catalog::{self, CatalogError, Missing};
 use crate::error::ServiceError;
+use crate::sequence;
 use crate::workloads::UpdateOutcome;
 
 /// The answer for an id that does not exist, in the prototype's words.
@@ -20,8 +21,8 @@ impl TallyService {
     /// shutdown (after a crash they are skipped: never reused, only unused).
     pub async fn release_reserved_ids(&self) {
         for (sequence, released) in [
-            ("workload", self.workloads.release_ids().await),
-            ("run", self.runs.release_ids().await),
+            (sequence::WORKLOAD_IDS, self.workloads.release_ids().await),
+            (sequence::RUN_IDS, self.runs.release_ids().await),
         ] {
             if let Err(e) = released {
                 tracing::warn!(sequence, error = %e, "reserved ids not handed back; the next ids skip them");
