@@ -40,6 +40,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "workload count",
         script: include_str!("../migrations/0004_workload_count.surql"),
     },
+    Migration {
+        version: 5,
+        name: "run words",
+        script: include_str!("../migrations/0005_run_words.surql"),
+    },
 ];
 
 /// The newest schema version this build knows.

@@ -366,14 +366,19 @@ async fn a_killed_server_finishes_its_run_exactly_once_after_a_restart() {
 async fn deleting_a_workload_cancels_its_run_and_removes_its_results() {
     let server = TestServer::start();
     upload_big(&server, "big", 60).await;
+    // More distinct words than a result kept in the database holds: files.
+    let words: Vec<String> = (0..3000).map(|i| format!("w{i}")).collect();
+    upload_text(&server, "medium", words.join("\n")).await;
     upload_text(&server, "small", TEXT).await;
-    create(&server, &workload("small", "line", json!({}))).await;
+    create(&server, &workload("medium", "line", json!({}))).await;
     wait_run(&server, 1, state_is("succeeded")).await;
+    create(&server, &workload("small", "line", json!({}))).await;
+    wait_run(&server, 2, state_is("succeeded")).await;
     create(&server, &workload("big", "line", json!({}))).await;
-    wait_run(&server, 2, state_is("running")).await;
+    wait_run(&server, 3, state_is("running")).await;
     let results = server.data_dir.join("results");
     assert!(results.join("run-1.count.parquet").exists());
-    for id in [1, 2] {
+    for id in [1, 2, 3] {
         let (status, _, _) = server
             .send_json(
                 Method::DELETE,
@@ -383,8 +388,12 @@ async fn deleting_a_workload_cancels_its_run_and_removes_its_results() {
             .await;
         assert_eq!(status, StatusCode::OK);
     }
-    let (status, _) = server.get_json("/api/v1/runs/2").await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    for run in [2, 3] {
+        let (status, _) = server
+            .get_json(&format!("/api/v1/runs/{run}/wordcount"))
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    }
     // The stopped run writes nothing; the finished one's files are gone.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let left: Vec<_> = std::fs::read_dir(&results)

@@ -19,7 +19,7 @@ use utoipa::IntoParams;
 use super::json_body::{RunId, WorkloadId};
 use super::workloads::{TOTAL_COUNT, ValidationErrorBody};
 use crate::error::ServiceError;
-use crate::runs::results::ResultQuery;
+use crate::runs::results::{ResultQuery, ResultSource};
 use crate::runs::store::RunRow;
 use crate::startup::AppState;
 
@@ -190,8 +190,8 @@ pub async fn workload_wordcount(
 ) -> Result<Response, ServiceError> {
     let (query, csv) = params.parse()?;
     if csv {
-        let (run, stem) = state.service.latest_results_of(id).await?;
-        return Ok(csv_download(&state, &run, stem));
+        let (run, source) = state.service.latest_results_of(id).await?;
+        return Ok(csv_download(&run, source));
     }
     Ok(page_response(
         state.service.latest_word_counts(id, query).await?,
@@ -215,8 +215,8 @@ pub async fn run_wordcount(
 ) -> Result<Response, ServiceError> {
     let (query, csv) = params.parse()?;
     if csv {
-        let (run, stem) = state.service.results_of(id).await?;
-        return Ok(csv_download(&state, &run, stem));
+        let (run, source) = state.service.results_of(id).await?;
+        return Ok(csv_download(&run, source));
     }
     Ok(page_response(state.service.word_counts(id, query).await?))
 }
@@ -227,12 +227,11 @@ fn page_response(page: WordCountPage) -> Response {
 
 /// The whole result as CSV (`word,count`, most frequent first), streamed a row
 /// group at a time.
-fn csv_download(state: &AppState, run: &RunRow, stem: String) -> Response {
+fn csv_download(run: &RunRow, source: ResultSource) -> Response {
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
-    let results = state.service.result_store();
     tokio::task::spawn_blocking(move || {
         let mut header = true;
-        let outcome = results.for_each_group(&stem, |rows: Vec<WordCountRow>| {
+        let outcome = source.for_each_group(|rows: Vec<WordCountRow>| {
             let mut out = csv::Writer::from_writer(Vec::with_capacity(rows.len() * 16));
             if std::mem::take(&mut header) {
                 let _ = out.write_record(["word", "count"]);

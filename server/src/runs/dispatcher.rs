@@ -14,7 +14,8 @@ use chrono::Utc;
 use tally_app::run::{RunState, ServerEvent};
 use tally_engine::{CancelToken, Control, CountError, Engine};
 
-use super::store::{Heartbeat, LogRow, Outcome, ProgressRow, RunRow, TimingsRow};
+use super::results::INLINE_WORDS;
+use super::store::{Heartbeat, LogRow, NewResults, Outcome, ProgressRow, RunRow, TimingsRow};
 use crate::catalog;
 use crate::service::TallyService;
 
@@ -123,7 +124,7 @@ async fn execute(service: &TallyService, run: RunRow) {
 }
 
 /// Runs the count; returns the outcome to record, the last progress and, on
-/// success, the results files written. Log lines go to `log`, which each
+/// success, the stem of the results files written (a small result has none). Log lines go to `log`, which each
 /// heartbeat saves and empties (the rest is saved with the outcome).
 async fn count_and_store(
     service: &TallyService,
@@ -256,20 +257,26 @@ async fn count_and_store(
     };
 
     let store_started = Instant::now();
-    let stem = format!("run-{id}");
     let words = result.words;
     let stats = result.stats;
     log.push(LogRow::now(format!(
         "counted {} words ({} distinct) in {count_secs:.2} s; storing results",
         stats.total_words, stats.distinct_words
     )));
-    if let Err(e) = service.write_results(&stem, words).await {
-        return (
-            Outcome::Failed(format!("cannot store the results: {e}")),
-            progress,
-            None,
-        );
-    }
+    // A small result is stored with the outcome, in the database.
+    let (results, stem) = if words.len() <= INLINE_WORDS {
+        (NewResults::Inline(words), None)
+    } else {
+        let stem = format!("run-{id}");
+        if let Err(e) = service.write_results(&stem, words).await {
+            return (
+                Outcome::Failed(format!("cannot store the results: {e}")),
+                progress,
+                None,
+            );
+        }
+        (NewResults::Files(stem.clone()), Some(stem))
+    };
     let queue_secs = run.started_at.map_or(0.0, |s| {
         (s - run.queued_at).num_milliseconds().max(0) as f64 / 1000.0
     });
@@ -277,7 +284,7 @@ async fn count_and_store(
     let outcome = Outcome::Succeeded {
         total_words: stats.total_words,
         distinct_words: stats.distinct_words,
-        results_file: stem.clone(),
+        results,
         timings: TimingsRow {
             queue_secs,
             count_secs,
@@ -285,5 +292,5 @@ async fn count_and_store(
             total_secs: queue_secs + started.elapsed().as_secs_f64(),
         },
     };
-    (outcome, progress, Some(stem))
+    (outcome, progress, stem)
 }

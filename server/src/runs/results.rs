@@ -6,6 +6,12 @@
 //! about (the run record names its files once they are complete, which is the
 //! commit marker readers respect).
 //!
+//! A small result (at most [`INLINE_WORDS`] distinct words, what most runs of
+//! short texts produce) is kept in the database instead, written in the same
+//! transaction that makes the run `succeeded`: two files, three fsyncs and two
+//! new inodes took 4.3 ms of the 11.6 ms a two-word run cost the dispatcher.
+//! [`ResultSource`] reads either kind.
+//!
 //! Each run has `<stem>.count.parquet` (most frequent first, ties by word) and
 //! `<stem>.word.parquet` (by word), in row groups of [`GROUP_ROWS`] rows. A page in
 //! either order reads the one or two row groups it covers. The word file carries
@@ -32,6 +38,8 @@ use tally_engine::WordCount;
 
 /// Rows per row group: a page never decodes more than two groups.
 pub const GROUP_ROWS: usize = 16 * 1024;
+/// The most distinct words a run keeps in the database rather than in files.
+pub const INLINE_WORDS: usize = 1024;
 const FENCES_KEY: &str = "tally.fences";
 
 #[derive(Debug, thiserror::Error)]
@@ -214,6 +222,73 @@ impl ResultStore {
             }
         }
         Ok(())
+    }
+}
+
+/// Where a succeeded run's counts are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResultsAt {
+    /// The two files of this stem.
+    Files(String),
+    /// The run's `run_words` record.
+    Database,
+}
+
+/// A succeeded run's counts, ready to read (files are read on demand, so the
+/// methods block).
+pub enum ResultSource {
+    Files {
+        store: Arc<ResultStore>,
+        stem: String,
+    },
+    /// Every row, most frequent first (ties by word).
+    Rows(Vec<WordCountRow>),
+}
+
+impl ResultSource {
+    /// One page, with the same filters and orders for either kind.
+    pub fn query(&self, q: &ResultQuery) -> Result<ResultPage, ResultsError> {
+        let rows = match self {
+            Self::Files { store, stem } => return store.query(stem, q),
+            Self::Rows(rows) => rows,
+        };
+        let mut matching: Vec<&WordCountRow> = match (&q.word, &q.prefix) {
+            (Some(word), _) => rows.iter().filter(|r| r.word == *word).collect(),
+            (None, Some(prefix)) => rows
+                .iter()
+                .filter(|r| r.word.starts_with(prefix.as_str()))
+                .collect(),
+            (None, None) => rows.iter().collect(),
+        };
+        if q.order == WordOrder::Word {
+            matching.sort_unstable_by(|a, b| a.word.cmp(&b.word));
+        }
+        let offset = usize::try_from(q.offset).unwrap_or(usize::MAX);
+        let limit = usize::try_from(q.limit).unwrap_or(usize::MAX);
+        Ok(ResultPage {
+            total: matching.len() as u64,
+            rows: matching
+                .into_iter()
+                .skip(offset)
+                .take(limit)
+                .cloned()
+                .collect(),
+        })
+    }
+
+    /// Every row in count order, a row group at a time (for downloads); `f`
+    /// answers whether to go on.
+    pub fn for_each_group(
+        self,
+        mut f: impl FnMut(Vec<WordCountRow>) -> bool,
+    ) -> Result<(), ResultsError> {
+        match self {
+            Self::Files { store, stem } => store.for_each_group(&stem, f),
+            Self::Rows(rows) => {
+                f(rows);
+                Ok(())
+            }
+        }
     }
 }
 
@@ -457,6 +532,55 @@ mod tests {
             0
         );
         assert_eq!(page(WordOrder::Count, None, None, 60_000, 10).rows, vec![]);
+    }
+
+    #[test]
+    fn rows_kept_in_the_database_answer_as_files_do() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Arc::new(ResultStore::open(dir.path()).expect("open"));
+        let all = words(3_000);
+        store.write("run-1", &all).expect("write");
+        let files = ResultSource::Files {
+            store,
+            stem: "run-1".into(),
+        };
+        let in_rows = ResultSource::Rows(rows(&all.iter().collect::<Vec<_>>()));
+        for order in [WordOrder::Count, WordOrder::Word] {
+            for (prefix, word) in [
+                (None, None),
+                (Some("w001"), None),
+                (Some(""), None),
+                (Some("x"), None),
+                (None, Some("w000042")),
+                (None, Some("w00004")),
+            ] {
+                for (offset, limit) in [(0, 10), (7, 25), (2_990, 50), (5_000, 10)] {
+                    let q = ResultQuery {
+                        order,
+                        prefix: prefix.map(String::from),
+                        word: word.map(String::from),
+                        offset,
+                        limit,
+                    };
+                    assert_eq!(
+                        in_rows.query(&q).expect("rows"),
+                        files.query(&q).expect("files"),
+                        "{q:?}"
+                    );
+                }
+            }
+        }
+        let collect = |source: ResultSource| {
+            let mut got = Vec::new();
+            source
+                .for_each_group(|rows| {
+                    got.extend(rows);
+                    true
+                })
+                .expect("read");
+            got
+        };
+        assert_eq!(collect(in_rows), collect(files));
     }
 
     #[test]

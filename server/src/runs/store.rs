@@ -12,10 +12,12 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use chrono::{DateTime, Utc};
 use surrealdb::IndexedResults;
 use surrealdb::types::{RecordId, SurrealValue};
+use tally_app::run::WordCountRow;
 use tally_app::run::{Run, RunLogEntry, RunProgress, RunState, RunTimings};
 use tally_app::workload::{RunSummary, Workload};
-use tally_engine::CountOptions;
+use tally_engine::{CountOptions, WordCount};
 
+use super::results::ResultsAt;
 use crate::db::{Database, DbError, last_of_transaction};
 use crate::read_cache::WorkloadCache;
 use crate::sequence::{IdSequence, RUN_IDS};
@@ -109,6 +111,8 @@ pub struct RunRow {
     pub distinct_words: Option<i64>,
     pub timings: Option<TimingsRow>,
     pub results_file: Option<String>,
+    /// Set when the results are in the run's `run_words` record.
+    pub results_inline: Option<bool>,
     pub error: Option<String>,
     log: Vec<LogRow>,
 }
@@ -139,6 +143,7 @@ impl RunRow {
             distinct_words: None,
             timings: None,
             results_file: None,
+            results_inline: None,
             error: None,
             log: vec![LogRow {
                 at: now,
@@ -157,6 +162,17 @@ impl RunRow {
 
     pub fn state(&self) -> RunState {
         RunState::parse(&self.state).unwrap_or(RunState::Failed)
+    }
+
+    /// Where the counts of a succeeded run are (`None` until it succeeds).
+    pub fn results(&self) -> Option<ResultsAt> {
+        if self.state() != RunState::Succeeded {
+            return None;
+        }
+        if self.results_inline == Some(true) {
+            return Some(ResultsAt::Database);
+        }
+        self.results_file.clone().map(ResultsAt::Files)
     }
 
     pub fn options(&self) -> CountOptions {
@@ -232,12 +248,40 @@ pub enum Heartbeat {
     Lost,
 }
 
+/// A `run_words` record: a small result as two parallel arrays (typed arrays
+/// of scalars are checked faster than an array of objects).
+#[derive(Debug, Clone, SurrealValue)]
+struct WordsRow {
+    words: Vec<String>,
+    counts: Vec<i64>,
+}
+
+impl WordsRow {
+    fn from_counts(counts: &[WordCount]) -> Self {
+        Self {
+            words: counts.iter().map(|w| w.word.clone()).collect(),
+            counts: counts
+                .iter()
+                .map(|w| i64::try_from(w.count).unwrap_or(i64::MAX))
+                .collect(),
+        }
+    }
+}
+
+/// A succeeded run's counts, as the dispatcher hands them over.
+pub enum NewResults {
+    /// Already written to the files of this stem.
+    Files(String),
+    /// To be stored with the outcome (most frequent first).
+    Inline(Vec<WordCount>),
+}
+
 /// How a run ended.
 pub enum Outcome {
     Succeeded {
         total_words: u64,
         distinct_words: u64,
-        results_file: String,
+        results: NewResults,
         timings: TimingsRow,
     },
     Failed(String),
@@ -554,8 +598,9 @@ impl RunStore {
             .execute(|client| {
                 client
                     .query(
-                        "UPDATE run SET lease_expires = $until, progress = $progress, log += $log
-                         WHERE num = $num AND state = 'running' AND lease_owner = $owner
+                        "UPDATE type::record('run', $num)
+                         SET lease_expires = $until, progress = $progress, log += $log
+                         WHERE state = 'running' AND lease_owner = $owner
                          RETURN cancel_requested, workload",
                     )
                     .bind(("num", i64::try_from(id).unwrap_or(i64::MAX)))
@@ -592,11 +637,11 @@ impl RunStore {
         mut log: Vec<LogRow>,
     ) -> Result<Option<RunRow>, DbError> {
         let num = i64::try_from(id).unwrap_or(i64::MAX);
-        let (state, message, error, totals, file, timings) = match outcome {
+        let (state, message, error, totals, results, timings) = match outcome {
             Outcome::Succeeded {
                 total_words,
                 distinct_words,
-                results_file,
+                results,
                 timings,
             } => (
                 RunState::Succeeded,
@@ -606,7 +651,7 @@ impl RunStore {
                     i64::try_from(total_words).unwrap_or(i64::MAX),
                     i64::try_from(distinct_words).unwrap_or(i64::MAX),
                 )),
-                Some(results_file),
+                Some(results),
                 Some(timings),
             ),
             Outcome::Failed(reason) => (
@@ -621,6 +666,12 @@ impl RunStore {
                 (RunState::Cancelled, reason.clone(), None, None, None, None)
             }
         };
+        let (file, words) = match results {
+            Some(NewResults::Files(stem)) => (Some(stem), None),
+            Some(NewResults::Inline(words)) => (None, Some(WordsRow::from_counts(&words))),
+            None => (None, None),
+        };
+        let inline = words.is_some().then_some(true);
         log.push(LogRow::now(message));
         // A success is recorded only if nobody asked to cancel in the meantime.
         let guard = if state == RunState::Succeeded {
@@ -628,15 +679,22 @@ impl RunStore {
         } else {
             ""
         };
+        // Small results are stored here, so that they are committed exactly
+        // when the run becomes `succeeded`, as a file's name is.
         let sql = format!(
             "BEGIN TRANSACTION;
-             LET $done = (UPDATE run SET state = $state, finished_at = time::now(), lease_owner = NONE,
-                     lease_expires = NONE, error = $error, total_words = $total,
-                     distinct_words = $distinct, results_file = $file, timings = $timings,
-                     progress = $progress, log += $log
-                 WHERE num = $num AND state = 'running' AND lease_owner = $owner {guard}
+             LET $done = (UPDATE type::record('run', $num) SET state = $state, finished_at = time::now(),
+                     lease_owner = NONE, lease_expires = NONE, error = $error, total_words = $total,
+                     distinct_words = $distinct, results_file = $file, results_inline = $inline,
+                     timings = $timings, progress = $progress, log += $log
+                 WHERE state = 'running' AND lease_owner = $owner {guard}
                  RETURN AFTER);
-             FOR $run IN $done {{ {SYNC_WORKLOAD_OF_RUN} }};
+             FOR $run IN $done {{
+                 {SYNC_WORKLOAD_OF_RUN}
+                 IF $words != NONE {{
+                     UPSERT type::record('run_words', $run.num) CONTENT $words RETURN NONE;
+                 }};
+             }};
              RETURN $done;
              COMMIT TRANSACTION;"
         );
@@ -652,6 +710,8 @@ impl RunStore {
                     .bind(("total", totals.map(|t| t.0)))
                     .bind(("distinct", totals.map(|t| t.1)))
                     .bind(("file", file.clone()))
+                    .bind(("inline", inline))
+                    .bind(("words", words.clone()))
                     .bind(("timings", timings.clone()))
                     .bind(("progress", progress.clone()))
                     .bind(("log", log.clone()))
@@ -734,20 +794,63 @@ impl RunStore {
         Ok(changed)
     }
 
-    /// Deletes a workload's runs; returns their results files.
+    /// Deletes a workload's runs and the results kept with them; returns their
+    /// results files.
     pub async fn delete_for_workload(&self, workload: u64) -> Result<Vec<String>, DbError> {
         let res = self
             .db
             .execute(|client| {
                 client
-                    .query("DELETE run WHERE workload = $wid RETURN BEFORE")
+                    .query(
+                        "BEGIN TRANSACTION;
+                         LET $gone = (DELETE run WHERE workload = $wid RETURN BEFORE);
+                         FOR $run IN $gone {
+                             IF $run.results_inline {
+                                 DELETE type::record('run_words', $run.num);
+                             };
+                         };
+                         RETURN $gone;
+                         COMMIT TRANSACTION;",
+                    )
                     .bind(("wid", i64::try_from(workload).unwrap_or(i64::MAX)))
             })
             .await;
         self.cache.invalidate(&workload);
         let mut res = res?;
-        let rows: Vec<RunRow> = res.take(0)?;
+        let rows: Vec<RunRow> = res.take(last_of_transaction(&res))?;
         Ok(rows.into_iter().filter_map(|r| r.results_file).collect())
+    }
+
+    /// The counts kept in the database for run `id`, most frequent first.
+    pub async fn words(&self, id: u64) -> Result<Vec<WordCountRow>, DbError> {
+        let mut res = self
+            .db
+            .client()
+            .query("SELECT words, counts FROM type::record('run_words', $num)")
+            .bind(("num", i64::try_from(id).unwrap_or(i64::MAX)))
+            .await?
+            .check()?;
+        let rows: Vec<WordsRow> = res.take(0)?;
+        let stored = rows
+            .into_iter()
+            .next()
+            .ok_or_else(|| DbError::Unexpected(format!("run {id} succeeded without its counts")))?;
+        if stored.words.len() != stored.counts.len() {
+            return Err(DbError::Unexpected(format!(
+                "run {id} has {} words and {} counts",
+                stored.words.len(),
+                stored.counts.len()
+            )));
+        }
+        Ok(stored
+            .words
+            .into_iter()
+            .zip(stored.counts)
+            .map(|(word, count)| WordCountRow {
+                word,
+                count: u64::try_from(count).unwrap_or(0),
+            })
+            .collect())
     }
 
     /// The results files of every succeeded run (to sweep strays).
@@ -850,5 +953,92 @@ mod tests {
         let recovered = runs.recover(true).await.expect("recover");
         assert_eq!(recovered.len(), 30);
         assert!(recovered.iter().all(|r| r.state() == RunState::Queued));
+    }
+
+    #[tokio::test]
+    async fn small_results_are_committed_with_the_outcome_and_deleted_with_the_run() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = Database::open(&DbSettings::embedded(dir.path()))
+            .await
+            .expect("opens");
+        crate::migrations::migrate(&db).await.expect("migrates");
+        let workloads = WorkloadStore::new(db.clone());
+        let runs = RunStore::new(db.clone());
+        let spec = WorkloadSpec {
+            workload_type: WorkloadType::Wordcount,
+            name: "w".into(),
+            src_project: "p".into(),
+            src_dataset: "d".into(),
+            src_table: "t".into(),
+            src_column_name: "c".into(),
+            options: CountOptions::default(),
+        };
+        let counts = vec![
+            WordCount {
+                word: "the".into(),
+                count: 7,
+            },
+            WordCount {
+                word: "Über".into(),
+                count: 2,
+            },
+        ];
+        let succeeded = || Outcome::Succeeded {
+            total_words: 9,
+            distinct_words: 2,
+            results: NewResults::Inline(counts.clone()),
+            timings: TimingsRow::default(),
+        };
+        let until = Utc::now() + chrono::TimeDelta::seconds(60);
+        let mut run_ids = Vec::new();
+        for _ in 0..2 {
+            let w = workloads
+                .insert(workloads.next_id().await.expect("id"), &spec)
+                .await
+                .expect("insert");
+            runs.enqueue(&w).await.expect("enqueue").expect("queued");
+            let run = runs.claim("a", until).await.expect("claim").expect("run");
+            run_ids.push(run.id());
+        }
+        let (kept, refused) = (run_ids[0], run_ids[1]);
+
+        let done = runs
+            .finish(kept, "a", succeeded(), ProgressRow::default(), Vec::new())
+            .await
+            .expect("finish")
+            .expect("held");
+        assert_eq!(done.results(), Some(ResultsAt::Database));
+        let stored = runs.words(kept).await.expect("words");
+        let expected: Vec<(String, u64)> =
+            counts.iter().map(|w| (w.word.clone(), w.count)).collect();
+        let got: Vec<(String, u64)> = stored.into_iter().map(|r| (r.word, r.count)).collect();
+        assert_eq!(got, expected);
+
+        // An outcome from a dispatcher that no longer holds the run stores nothing.
+        let outcome = runs
+            .finish(
+                refused,
+                "b",
+                succeeded(),
+                ProgressRow::default(),
+                Vec::new(),
+            )
+            .await
+            .expect("finish");
+        assert!(outcome.is_none());
+        assert!(runs.words(refused).await.is_err());
+
+        let workload = runs
+            .get(kept)
+            .await
+            .expect("get")
+            .expect("run")
+            .workload_id();
+        let files = runs.delete_for_workload(workload).await.expect("delete");
+        assert!(files.is_empty(), "{files:?}");
+        assert!(
+            runs.words(kept).await.is_err(),
+            "the counts outlived their run"
+        );
     }
 }

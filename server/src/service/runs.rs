@@ -1,14 +1,12 @@
 //! Run operations: start, cancel, inspect, and read results.
 
-use std::sync::Arc;
-
 use tally_app::run::{Activity, Run, RunListing, RunState, ServerEvent, WordCountPage};
 use tally_app::workload::{Workload, WorkloadStatus};
 use tally_engine::WordCount;
 
 use super::TallyService;
 use crate::error::ServiceError;
-use crate::runs::results::{ResultQuery, ResultStore};
+use crate::runs::results::{ResultQuery, ResultSource, ResultsAt};
 use crate::runs::store::{RunRow, RunStore};
 use crate::runs::{EventBus, RunQueue};
 
@@ -125,38 +123,51 @@ impl TallyService {
     ) -> Result<WordCountPage, ServiceError> {
         self.workload(workload_id).await?;
         let runs = self.runs.for_workload(workload_id).await?;
-        let run = runs
-            .iter()
-            .find(|r| r.state() == RunState::Succeeded && r.results_file.is_some())
-            .ok_or_else(|| {
-                ServiceError::NotFound(format!("Workload {workload_id} has no successful run yet"))
-            })?;
+        let run = runs.iter().find(|r| r.results().is_some()).ok_or_else(|| {
+            ServiceError::NotFound(format!("Workload {workload_id} has no successful run yet"))
+        })?;
         self.word_counts_of(run, query).await
     }
 
-    /// The results file of a succeeded run (for downloads).
-    pub async fn results_of(&self, run_id: u64) -> Result<(RunRow, String), ServiceError> {
+    /// The results of a succeeded run (for downloads).
+    pub async fn results_of(&self, run_id: u64) -> Result<(RunRow, ResultSource), ServiceError> {
         let run = self.runs.get(run_id).await?.ok_or_else(run_not_found)?;
-        let stem = committed_results(&run)?;
-        Ok((run, stem))
+        let source = self.result_source(&run).await?;
+        Ok((run, source))
     }
 
-    /// The latest succeeded run of a workload and its results file.
+    /// The latest succeeded run of a workload and its results.
     pub async fn latest_results_of(
         &self,
         workload_id: u64,
-    ) -> Result<(RunRow, String), ServiceError> {
+    ) -> Result<(RunRow, ResultSource), ServiceError> {
         self.workload(workload_id).await?;
         let runs = self.runs.for_workload(workload_id).await?;
-        runs.into_iter()
-            .find_map(|r| committed_results(&r).ok().map(|stem| (r, stem)))
+        let run = runs
+            .into_iter()
+            .find(|r| r.results().is_some())
             .ok_or_else(|| {
                 ServiceError::NotFound(format!("Workload {workload_id} has no successful run yet"))
-            })
+            })?;
+        let source = self.result_source(&run).await?;
+        Ok((run, source))
     }
 
-    pub fn result_store(&self) -> Arc<ResultStore> {
-        self.results.clone()
+    /// Where to read a succeeded run's counts from (a small result is read
+    /// from the database here).
+    async fn result_source(&self, run: &RunRow) -> Result<ResultSource, ServiceError> {
+        match run.results() {
+            Some(ResultsAt::Files(stem)) => Ok(ResultSource::Files {
+                store: self.results.clone(),
+                stem,
+            }),
+            Some(ResultsAt::Database) => Ok(ResultSource::Rows(self.runs.words(run.id()).await?)),
+            None => Err(ServiceError::Conflict(format!(
+                "Run {} is {}: results exist only for a succeeded run",
+                run.id(),
+                run.state().as_str()
+            ))),
+        }
     }
 
     async fn word_counts_of(
@@ -164,10 +175,9 @@ impl TallyService {
         run: &RunRow,
         query: ResultQuery,
     ) -> Result<WordCountPage, ServiceError> {
-        let stem = committed_results(run)?;
-        let results = self.results.clone();
+        let source = self.result_source(run).await?;
         let (offset, limit) = (query.offset, query.limit);
-        let page = tokio::task::spawn_blocking(move || results.query(&stem, &query))
+        let page = tokio::task::spawn_blocking(move || source.query(&query))
             .await
             .map_err(ServiceError::internal)?
             .map_err(ServiceError::internal)?;
@@ -269,16 +279,5 @@ impl TallyService {
             }
         }
         Ok(())
-    }
-}
-
-fn committed_results(run: &RunRow) -> Result<String, ServiceError> {
-    match (&run.results_file, run.state()) {
-        (Some(stem), RunState::Succeeded) => Ok(stem.clone()),
-        (_, state) => Err(ServiceError::Conflict(format!(
-            "Run {} is {}: results exist only for a succeeded run",
-            run.id(),
-            state.as_str()
-        ))),
     }
 }
