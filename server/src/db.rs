@@ -144,7 +144,17 @@ impl Database {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match query(&self.client).await.and_then(IndexedResults::check) {
+            // Every statement's error is looked at: in a `BEGIN ... COMMIT`
+            // block the first ones only say the transaction failed.
+            let outcome = query(&self.client).await.and_then(|mut res| {
+                let mut errors: Vec<_> = res.take_errors().into_iter().collect();
+                errors.sort_by_key(|(statement, _)| *statement);
+                match errors.iter().position(|(_, e)| is_conflict(e)) {
+                    Some(conflict) => Err(errors.swap_remove(conflict).1),
+                    None => errors.into_iter().next().map_or(Ok(res), |(_, e)| Err(e)),
+                }
+            });
+            match outcome {
                 Err(e) if is_conflict(&e) && attempt < CONFLICT_ATTEMPTS => {
                     tracing::debug!(error = %e, attempt, "transaction conflict, retried");
                     tokio::time::sleep(Duration::from_millis(5 * attempt)).await;

@@ -802,22 +802,24 @@ impl RunStore {
             .execute(|client| {
                 client
                     .query(
-                        "BEGIN TRANSACTION;
-                         LET $gone = (DELETE run WHERE workload = $wid RETURN BEFORE);
+                        // Not one transaction: a conflict with the dispatcher
+                        // is then reported by the statement that met it and
+                        // retried. A crash between the two leaves only
+                        // unreferenced counts behind, never a run without them.
+                        "LET $gone = (DELETE run WHERE workload = $wid RETURN BEFORE);
                          FOR $run IN $gone {
                              IF $run.results_inline {
                                  DELETE type::record('run_words', $run.num);
                              };
                          };
-                         RETURN $gone;
-                         COMMIT TRANSACTION;",
+                         RETURN $gone;",
                     )
                     .bind(("wid", i64::try_from(workload).unwrap_or(i64::MAX)))
             })
             .await;
         self.cache.invalidate(&workload);
         let mut res = res?;
-        let rows: Vec<RunRow> = res.take(last_of_transaction(&res))?;
+        let rows: Vec<RunRow> = res.take(2)?;
         Ok(rows.into_iter().filter_map(|r| r.results_file).collect())
     }
 
@@ -893,16 +895,19 @@ mod tests {
     use crate::db::DbSettings;
     use crate::workloads::WorkloadStore;
 
-    #[tokio::test]
-    async fn two_dispatchers_never_claim_the_same_run() {
+    /// A migrated database in a temporary directory and the stores on it.
+    async fn stores() -> (tempfile::TempDir, Database, WorkloadStore, RunStore) {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = Database::open(&DbSettings::embedded(dir.path()))
             .await
             .expect("opens");
         crate::migrations::migrate(&db).await.expect("migrates");
-        let workloads = WorkloadStore::new(db.clone());
-        let runs = RunStore::new(db.clone());
-        let spec = WorkloadSpec {
+        let (workloads, runs) = (WorkloadStore::new(db.clone()), RunStore::new(db.clone()));
+        (dir, db, workloads, runs)
+    }
+
+    fn spec() -> WorkloadSpec {
+        WorkloadSpec {
             workload_type: WorkloadType::Wordcount,
             name: "w".into(),
             src_project: "p".into(),
@@ -910,7 +915,13 @@ mod tests {
             src_table: "t".into(),
             src_column_name: "c".into(),
             options: CountOptions::default(),
-        };
+        }
+    }
+
+    #[tokio::test]
+    async fn two_dispatchers_never_claim_the_same_run() {
+        let (_dir, db, workloads, runs) = stores().await;
+        let spec = spec();
         let mut queued = HashSet::new();
         for _ in 0..30 {
             let id = workloads.next_id().await.expect("id");
@@ -957,22 +968,8 @@ mod tests {
 
     #[tokio::test]
     async fn small_results_are_committed_with_the_outcome_and_deleted_with_the_run() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let db = Database::open(&DbSettings::embedded(dir.path()))
-            .await
-            .expect("opens");
-        crate::migrations::migrate(&db).await.expect("migrates");
-        let workloads = WorkloadStore::new(db.clone());
-        let runs = RunStore::new(db.clone());
-        let spec = WorkloadSpec {
-            workload_type: WorkloadType::Wordcount,
-            name: "w".into(),
-            src_project: "p".into(),
-            src_dataset: "d".into(),
-            src_table: "t".into(),
-            src_column_name: "c".into(),
-            options: CountOptions::default(),
-        };
+        let (_dir, _db, workloads, runs) = stores().await;
+        let spec = spec();
         let counts = vec![
             WordCount {
                 word: "the".into(),
