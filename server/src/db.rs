@@ -48,6 +48,20 @@ pub fn is_conflict(e: &surrealdb::Error) -> bool {
         || e.to_string().contains("can be retried")
 }
 
+/// [`IndexedResults::check`] that finds a write conflict wherever it is: when
+/// the commit of a `BEGIN ... COMMIT` block conflicts, only the `COMMIT`'s
+/// answer says so, and the statements before it (the first error `check`
+/// returns) say they were not executed. Answers the conflict if any statement
+/// met one, else the first error.
+pub fn checked(mut res: IndexedResults) -> Result<IndexedResults, surrealdb::Error> {
+    let mut errors: Vec<_> = res.take_errors().into_iter().collect();
+    errors.sort_by_key(|(statement, _)| *statement);
+    match errors.iter().position(|(_, e)| is_conflict(e)) {
+        Some(conflict) => Err(errors.swap_remove(conflict).1),
+        None => errors.into_iter().next().map_or(Ok(res), |(_, e)| Err(e)),
+    }
+}
+
 impl From<surrealdb::Error> for DbError {
     fn from(e: surrealdb::Error) -> Self {
         Self::Query(Box::new(e))
@@ -144,17 +158,7 @@ impl Database {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            // Every statement's error is looked at: in a `BEGIN ... COMMIT`
-            // block the first ones only say the transaction failed.
-            let outcome = query(&self.client).await.and_then(|mut res| {
-                let mut errors: Vec<_> = res.take_errors().into_iter().collect();
-                errors.sort_by_key(|(statement, _)| *statement);
-                match errors.iter().position(|(_, e)| is_conflict(e)) {
-                    Some(conflict) => Err(errors.swap_remove(conflict).1),
-                    None => errors.into_iter().next().map_or(Ok(res), |(_, e)| Err(e)),
-                }
-            });
-            match outcome {
+            match query(&self.client).await.and_then(checked) {
                 Err(e) if is_conflict(&e) && attempt < CONFLICT_ATTEMPTS => {
                     tracing::debug!(error = %e, attempt, "transaction conflict, retried");
                     tokio::time::sleep(Duration::from_millis(5 * attempt)).await;

@@ -124,8 +124,9 @@ async fn execute(service: &TallyService, run: RunRow) {
 }
 
 /// Runs the count; returns the outcome to record, the last progress and, on
-/// success, the stem of the results files written (a small result has none). Log lines go to `log`, which each
-/// heartbeat saves and empties (the rest is saved with the outcome).
+/// success, the stem of the results files written (a small result has none).
+/// Log lines go to `log`, which each heartbeat saves and empties (the rest is
+/// saved with the outcome).
 async fn count_and_store(
     service: &TallyService,
     run: &RunRow,

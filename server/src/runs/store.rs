@@ -10,7 +10,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use chrono::{DateTime, Utc};
-use surrealdb::IndexedResults;
 use surrealdb::types::{RecordId, SurrealValue};
 use tally_app::run::WordCountRow;
 use tally_app::run::{Run, RunLogEntry, RunProgress, RunState, RunTimings};
@@ -561,7 +560,7 @@ impl RunStore {
                 .bind(("owner", owner.to_string()))
                 .bind(("until", lease_until))
                 .await
-                .and_then(IndexedResults::check);
+                .and_then(crate::db::checked);
             match outcome {
                 Ok(mut res) => {
                     let rows: Vec<RunRow> = res.take(last_of_transaction(&res))?;
@@ -802,24 +801,22 @@ impl RunStore {
             .execute(|client| {
                 client
                     .query(
-                        // Not one transaction: a conflict with the dispatcher
-                        // is then reported by the statement that met it and
-                        // retried. A crash between the two leaves only
-                        // unreferenced counts behind, never a run without them.
-                        "LET $gone = (DELETE run WHERE workload = $wid RETURN BEFORE);
+                        "BEGIN TRANSACTION;
+                         LET $gone = (DELETE run WHERE workload = $wid RETURN BEFORE);
                          FOR $run IN $gone {
                              IF $run.results_inline {
                                  DELETE type::record('run_words', $run.num);
                              };
                          };
-                         RETURN $gone;",
+                         RETURN $gone;
+                         COMMIT TRANSACTION;",
                     )
                     .bind(("wid", i64::try_from(workload).unwrap_or(i64::MAX)))
             })
             .await;
         self.cache.invalidate(&workload);
         let mut res = res?;
-        let rows: Vec<RunRow> = res.take(2)?;
+        let rows: Vec<RunRow> = res.take(last_of_transaction(&res))?;
         Ok(rows.into_iter().filter_map(|r| r.results_file).collect())
     }
 

@@ -121,12 +121,8 @@ impl TallyService {
         workload_id: u64,
         query: ResultQuery,
     ) -> Result<WordCountPage, ServiceError> {
-        self.workload(workload_id).await?;
-        let runs = self.runs.for_workload(workload_id).await?;
-        let run = runs.iter().find(|r| r.results().is_some()).ok_or_else(|| {
-            ServiceError::NotFound(format!("Workload {workload_id} has no successful run yet"))
-        })?;
-        self.word_counts_of(run, query).await
+        let run = self.latest_succeeded_run(workload_id).await?;
+        self.word_counts_of(&run, query).await
     }
 
     /// The results of a succeeded run (for downloads).
@@ -141,16 +137,21 @@ impl TallyService {
         &self,
         workload_id: u64,
     ) -> Result<(RunRow, ResultSource), ServiceError> {
+        let run = self.latest_succeeded_run(workload_id).await?;
+        let source = self.result_source(&run).await?;
+        Ok((run, source))
+    }
+
+    /// The newest run of a workload that has results (404 if the workload or
+    /// such a run does not exist).
+    async fn latest_succeeded_run(&self, workload_id: u64) -> Result<RunRow, ServiceError> {
         self.workload(workload_id).await?;
         let runs = self.runs.for_workload(workload_id).await?;
-        let run = runs
-            .into_iter()
+        runs.into_iter()
             .find(|r| r.results().is_some())
             .ok_or_else(|| {
                 ServiceError::NotFound(format!("Workload {workload_id} has no successful run yet"))
-            })?;
-        let source = self.result_source(&run).await?;
-        Ok((run, source))
+            })
     }
 
     /// Where to read a succeeded run's counts from (a small result is read
