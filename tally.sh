@@ -174,11 +174,14 @@ free_port() {
 # replaces what the release binary embeds.
 RELEASE_SITE="$ROOT/target/site-release"
 
-build_release() {
+build_release_site() {
   step "Building the site (WASM, JS, CSS) in release mode"
   LEPTOS_SITE_ROOT="$RELEASE_SITE" cargo leptos build --release --frontend-only
+}
+
+build_release_binary() {
   step "Building the tally binary in release mode (it embeds the site)"
-  TALLY_SITE_DIR="$RELEASE_SITE" cargo build --release -p tally-server --bin tally
+  TALLY_SITE_DIR="$RELEASE_SITE" cargo build --release --locked -p tally-server --bin tally
 }
 
 # --- checks --------------------------------------------------------------------------
@@ -205,7 +208,11 @@ run_tests() {
   ensure_rust
   ensure_cargo_leptos
   ensure_wasm_bindgen
+  ensure_wasm_opt
   [ -n "${TALLY_SKIP_E2E:-}" ] || { ensure_chromium; ensure_node_modules; }
+  # Every binary built here embeds the release site: the bundle users get is the
+  # one the tests check (a debug site would never meet wasm-opt).
+  export TALLY_SITE_DIR="$RELEASE_SITE"
 
   step "cargo fmt --check"
   cargo fmt --all -- --check
@@ -217,16 +224,16 @@ run_tests() {
 
   check_wasm_deps
 
-  step "Building the site (debug) for the binary to embed"
-  cargo leptos build --frontend-only
+  build_release_site
 
   step "cargo test (unit, property and black-box server tests)"
   cargo test --workspace --exclude tally-frontend --locked
 
   if [ -z "${TALLY_SKIP_E2E:-}" ]; then
-    step "Playwright end-to-end tests in Chromium ($CHROMIUM)"
+    build_release_binary
+    step "Playwright end-to-end tests in Chromium ($CHROMIUM), against the release binary"
     local bin
-    bin="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/debug/tally"
+    bin="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release/tally"
     [ -x "$bin" ] || die "missing $bin"
     (cd end2end && TALLY_BIN="$bin" TALLY_E2E_PORT="$(free_port)" TALLY_CHROMIUM="$CHROMIUM" npx playwright test)
   fi
@@ -239,7 +246,8 @@ run_server() {
   ensure_cargo_leptos
   ensure_wasm_bindgen
   ensure_wasm_opt
-  build_release
+  build_release_site
+  build_release_binary
   ensure_sample
   step "Starting Tally at http://${TALLY_ADDR:-127.0.0.1:3000} (Ctrl-C stops it)"
   if [ -s "$SAMPLE" ]; then

@@ -144,7 +144,7 @@ test("create through the form, watch the run, explore and download, edit, re-run
 test("a long run can be cancelled from its page", async ({ page, request }) => {
   const table = `e2e.flow.big${Date.now()}`;
   const line = "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor\n";
-  await upload(request, table, "text", Buffer.from(line.repeat(600_000)));
+  await upload(request, table, "text", Buffer.from(line.repeat(200_000)));
   const [p, d, t] = table.split(".");
   const created = await request.post("/api/v1/workloads", {
     data: {

@@ -35,20 +35,8 @@ pub struct BenchArgs {
     pub child: Option<String>,
 }
 
-pub fn parse_size(s: &str) -> Result<u64, String> {
-    let up = s.trim().to_ascii_uppercase();
-    let (num, mult) = [
-        ("GB", 1_u64 << 30),
-        ("MB", 1 << 20),
-        ("KB", 1 << 10),
-        ("B", 1),
-    ]
-    .iter()
-    .find_map(|(suffix, m)| up.strip_suffix(suffix).map(|n| (n.trim().to_string(), *m)))
-    .unwrap_or((up.clone(), 1));
-    num.parse::<u64>()
-        .map(|n| n * mult)
-        .map_err(|_| format!("--size: '{s}' is not a size like 500MB"))
+fn parse_size(s: &str) -> Result<u64, String> {
+    crate::cli::parse_bytes(s).map_err(|e| format!("--size: {e}"))
 }
 
 pub fn run(args: &BenchArgs) -> Result<(), String> {
@@ -200,7 +188,7 @@ fn child(mode: &str, csv: &Path, dir: &Path) -> Result<(), String> {
                 source_format: SourceFormat::Csv,
                 created_at: String::new(),
             };
-            let scan = TableScan::open(&table, &info, "text").map_err(|e| e.to_string())?;
+            let scan = TableScan::open(&table, &info, "text", None).map_err(|e| e.to_string())?;
             let mut bytes = 0_u64;
             for batch in scan {
                 bytes += batch.map_err(|e| e.to_string())?.text_bytes() as u64;

@@ -100,9 +100,34 @@ pub struct ServeArgs {
     #[arg(long, env = "TALLY_RUN_TIMEOUT", default_value = "0", value_parser = parse_duration)]
     pub run_timeout: std::time::Duration,
 
+    /// The most bytes of text a run reads per second, such as `50MB` (`0`: no
+    /// limit). Holds runs back on a machine they share with other work; a
+    /// cancel still takes effect at once.
+    #[arg(long, env = "TALLY_RUN_READ_RATE", default_value = "0", value_parser = parse_bytes)]
+    pub run_read_rate: u64,
+
     /// Largest accepted JSON request body (workload definitions), in bytes.
     #[arg(long, env = "TALLY_MAX_JSON_BYTES", default_value_t = 1 << 20)]
     pub max_json_bytes: usize,
+}
+
+/// `4096`, `64KB`, `50MB`, `2GB` (binary multiples: 1 KB = 1 024 bytes).
+pub fn parse_bytes(raw: &str) -> Result<u64, String> {
+    let upper = raw.trim().to_ascii_uppercase();
+    let (number, multiple) = [
+        ("GB", 1_u64 << 30),
+        ("MB", 1 << 20),
+        ("KB", 1 << 10),
+        ("B", 1),
+    ]
+    .iter()
+    .find_map(|&(suffix, m)| upper.strip_suffix(suffix).map(|n| (n.trim(), m)))
+    .unwrap_or((upper.as_str(), 1));
+    number
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(multiple))
+        .ok_or_else(|| format!("'{raw}' is not a size such as 4096, 64KB, 50MB or 2GB"))
 }
 
 /// `90`, `90s`, `30m`, `2h`.
@@ -166,6 +191,23 @@ mod tests {
         );
         assert!(parse_duration("5 days").is_err());
         assert!(parse_duration("m").is_err());
+    }
+
+    #[test]
+    fn sizes_take_an_optional_binary_unit() {
+        assert_eq!(parse_bytes("4096"), Ok(4096));
+        assert_eq!(parse_bytes("64kb"), Ok(64 << 10));
+        assert_eq!(parse_bytes(" 50 MB "), Ok(50 << 20));
+        assert_eq!(parse_bytes("2GB"), Ok(2 << 30));
+        assert_eq!(parse_bytes("0"), Ok(0));
+        for bad in ["", "MB", "1.5MB", "-1", "ten", "99999999999999999999GB"] {
+            let err = parse_bytes(bad).expect_err(bad);
+            assert!(err.contains("is not a size"), "{bad}: {err}");
+        }
+        let cli = Cli::try_parse_from(["tally", "--run-read-rate", "1MB"]).expect("parses");
+        assert_eq!(cli.serve_args().run_read_rate, 1 << 20);
+        let err = Cli::try_parse_from(["tally", "--run-read-rate", "fast"]).expect_err("invalid");
+        assert!(err.to_string().contains("--run-read-rate"), "{err}");
     }
 
     #[test]

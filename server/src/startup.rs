@@ -2,6 +2,7 @@
 //! bound server, so the binary and the tests start Tally the same way.
 
 use std::net::SocketAddr;
+use std::num::NonZeroU64;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -70,6 +71,7 @@ impl Settings {
             dispatch: DispatchSettings {
                 workers: usize::from(args.workers),
                 run_timeout: (!args.run_timeout.is_zero()).then_some(args.run_timeout),
+                read_rate: NonZeroU64::new(args.run_read_rate),
                 ..DispatchSettings::default()
             },
             sample_data: args.sample_data.clone(),

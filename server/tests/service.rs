@@ -1,15 +1,20 @@
 //! The service layer as a library: scans feeding the engine, table leases, and
 //! schema migrations, on a real embedded database in a temporary directory.
 
+use std::num::NonZeroU64;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use tally_app::names::TableRef;
-use tally_engine::{Control, CountOptions, Engine, TokenizerKind, reference};
+use tally_engine::{
+    CancelToken, Control, CountError, CountOptions, Engine, TokenizerKind, reference,
+};
 use tally_server::db::{Database, DbSettings};
 use tally_server::error::ServiceError;
 use tally_server::migrations;
 use tally_server::service::TallyService;
 use tally_server::tables::import::{ImportOptions, ImportSource};
+use tally_server::tables::scan::Pace;
 
 async fn service(dir: &std::path::Path) -> Arc<TallyService> {
     let db = Database::open(&DbSettings::embedded(dir))
@@ -61,7 +66,7 @@ async fn a_column_scan_counts_like_the_reference() {
             ..Default::default()
         };
         let (scan, _lease) = svc
-            .open_scan(&TableRef::parse("p.d.t").expect("name"), "text")
+            .open_scan(&TableRef::parse("p.d.t").expect("name"), "text", None)
             .await
             .expect("scan");
         assert_eq!(scan.rows(), 30_000);
@@ -92,19 +97,99 @@ async fn a_column_scan_counts_like_the_reference() {
     }
 }
 
+/// Counts `column` of `p.d.t` through a scan held to `pace`, with `control`.
+async fn count_paced(
+    svc: &TallyService,
+    column: &str,
+    pace: Option<Pace>,
+    control: Control,
+) -> Result<tally_engine::CountResult, CountError> {
+    let (scan, _lease) = svc
+        .open_scan(&TableRef::parse("p.d.t").expect("name"), column, pace)
+        .await
+        .expect("scan");
+    let engine = Engine::new(CountOptions::default())
+        .expect("options")
+        .with_threads(2)
+        .expect("pool");
+    let total = Some(scan.rows());
+    tokio::task::spawn_blocking(move || engine.count_batches(scan, total, &control))
+        .await
+        .expect("join")
+}
+
+#[tokio::test]
+async fn a_paced_scan_reads_no_faster_than_its_rate_and_stops_at_a_cancel() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let svc = service(dir.path()).await;
+    // Four batches of 8 192 rows, 64 bytes of text each: 2 MiB in all.
+    let row = "lorem ipsum dolor sit amet consectetur adipiscing elit sed do ab";
+    assert_eq!(row.len(), 64);
+    let mut csv = String::from("text\n");
+    for _ in 0..4 * 8192 {
+        csv.push_str(row);
+        csv.push('\n');
+    }
+    import_csv(&svc, dir.path(), "p.d.t", &csv).await;
+    let bytes = (4 * 8192 * row.len()) as f64;
+    let unpaced = count_paced(&svc, "text", None, Control::new())
+        .await
+        .expect("count");
+
+    // At 4 MiB/s the last batch is due half a second after the start.
+    let rate = NonZeroU64::new(4 << 20).expect("non-zero");
+    let started = Instant::now();
+    let token = CancelToken::new();
+    let paced = count_paced(&svc, "text", Some(Pace::new(rate, token)), Control::new())
+        .await
+        .expect("count");
+    let elapsed = started.elapsed();
+    assert_eq!(paced.words, unpaced.words, "pacing changes no count");
+    assert!(
+        elapsed.as_secs_f64() >= bytes / rate.get() as f64,
+        "2 MiB at 4 MiB/s read in {elapsed:?}"
+    );
+
+    // At 1 KiB/s the second batch would be due in about eight minutes: the
+    // cancel must end the wait, not the clock.
+    let token = CancelToken::new();
+    let pace = Pace::new(NonZeroU64::new(1024).expect("non-zero"), token.clone());
+    let control = Control::new().with_cancel(token.clone());
+    let counting = tokio::spawn({
+        let svc = svc.clone();
+        async move { count_paced(&svc, "text", Some(pace), control).await }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!counting.is_finished(), "held by the pace");
+    token.cancel();
+    let cancelled = tokio::time::timeout(Duration::from_secs(30), counting)
+        .await
+        .expect("the cancel ends the wait")
+        .expect("join");
+    assert!(
+        matches!(cancelled, Err(CountError::Cancelled)),
+        "{:?}",
+        cancelled.map(|r| r.stats)
+    );
+}
+
 #[tokio::test]
 async fn scans_refuse_missing_and_non_string_columns() {
     let dir = tempfile::tempdir().expect("temp dir");
     let svc = service(dir.path()).await;
     import_csv(&svc, dir.path(), "p.d.t", "n,s\n1,a\n").await;
     let t = TableRef::parse("p.d.t").expect("name");
-    let err = svc.open_scan(&t, "n").await.err().expect("integer column");
+    let err = svc
+        .open_scan(&t, "n", None)
+        .await
+        .err()
+        .expect("integer column");
     assert!(
         matches!(&err, ServiceError::Unprocessable(m) if m.contains("is integer, not string")),
         "{err}"
     );
     let err = svc
-        .open_scan(&t, "zzz")
+        .open_scan(&t, "zzz", None)
         .await
         .err()
         .expect("no such column");
@@ -120,7 +205,7 @@ async fn a_table_being_read_cannot_be_deleted() {
     let svc = service(dir.path()).await;
     import_csv(&svc, dir.path(), "p.d.t", "s\na\n").await;
     let t = TableRef::parse("p.d.t").expect("name");
-    let (scan, lease) = svc.open_scan(&t, "s").await.expect("scan");
+    let (scan, lease) = svc.open_scan(&t, "s", None).await.expect("scan");
     let err = svc.delete_table(&t).await.expect_err("in use");
     assert!(
         matches!(&err, ServiceError::Conflict(m) if m.contains("being read by a run")),

@@ -18,6 +18,7 @@ use super::results::INLINE_WORDS;
 use super::store::{Heartbeat, LogRow, NewResults, Outcome, ProgressRow, RunRow, TimingsRow};
 use crate::catalog;
 use crate::service::TallyService;
+use crate::tables::scan::Pace;
 
 /// How often a running run's lease is renewed and its progress saved.
 pub const HEARTBEAT: Duration = Duration::from_secs(1);
@@ -149,7 +150,14 @@ async fn count_and_store(
         Ok(r) => r,
         Err(missing) => return fail(missing.message("Source"), &latest),
     };
-    let (scan, table_lease) = match service.open_scan(&reference, &run.src_column_name).await {
+    let pace = queue
+        .settings
+        .read_rate
+        .map(|rate| Pace::new(rate, token.clone()));
+    let (scan, table_lease) = match service
+        .open_scan(&reference, &run.src_column_name, pace)
+        .await
+    {
         Ok(opened) => opened,
         Err(e) => {
             // "Table 'x' does not exist..." reads "Source table 'x' ..." in a run.

@@ -6,6 +6,7 @@ pub mod results;
 pub mod store;
 
 use std::collections::HashMap;
+use std::num::NonZeroU64;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -20,6 +21,8 @@ pub struct DispatchSettings {
     pub workers: usize,
     /// A run still counting after this long fails.
     pub run_timeout: Option<Duration>,
+    /// The most bytes of text a run reads per second (no limit when absent).
+    pub read_rate: Option<NonZeroU64>,
     /// How long a claimed run stays claimed without a heartbeat.
     pub lease: Duration,
 }
@@ -29,6 +32,7 @@ impl Default for DispatchSettings {
         Self {
             workers: 1,
             run_timeout: None,
+            read_rate: None,
             lease: Duration::from_secs(15),
         }
     }

@@ -11,7 +11,7 @@ use super::TallyService;
 use crate::catalog::{CatalogError, NewTable};
 use crate::error::ServiceError;
 use crate::tables::import::{self, ImportOptions, ImportSource};
-use crate::tables::scan::TableScan;
+use crate::tables::scan::{Pace, TableScan};
 use crate::tables::{TableLease, preview};
 
 /// Rows shown in a table's preview.
@@ -149,11 +149,13 @@ impl TallyService {
         Ok(stored.info)
     }
 
-    /// Opens a scan of a string column, holding a lease on the table.
+    /// Opens a scan of a string column (held to `pace` when given), holding a
+    /// lease on the table.
     pub async fn open_scan(
         &self,
         table: &TableRef,
         column: &str,
+        pace: Option<Pace>,
     ) -> Result<(TableScan, TableLease), ServiceError> {
         let lease = self.leases.acquire(&table.to_string());
         let stored = self.catalog.get_table(table).await?;
@@ -163,9 +165,10 @@ impl TallyService {
             .map_err(ServiceError::internal)?;
         let info = stored.info;
         let column = column.to_string();
-        let scan = tokio::task::spawn_blocking(move || TableScan::open(&path, &info, &column))
-            .await
-            .map_err(ServiceError::internal)??;
+        let scan =
+            tokio::task::spawn_blocking(move || TableScan::open(&path, &info, &column, pace))
+                .await
+                .map_err(ServiceError::internal)??;
         Ok((scan, lease))
     }
 

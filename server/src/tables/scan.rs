@@ -5,14 +5,16 @@
 //! ones are decoded.
 
 use std::fs::File;
+use std::num::NonZeroU64;
 use std::path::Path;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::time::{Duration, Instant};
 
 use arrow_array::{Array, StringArray, cast::AsArray};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 use tally_app::catalog::{ColumnType, TableInfo};
-use tally_engine::TextBatch;
+use tally_engine::{CancelToken, TextBatch};
 
 /// Rows per decoded batch.
 const BATCH_ROWS: usize = 8192;
@@ -70,8 +72,14 @@ pub struct TableScan {
 }
 
 impl TableScan {
-    /// Opens `column` of the table stored at `path`.
-    pub fn open(path: &Path, table: &TableInfo, column: &str) -> Result<Self, ScanError> {
+    /// Opens `column` of the table stored at `path`; with a `pace`, its batches
+    /// are handed out no faster than the pace's rate.
+    pub fn open(
+        path: &Path,
+        table: &TableInfo,
+        column: &str,
+        pace: Option<Pace>,
+    ) -> Result<Self, ScanError> {
         let reference = table.reference();
         let col = table
             .column(column)
@@ -103,7 +111,7 @@ impl TableScan {
         let (sender, batches) = sync_channel(PREFETCH_BATCHES);
         std::thread::Builder::new()
             .name("tally-scan".into())
-            .spawn(move || decode(reader, &sender))?;
+            .spawn(move || decode(reader, &sender, pace))?;
         Ok(Self { batches, rows })
     }
 
@@ -124,7 +132,11 @@ impl Iterator for TableScan {
 
 /// Decodes every batch into `sender`; stops at the first error, or as soon as
 /// the scan is dropped (a finished or cancelled count).
-fn decode(reader: ParquetRecordBatchReader, sender: &SyncSender<Result<StringBatch, ScanError>>) {
+fn decode(
+    reader: ParquetRecordBatchReader,
+    sender: &SyncSender<Result<StringBatch, ScanError>>,
+    mut pace: Option<Pace>,
+) {
     for batch in reader {
         let item = batch.map_err(ScanError::from).and_then(|batch| {
             let column = batch.column(0);
@@ -135,8 +147,52 @@ fn decode(reader: ParquetRecordBatchReader, sender: &SyncSender<Result<StringBat
             }
         });
         let failed = item.is_err();
+        let bytes = item.as_ref().map_or(0, StringBatch::text_bytes);
         if sender.send(item).is_err() || failed {
             return;
+        }
+        if let Some(pace) = &mut pace {
+            pace.hold_after(bytes);
+        }
+    }
+}
+
+/// A read rate for a scan: bytes of text per second, averaged from the scan's
+/// start. It lets runs share a machine with other work. The counting threads
+/// wait for the next batch while the scan is held, so the pace also watches
+/// the run's cancel token: a cancel cuts the wait short instead of waiting
+/// out a batch's share of time (seconds for a batch of long values at a low
+/// rate).
+pub struct Pace {
+    bytes_per_sec: NonZeroU64,
+    cancel: CancelToken,
+    started: Instant,
+    bytes: u64,
+}
+
+impl Pace {
+    /// How often a held scan looks at the cancel token.
+    const WATCH: Duration = Duration::from_millis(50);
+
+    pub fn new(bytes_per_sec: NonZeroU64, cancel: CancelToken) -> Self {
+        Self {
+            bytes_per_sec,
+            cancel,
+            started: Instant::now(),
+            bytes: 0,
+        }
+    }
+
+    /// Waits until `bytes` more are due at the rate (or the count is cancelled).
+    fn hold_after(&mut self, bytes: usize) {
+        self.bytes = self.bytes.saturating_add(bytes as u64);
+        let due = self.started
+            + Duration::from_secs_f64(self.bytes as f64 / self.bytes_per_sec.get() as f64);
+        while !self.cancel.is_cancelled() {
+            let Some(left) = due.checked_duration_since(Instant::now()) else {
+                return;
+            };
+            std::thread::sleep(left.min(Self::WATCH));
         }
     }
 }
