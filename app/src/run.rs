@@ -128,6 +128,8 @@ pub struct Run {
     pub progress: RunProgress,
     pub total_words: Option<u64>,
     pub distinct_words: Option<u64>,
+    /// Once a run that started has ended: a cancelled or failed run spent
+    /// `count_secs` until it stopped, and nothing storing.
     pub timings: Option<RunTimings>,
     pub error: Option<String>,
     pub log: Vec<RunLogEntry>,

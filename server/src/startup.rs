@@ -16,6 +16,7 @@ use tally_app::service::SharedService;
 use tally_app::{App, shell};
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::trace::TraceLayer;
 
 use crate::cli::ServeArgs;
@@ -196,6 +197,11 @@ fn router(state: AppState) -> Router {
             move || shell(options.clone()),
         )
         .fallback(routes::fallback::fallback)
+        // Pages and JSON are compressed for clients that ask (the Workloads page
+        // is about 100 KB of HTML, 10 KB gzipped). Event streams and responses
+        // already encoded, the site's own gzipped files, pass through.
+        // Brotli's own default level, 11, costs far too much per response.
+        .layer(CompressionLayer::new().quality(CompressionLevel::Precise(4)))
         .layer(axum::middleware::from_fn(routes::liveness::prototype_root))
         .layer(CatchPanicLayer::new())
         .layer(TraceLayer::new_for_http())

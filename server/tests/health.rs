@@ -111,6 +111,67 @@ async fn pages_are_rendered_on_the_server() {
     }
 }
 
+/// The body of `path` asked for with `Accept-Encoding: encoding`, and the
+/// `Content-Encoding` it came with ("" for none).
+async fn fetch_encoded(server: &TestServer, path: &str, encoding: &str) -> (String, Vec<u8>) {
+    let res = client()
+        .get(server.url(path))
+        .header("accept-encoding", encoding)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(res.status(), 200, "{path}");
+    let coding = res
+        .headers()
+        .get("content-encoding")
+        .map_or("", |v| v.to_str().unwrap_or("?"))
+        .to_string();
+    (coding, res.bytes().await.expect("body").to_vec())
+}
+
+#[tokio::test]
+async fn pages_and_json_are_compressed_for_clients_that_ask() {
+    use std::io::Read;
+    let server = TestServer::start();
+    // (Each page carries fresh nonces, so pages are compared by length and heading.)
+    for (path, marker) in [
+        ("/workloads", "<h1>Workloads</h1>"),
+        ("/api/v1/openapi.json", "\"openapi\""),
+    ] {
+        let (coding, plain) = fetch_encoded(&server, path, "identity").await;
+        assert_eq!(coding, "", "{path} unasked");
+        let (coding, gzipped) = fetch_encoded(&server, path, "gzip").await;
+        assert_eq!(coding, "gzip", "{path}");
+        let mut unzipped = String::new();
+        flate2::read::GzDecoder::new(gzipped.as_slice())
+            .read_to_string(&mut unzipped)
+            .expect("valid gzip");
+        assert_eq!(unzipped.len(), plain.len(), "{path}: the same document");
+        assert!(unzipped.contains(marker), "{path}");
+        assert!(
+            gzipped.len() * 2 < plain.len(),
+            "{path}: {} of {} bytes",
+            gzipped.len(),
+            plain.len()
+        );
+        let (coding, _) = fetch_encoded(&server, path, "br, gzip").await;
+        assert_eq!(coding, "br", "{path}: brotli preferred");
+    }
+    // The live event stream must reach the browser event by event.
+    let res = client()
+        .get(server.url("/api/v1/events"))
+        .header("accept-encoding", "gzip, br")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers().get("content-encoding").is_none(),
+        "{:?}",
+        res.headers()
+    );
+}
+
 #[tokio::test]
 async fn openapi_document_and_swagger_ui_are_served() {
     let server = TestServer::start();

@@ -207,6 +207,7 @@ async fn rerun_cancel_while_queued_and_while_running() {
         .await;
     assert_eq!(status, StatusCode::ACCEPTED);
     assert_eq!(queued["state"], "cancelled");
+    assert!(queued["timings"].is_null(), "never started: {queued}");
     let (_, w2) = server.get_json("/api/v1/workloads/2").await;
     assert_eq!(w2["status"], "cancelled");
 
@@ -228,6 +229,17 @@ async fn rerun_cancel_while_queued_and_while_running() {
         "stopped in {:?}",
         asked.elapsed()
     );
+    // How long it ran until the cancel is kept, as for a success.
+    let timings = &cancelled["timings"];
+    let count_secs = timings["count_secs"].as_f64().expect("count time");
+    assert!(count_secs > 0.0, "{timings}");
+    assert_eq!(timings["store_secs"], 0.0, "{timings}");
+    assert!(
+        timings["total_secs"].as_f64() >= Some(count_secs),
+        "{timings}"
+    );
+    let (_, w1) = server.get_json("/api/v1/workloads/1").await;
+    assert_eq!(w1["last_run"]["duration_secs"], timings["total_secs"]);
     let (status, _) = server.get_json("/api/v1/runs/1/wordcount").await;
     assert_eq!(status, StatusCode::CONFLICT, "no partial results");
     let (status, _, _) = server

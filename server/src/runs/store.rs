@@ -184,6 +184,31 @@ impl RunRow {
             .map_or(0.0, |s| (end - s).num_milliseconds().max(0) as f64 / 1000.0)
     }
 
+    /// Where the run's time went: as a success recorded it, or, for a run
+    /// that ended early after it started (failed or cancelled), from its
+    /// timestamps, so that every run that did work shows how long it took.
+    fn timings(&self) -> Option<RunTimings> {
+        if let Some(t) = &self.timings {
+            return Some(RunTimings {
+                queue_secs: t.queue_secs,
+                count_secs: t.count_secs,
+                store_secs: t.store_secs,
+                total_secs: t.total_secs,
+            });
+        }
+        let (started, finished) = (self.started_at?, self.finished_at?);
+        let secs = |from: DateTime<Utc>, to: DateTime<Utc>| {
+            (to - from).num_milliseconds().max(0) as f64 / 1000.0
+        };
+        let (queue_secs, count_secs) = (secs(self.queued_at, started), secs(started, finished));
+        Some(RunTimings {
+            queue_secs,
+            count_secs,
+            store_secs: 0.0,
+            total_secs: queue_secs + count_secs,
+        })
+    }
+
     pub fn public(&self) -> Run {
         Run {
             id: self.id(),
@@ -201,12 +226,7 @@ impl RunRow {
             progress: self.progress.public(self.elapsed_secs()),
             total_words: self.total_words.and_then(|n| u64::try_from(n).ok()),
             distinct_words: self.distinct_words.and_then(|n| u64::try_from(n).ok()),
-            timings: self.timings.as_ref().map(|t| RunTimings {
-                queue_secs: t.queue_secs,
-                count_secs: t.count_secs,
-                store_secs: t.store_secs,
-                total_secs: t.total_secs,
-            }),
+            timings: self.timings(),
             error: self.error.clone(),
             log: self
                 .log
