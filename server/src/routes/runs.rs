@@ -9,7 +9,7 @@ use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use futures_util::Stream;
+use futures_util::{Stream, StreamExt};
 use serde::Deserialize;
 use tally_app::error::FieldError;
 use tally_app::run::{MAX_WORDS_PAGE, Run, ServerEvent, WordCountPage, WordCountRow, WordOrder};
@@ -228,7 +228,7 @@ fn page_response(page: WordCountPage) -> Response {
 /// The whole result as CSV (`word,count`, most frequent first), streamed a row
 /// group at a time.
 fn csv_download(run: &RunRow, source: ResultSource) -> Response {
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
     tokio::task::spawn_blocking(move || {
         let mut header = true;
         let outcome = source.for_each_group(|rows: Vec<WordCountRow>| {
@@ -247,9 +247,10 @@ fn csv_download(run: &RunRow, source: ResultSource) -> Response {
             let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
         }
     });
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|item| (item, rx))
-    });
+    // A closed channel answers `None` however often it is polled, as a body
+    // wrapped by the compression layer must (it polls again after the end;
+    // an `unfold` stream panics then).
+    let stream = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
     let name = format!(
         "workload-{}-run-{}-wordcount.csv",
         run.workload_id(),
@@ -293,6 +294,7 @@ pub async fn events(
                 Err(RecvError::Closed) => return None,
             }
         }
-    });
+    })
+    .fuse();
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }
