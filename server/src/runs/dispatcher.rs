@@ -15,7 +15,9 @@ use tally_app::run::{RunState, ServerEvent};
 use tally_engine::{CancelToken, Control, CountError, Engine};
 
 use super::results::INLINE_WORDS;
-use super::store::{Heartbeat, LogRow, NewResults, Outcome, ProgressRow, RunRow, TimingsRow};
+use super::store::{
+    Heartbeat, LogRow, NewResults, Outcome, ProgressRow, RunRow, TimingsRow, secs_between,
+};
 use crate::catalog;
 use crate::service::TallyService;
 use crate::tables::scan::Pace;
@@ -286,9 +288,9 @@ async fn count_and_store(
         }
         (NewResults::Files(stem.clone()), Some(stem))
     };
-    let queue_secs = run.started_at.map_or(0.0, |s| {
-        (s - run.queued_at).num_milliseconds().max(0) as f64 / 1000.0
-    });
+    let queue_secs = run
+        .started_at
+        .map_or(0.0, |started| secs_between(run.queued_at, started));
     let store_secs = store_started.elapsed().as_secs_f64();
     let outcome = Outcome::Succeeded {
         total_words: stats.total_words,

@@ -181,7 +181,7 @@ impl RunRow {
     fn elapsed_secs(&self) -> f64 {
         let end = self.finished_at.unwrap_or_else(Utc::now);
         self.started_at
-            .map_or(0.0, |s| (end - s).num_milliseconds().max(0) as f64 / 1000.0)
+            .map_or(0.0, |started| secs_between(started, end))
     }
 
     /// Where the run's time went: as a success recorded it, or, for a run
@@ -197,10 +197,8 @@ impl RunRow {
             });
         }
         let (started, finished) = (self.started_at?, self.finished_at?);
-        let secs = |from: DateTime<Utc>, to: DateTime<Utc>| {
-            (to - from).num_milliseconds().max(0) as f64 / 1000.0
-        };
-        let (queue_secs, count_secs) = (secs(self.queued_at, started), secs(started, finished));
+        let queue_secs = secs_between(self.queued_at, started);
+        let count_secs = secs_between(started, finished);
         Some(RunTimings {
             queue_secs,
             count_secs,
@@ -254,6 +252,11 @@ impl RunRow {
             error: run.error,
         }
     }
+}
+
+/// Seconds from `from` to `to`, to the millisecond (0 if the clock went back).
+pub fn secs_between(from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
+    (to - from).num_milliseconds().max(0) as f64 / 1000.0
 }
 
 /// What a heartbeat learnt.
