@@ -186,8 +186,15 @@ impl Pace {
     /// Waits until `bytes` more are due at the rate (or the count is cancelled).
     fn hold_after(&mut self, bytes: usize) {
         self.bytes = self.bytes.saturating_add(bytes as u64);
-        let due = self.started
-            + Duration::from_secs_f64(self.bytes as f64 / self.bytes_per_sec.get() as f64);
+        let share = self.bytes as f64 / self.bytes_per_sec.get() as f64;
+        // Beyond what an `Instant` can hold (exabytes at a byte a second) there
+        // is nothing sensible to wait for.
+        let Some(due) = Duration::try_from_secs_f64(share)
+            .ok()
+            .and_then(|share| self.started.checked_add(share))
+        else {
+            return;
+        };
         while !self.cancel.is_cancelled() {
             let Some(left) = due.checked_duration_since(Instant::now()) else {
                 return;
