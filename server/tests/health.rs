@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{TestServer, client};
+use common::{TestServer, client, gunzip};
 use serde_json::Value;
 
 #[tokio::test]
@@ -111,41 +111,19 @@ async fn pages_are_rendered_on_the_server() {
     }
 }
 
-/// The body of `path` asked for with `Accept-Encoding: encoding`, and the
-/// `Content-Encoding` it came with ("" for none).
-async fn fetch_encoded(server: &TestServer, path: &str, encoding: &str) -> (String, Vec<u8>) {
-    let res = client()
-        .get(server.url(path))
-        .header("accept-encoding", encoding)
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(res.status(), 200, "{path}");
-    let coding = res
-        .headers()
-        .get("content-encoding")
-        .map_or("", |v| v.to_str().unwrap_or("?"))
-        .to_string();
-    (coding, res.bytes().await.expect("body").to_vec())
-}
-
 #[tokio::test]
 async fn pages_and_json_are_compressed_for_clients_that_ask() {
-    use std::io::Read;
     let server = TestServer::start();
     // (Each page carries fresh nonces, so pages are compared by length and heading.)
     for (path, marker) in [
         ("/workloads", "<h1>Workloads</h1>"),
         ("/api/v1/openapi.json", "\"openapi\""),
     ] {
-        let (coding, plain) = fetch_encoded(&server, path, "identity").await;
+        let (coding, plain) = server.get_encoded(path, "identity").await;
         assert_eq!(coding, "", "{path} unasked");
-        let (coding, gzipped) = fetch_encoded(&server, path, "gzip").await;
+        let (coding, gzipped) = server.get_encoded(path, "gzip").await;
         assert_eq!(coding, "gzip", "{path}");
-        let mut unzipped = String::new();
-        flate2::read::GzDecoder::new(gzipped.as_slice())
-            .read_to_string(&mut unzipped)
-            .expect("valid gzip");
+        let unzipped = gunzip(&gzipped);
         assert_eq!(unzipped.len(), plain.len(), "{path}: the same document");
         assert!(unzipped.contains(marker), "{path}");
         assert!(
@@ -154,7 +132,7 @@ async fn pages_and_json_are_compressed_for_clients_that_ask() {
             gzipped.len(),
             plain.len()
         );
-        let (coding, _) = fetch_encoded(&server, path, "br, gzip").await;
+        let (coding, _) = server.get_encoded(path, "br, gzip").await;
         assert_eq!(coding, "br", "{path}: brotli preferred");
     }
     // The live event stream must reach the browser event by event.

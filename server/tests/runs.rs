@@ -6,7 +6,7 @@ mod common;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{TestServer, client, tally_bin};
+use common::{TestServer, client, gunzip, tally_bin};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -189,22 +189,11 @@ async fn results_page_search_order_and_download() {
         .collect();
     assert_eq!(rows, words);
     // Compressed for a client that asks, streamed to its end.
-    let gzipped = client()
-        .get(server.url("/api/v1/workloads/1/wordcount?format=csv"))
-        .header("accept-encoding", "gzip")
-        .send()
-        .await
-        .expect("csv");
-    assert_eq!(gzipped.status(), StatusCode::OK);
-    assert_eq!(gzipped.headers()["content-encoding"], "gzip");
-    let body = gzipped.bytes().await.expect("whole body");
-    let mut unzipped = String::new();
-    std::io::Read::read_to_string(
-        &mut flate2::read::GzDecoder::new(body.as_ref()),
-        &mut unzipped,
-    )
-    .expect("valid gzip");
-    assert_eq!(unzipped, csv);
+    let (coding, gzipped) = server
+        .get_encoded("/api/v1/workloads/1/wordcount?format=csv", "gzip")
+        .await;
+    assert_eq!(coding, "gzip");
+    assert_eq!(gunzip(&gzipped), csv);
     let (status, _) = server.get_json("/api/v1/runs/9/wordcount").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }

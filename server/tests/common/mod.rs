@@ -18,6 +18,14 @@ pub struct TestServer {
     _temp: Option<tempfile::TempDir>,
 }
 
+/// The text a gzip body holds.
+pub fn gunzip(body: &[u8]) -> String {
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(body), &mut text)
+        .expect("valid gzip");
+    text
+}
+
 /// The binary under test, as cargo built it for these tests.
 pub fn tally_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_tally"))
@@ -110,6 +118,24 @@ impl TestServer {
         let res = client().get(self.url(path)).send().await.expect("request");
         let status = res.status();
         (status, res.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    /// GETs `path` (expecting 200) with `Accept-Encoding: encoding`; returns the
+    /// `Content-Encoding` it came with ("" for none) and the body as sent.
+    pub async fn get_encoded(&self, path: &str, encoding: &str) -> (String, Vec<u8>) {
+        let res = client()
+            .get(self.url(path))
+            .header("accept-encoding", encoding)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(res.status(), 200, "{path}");
+        let coding = res
+            .headers()
+            .get("content-encoding")
+            .map_or("", |v| v.to_str().unwrap_or("?"))
+            .to_string();
+        (coding, res.bytes().await.expect("whole body").to_vec())
     }
 
     /// Stops the server (SIGTERM) and starts it again on the same data directory.
