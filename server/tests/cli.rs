@@ -15,16 +15,21 @@ fn tally(args: &[&str], stdin: Option<&[u8]>) -> (i32, String, String) {
         .stderr(Stdio::piped())
         .spawn()
         .expect("run tally");
-    if let Some(input) = stdin {
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(input)
-            .expect("write stdin");
-    }
-    drop(child.stdin.take());
+    // Stdin is written from its own thread while the output is read, so a large
+    // input can never fill one pipe while the child blocks on the other. A child
+    // that exits before reading its input (a usage error, a missing file) closes
+    // the pipe first: that broken pipe is the behaviour under test, not a failure.
+    let writer = child.stdin.take().map(|mut pipe| {
+        let input = stdin.unwrap_or_default().to_vec();
+        std::thread::spawn(move || match pipe.write_all(&input) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e),
+            _ => Ok(()),
+        })
+    });
     let out = child.wait_with_output().expect("wait");
+    if let Some(writer) = writer {
+        writer.join().expect("stdin writer").expect("write stdin");
+    }
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
