@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 use leptos::server_fn::codec::{MultipartData, MultipartFormData};
 
+use crate::auth::{AuditPage, CurrentUser, NewToken, Role, TokenInfo, UserInfo};
 use crate::catalog::{ProjectTree, TableDetail, TableInfo};
 use crate::domain::SystemStatus;
 use crate::error::AppError;
@@ -31,13 +32,15 @@ pub async fn get_table(table: String) -> Result<TableDetail, AppError> {
 /// `POST /api/fn/datasets/upload` (multipart): imports the form's files as a new table.
 #[server(prefix = "/api/fn", endpoint = "datasets/upload", input = MultipartFormData)]
 pub async fn upload_table(form: MultipartData) -> Result<TableInfo, AppError> {
-    answer(service()?.import_upload(form).await)
+    let who = principal()?;
+    answer(service()?.import_upload(&who, form).await)
 }
 
 /// `POST /api/fn/datasets/delete` (`table=project.dataset.table`): deletes a table.
 #[server(prefix = "/api/fn", endpoint = "datasets/delete")]
 pub async fn delete_table(table: String) -> Result<TableInfo, AppError> {
-    answer(service()?.delete_table(&table).await)
+    let who = principal()?;
+    answer(service()?.delete_table(&who, &table).await)
 }
 
 /// `POST /api/fn/workloads/list` (`status`, `q`, `sort`, `limit`, `offset`, all
@@ -77,7 +80,8 @@ pub async fn get_workload(id: u64) -> Result<Workload, AppError> {
 #[server(prefix = "/api/fn", endpoint = "workloads/create")]
 pub async fn create_workload(form: WorkloadForm) -> Result<Workload, AppError> {
     let posted = form.clone();
-    let result = service()?.create_workload(form).await;
+    let who = principal()?;
+    let result = service()?.create_workload(&who, form).await;
     answer_form(
         result,
         |w| Some(format!("/workloads/{}", w.id)),
@@ -89,7 +93,8 @@ pub async fn create_workload(form: WorkloadForm) -> Result<Workload, AppError> {
 #[server(prefix = "/api/fn", endpoint = "workloads/update")]
 pub async fn update_workload(id: u64, form: WorkloadForm) -> Result<Workload, AppError> {
     let posted = form.clone();
-    let result = service()?.update_workload(id, form).await;
+    let who = principal()?;
+    let result = service()?.update_workload(&who, id, form).await;
     answer_form(
         result,
         |w| Some(format!("/workloads/{}", w.id)),
@@ -100,7 +105,8 @@ pub async fn update_workload(id: u64, form: WorkloadForm) -> Result<Workload, Ap
 /// `POST /api/fn/workloads/delete` (`id`): deletes a workload, its runs and results.
 #[server(prefix = "/api/fn", endpoint = "workloads/delete")]
 pub async fn delete_workload(id: u64) -> Result<Workload, AppError> {
-    let result = service()?.delete_workload(id).await;
+    let who = principal()?;
+    let result = service()?.delete_workload(&who, id).await;
     answer_form(result, |_| Some("/workloads".into()), None)
 }
 
@@ -113,13 +119,19 @@ pub async fn get_activity() -> Result<Activity, AppError> {
 /// `POST /api/fn/runs/start` (`workload_id`): queues a new run of a workload.
 #[server(prefix = "/api/fn", endpoint = "runs/start")]
 pub async fn start_run(workload_id: u64) -> Result<Run, AppError> {
-    answer_form(service()?.start_run(workload_id).await, |_| None, None)
+    let who = principal()?;
+    answer_form(
+        service()?.start_run(&who, workload_id).await,
+        |_| None,
+        None,
+    )
 }
 
 /// `POST /api/fn/runs/cancel` (`run_id`): cancels a queued or running run.
 #[server(prefix = "/api/fn", endpoint = "runs/cancel")]
 pub async fn cancel_run(run_id: u64) -> Result<Run, AppError> {
-    answer_form(service()?.cancel_run(run_id).await, |_| None, None)
+    let who = principal()?;
+    answer_form(service()?.cancel_run(&who, run_id).await, |_| None, None)
 }
 
 /// `POST /api/fn/runs/list` (`workload_id`): a workload's runs, newest first.
@@ -151,6 +163,126 @@ pub async fn get_run_words(
         limit,
     };
     answer(service()?.run_words(run_id, request).await)
+}
+
+/// `POST /api/fn/auth/me`: who the page is for (no name on a server without sign-in).
+#[server(prefix = "/api/fn", endpoint = "auth/me")]
+pub async fn get_current_user() -> Result<CurrentUser, AppError> {
+    Ok(principal()?.current_user())
+}
+
+/// `POST /api/fn/tokens/list`: the caller's API tokens (an admin's: everyone's).
+#[server(prefix = "/api/fn", endpoint = "tokens/list")]
+pub async fn list_tokens() -> Result<Vec<TokenInfo>, AppError> {
+    let who = principal()?;
+    answer(accounts()?.tokens(&who).await)
+}
+
+/// `POST /api/fn/tokens/create` (`name`, `role`, optional `expires_in_days`):
+/// a new token for the caller; the answer is the only one with its secret.
+#[server(prefix = "/api/fn", endpoint = "tokens/create")]
+pub async fn create_token(
+    name: String,
+    role: Role,
+    #[server(default)] expires_in_days: String,
+) -> Result<NewToken, AppError> {
+    let who = principal()?;
+    let days = match expires_in_days.trim() {
+        "" => None,
+        raw => Some(raw.parse::<u32>().map_err(|_| {
+            AppError::new(
+                422,
+                "expires_in_days: a whole number of days, or empty for none",
+            )
+        })?),
+    };
+    answer(accounts()?.create_token(&who, &name, role, days).await)
+}
+
+/// `POST /api/fn/tokens/revoke` (`id`): revokes one of the caller's tokens (an admin: anyone's).
+#[server(prefix = "/api/fn", endpoint = "tokens/revoke")]
+pub async fn revoke_token(id: u64) -> Result<TokenInfo, AppError> {
+    let who = principal()?;
+    answer(accounts()?.revoke_token(&who, id).await)
+}
+
+/// `POST /api/fn/account/password` (`password`): changes the caller's own
+/// password and ends their sessions, this one included.
+#[server(prefix = "/api/fn", endpoint = "account/password")]
+pub async fn change_password(password: String) -> Result<UserInfo, AppError> {
+    let who = principal()?;
+    let id = who
+        .user_id
+        .ok_or_else(|| AppError::new(409, "password: this server runs without sign-in"))?;
+    answer(accounts()?.set_user_password(&who, id, &password).await)
+}
+
+/// `POST /api/fn/users/list` (admin): every user.
+#[server(prefix = "/api/fn", endpoint = "users/list")]
+pub async fn list_users() -> Result<Vec<UserInfo>, AppError> {
+    answer(accounts()?.users().await)
+}
+
+/// `POST /api/fn/users/create` (admin; `name`, `password`, `role`).
+#[server(prefix = "/api/fn", endpoint = "users/create")]
+pub async fn create_user(name: String, password: String, role: Role) -> Result<UserInfo, AppError> {
+    let who = principal()?;
+    answer(accounts()?.create_user(&who, &name, &password, role).await)
+}
+
+/// `POST /api/fn/users/role` (admin; `id`, `role`).
+#[server(prefix = "/api/fn", endpoint = "users/role")]
+pub async fn set_user_role(id: u64, role: Role) -> Result<UserInfo, AppError> {
+    let who = principal()?;
+    answer(accounts()?.set_user_role(&who, id, role).await)
+}
+
+/// `POST /api/fn/users/password` (admin; `id`, `password`): ends the user's sessions.
+#[server(prefix = "/api/fn", endpoint = "users/password")]
+pub async fn set_user_password(id: u64, password: String) -> Result<UserInfo, AppError> {
+    let who = principal()?;
+    answer(accounts()?.set_user_password(&who, id, &password).await)
+}
+
+/// `POST /api/fn/users/delete` (admin; `id`): deletes a user, their sessions and tokens.
+#[server(prefix = "/api/fn", endpoint = "users/delete")]
+pub async fn delete_user(id: u64) -> Result<UserInfo, AppError> {
+    let who = principal()?;
+    answer(accounts()?.delete_user(&who, id).await)
+}
+
+/// `POST /api/fn/audit/list` (admin; optional `action` prefix, `actor`,
+/// `offset`, `limit`): a page of the audit log, newest first.
+#[server(prefix = "/api/fn", endpoint = "audit/list")]
+pub async fn list_audit(
+    #[server(default)] action: String,
+    #[server(default)] actor: String,
+    #[server(default)] offset: u64,
+    #[server(default)] limit: u64,
+) -> Result<AuditPage, AppError> {
+    let nonempty = |s: String| Some(s).filter(|s| !s.trim().is_empty());
+    let limit = if limit == 0 { 100 } else { limit };
+    answer(
+        accounts()?
+            .audit(nonempty(action), nonempty(actor), offset, limit)
+            .await,
+    )
+}
+
+/// Who is calling, as the server's guard resolved it; a 401 when nobody is
+/// signed in (the guard already refused what needs a role).
+#[cfg(feature = "ssr")]
+fn principal() -> Result<crate::auth::Principal, AppError> {
+    use_context::<http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<crate::auth::Principal>().cloned())
+        .ok_or_else(|| AppError::new(401, "Sign in first"))
+}
+
+/// The account service the server provided in context.
+#[cfg(feature = "ssr")]
+fn accounts() -> Result<crate::service::SharedAccounts, AppError> {
+    use_context::<crate::service::SharedAccounts>()
+        .ok_or_else(|| AppError::new(500, "the account service is not available on this server"))
 }
 
 /// The service the server provided in context; an error (not a panic) if it is missing.
@@ -224,8 +356,7 @@ fn plain_form_referer() -> Option<String> {
         return None;
     }
     let referer = parts.headers.get(http::header::REFERER)?.to_str().ok()?;
-    // Only the path and query: a redirect never leaves this site.
-    let after_scheme = referer.split_once("://").map_or(referer, |(_, rest)| rest);
-    let path = after_scheme.find('/').map_or("/", |i| &after_scheme[i..]);
-    Some(path.to_string())
+    // Only a path of this site: a redirect never leaves it (a `Referer` of
+    // `//other-host/...` is no path of ours).
+    crate::href::path_of_url(referer).map(str::to_string)
 }

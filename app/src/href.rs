@@ -42,9 +42,58 @@ pub fn with_param(url: &str, key: &str, value: &str) -> String {
     format!("{path}?{}", parts.join("&"))
 }
 
+/// `raw` when it is a path on this site (`/x?y`), never anything a browser
+/// would take to another origin: not `//host/x` nor `/\\host/x` (both leave the
+/// site), nor a value with a scheme or a control character. Redirect targets
+/// taken from a request (a `Referer`, a `next` parameter) go through this.
+pub fn same_origin_path(raw: &str) -> Option<&str> {
+    let mut bytes = raw.bytes();
+    let starts_with_slash = bytes.next() == Some(b'/');
+    let second = bytes.next();
+    let leaves_site = matches!(second, Some(b'/' | b'\\'));
+    let clean = raw.bytes().all(|b| b > 0x20 && b != 0x7f);
+    (starts_with_slash && !leaves_site && clean).then_some(raw)
+}
+
+/// The path and query of a URL that a browser sent (`http://host/x?y` → `/x?y`,
+/// a bare path as it is), when it is one of this site's; see [`same_origin_path`].
+pub fn path_of_url(url: &str) -> Option<&str> {
+    let path = match url.split_once("://") {
+        Some((scheme, rest)) if !scheme.is_empty() && !scheme.contains('/') => {
+            rest.find('/').map_or("/", |i| &rest[i..])
+        }
+        _ => url,
+    };
+    same_origin_path(path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn redirect_targets_stay_on_this_site() {
+        assert_eq!(same_origin_path("/workloads?x=1"), Some("/workloads?x=1"));
+        assert_eq!(same_origin_path("/"), Some("/"));
+        for bad in [
+            "//evil.example/x",
+            "/\\evil.example/x",
+            "https://evil.example/",
+            "evil",
+            "",
+            "/a\nb",
+            "/a b",
+        ] {
+            assert_eq!(same_origin_path(bad), None, "{bad:?}");
+        }
+        assert_eq!(
+            path_of_url("http://127.0.0.1:3000/workloads/new?table=a"),
+            Some("/workloads/new?table=a")
+        );
+        assert_eq!(path_of_url("http://127.0.0.1:3000"), Some("/"));
+        assert_eq!(path_of_url("//other-host/x"), None);
+        assert_eq!(path_of_url("http://h//other-host/x"), None);
+    }
 
     #[test]
     fn queries_are_encoded_and_replaced() {

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use leptos::server_fn::codec::MultipartData;
 
+use crate::auth::{AuditPage, NewToken, Principal, Role, TokenInfo, UserInfo};
 use crate::catalog::{ProjectTree, TableDetail, TableInfo};
 use crate::domain::SystemStatus;
 use crate::error::AppError;
@@ -28,10 +29,14 @@ pub trait AppService: Send + Sync + 'static {
 
     /// Imports the files of an upload form (fields `table`, `file`..., and the
     /// optional `format`, `delimiter`, `quote`, `replace_invalid_utf8`).
-    async fn import_upload(&self, form: MultipartData) -> Result<TableInfo, AppError>;
+    async fn import_upload(
+        &self,
+        who: &Principal,
+        form: MultipartData,
+    ) -> Result<TableInfo, AppError>;
 
     /// Deletes a table and its data.
-    async fn delete_table(&self, table: &str) -> Result<TableInfo, AppError>;
+    async fn delete_table(&self, who: &Principal, table: &str) -> Result<TableInfo, AppError>;
 
     /// One page of workloads.
     async fn list_workloads(&self, query: WorkloadQuery) -> Result<WorkloadPage, AppError>;
@@ -39,21 +44,30 @@ pub trait AppService: Send + Sync + 'static {
     async fn workload(&self, id: u64) -> Result<Workload, AppError>;
 
     /// Validates the form as the REST API validates a body, and creates the workload.
-    async fn create_workload(&self, form: WorkloadForm) -> Result<Workload, AppError>;
+    async fn create_workload(
+        &self,
+        who: &Principal,
+        form: WorkloadForm,
+    ) -> Result<Workload, AppError>;
 
     /// Replaces a workload's definition with the form's.
-    async fn update_workload(&self, id: u64, form: WorkloadForm) -> Result<Workload, AppError>;
+    async fn update_workload(
+        &self,
+        who: &Principal,
+        id: u64,
+        form: WorkloadForm,
+    ) -> Result<Workload, AppError>;
 
-    async fn delete_workload(&self, id: u64) -> Result<Workload, AppError>;
+    async fn delete_workload(&self, who: &Principal, id: u64) -> Result<Workload, AppError>;
 
     /// Workloads by status, runs in flight and recent runs (the Dashboard).
     async fn activity(&self) -> Result<Activity, AppError>;
 
     /// Queues a new run of a workload.
-    async fn start_run(&self, workload_id: u64) -> Result<Run, AppError>;
+    async fn start_run(&self, who: &Principal, workload_id: u64) -> Result<Run, AppError>;
 
     /// Cancels a queued or running run.
-    async fn cancel_run(&self, run_id: u64) -> Result<Run, AppError>;
+    async fn cancel_run(&self, who: &Principal, run_id: u64) -> Result<Run, AppError>;
 
     /// A workload's runs, newest first.
     async fn runs_of(&self, workload_id: u64) -> Result<Vec<Run>, AppError>;
@@ -67,6 +81,64 @@ pub trait AppService: Send + Sync + 'static {
         request: WordsRequest,
     ) -> Result<WordCountPage, AppError>;
 }
+
+/// Users, tokens and the audit log: what the account pages ask of the server.
+/// The roles are checked before these are called (the server's policy table);
+/// the rules about whose token is whose live behind them.
+#[async_trait::async_trait]
+pub trait AccountService: Send + Sync + 'static {
+    async fn users(&self) -> Result<Vec<UserInfo>, AppError>;
+
+    async fn create_user(
+        &self,
+        who: &Principal,
+        name: &str,
+        password: &str,
+        role: Role,
+    ) -> Result<UserInfo, AppError>;
+
+    async fn set_user_role(
+        &self,
+        who: &Principal,
+        id: u64,
+        role: Role,
+    ) -> Result<UserInfo, AppError>;
+
+    /// An admin's for anyone, or one's own; ends the user's sessions.
+    async fn set_user_password(
+        &self,
+        who: &Principal,
+        id: u64,
+        password: &str,
+    ) -> Result<UserInfo, AppError>;
+
+    async fn delete_user(&self, who: &Principal, id: u64) -> Result<UserInfo, AppError>;
+
+    /// The tokens `who` may see (an admin sees everyone's).
+    async fn tokens(&self, who: &Principal) -> Result<Vec<TokenInfo>, AppError>;
+
+    async fn create_token(
+        &self,
+        who: &Principal,
+        name: &str,
+        role: Role,
+        expires_in_days: Option<u32>,
+    ) -> Result<NewToken, AppError>;
+
+    async fn revoke_token(&self, who: &Principal, id: u64) -> Result<TokenInfo, AppError>;
+
+    /// A page of the audit log, newest first, optionally of one action prefix.
+    async fn audit(
+        &self,
+        action: Option<String>,
+        actor: Option<String>,
+        offset: u64,
+        limit: u64,
+    ) -> Result<AuditPage, AppError>;
+}
+
+/// How the account service travels in Leptos' context.
+pub type SharedAccounts = Arc<dyn AccountService>;
 
 /// How the service travels in Leptos' context.
 pub type SharedService = Arc<dyn AppService>;

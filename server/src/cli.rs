@@ -8,9 +8,19 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+/// `tally --version`: the release, the commit and its date.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("TALLY_COMMIT"),
+    " ",
+    env!("TALLY_COMMIT_DATE"),
+    ")"
+);
+
 /// Tally: a self-hosted workload manager for text analytics.
 #[derive(Debug, Parser)]
-#[command(name = "tally", version, about, long_about = None, propagate_version = true, args_conflicts_with_subcommands = true)]
+#[command(name = "tally", version = VERSION, about, long_about = None, propagate_version = true, args_conflicts_with_subcommands = true)]
 pub struct Cli {
     /// Log filter: a level (error, warn, info, debug, trace) or a tracing
     /// directive such as `tally_server=debug,info`.
@@ -33,6 +43,9 @@ pub enum Command {
     Count(crate::count_cmd::CountArgs),
     /// Import files as a new table of a running Tally server.
     Import(crate::import_cmd::ImportArgs),
+    /// Manage users while the server is stopped.
+    #[command(subcommand)]
+    Admin(crate::admin_cmd::AdminCommand),
     /// Measure import and scan throughput on this machine.
     #[command(hide = true)]
     BenchImport(crate::bench_cmd::BenchArgs),
@@ -48,37 +61,39 @@ pub struct ServeArgs {
     #[arg(long, env = "TALLY_ADDR", default_value = "127.0.0.1:3000")]
     pub addr: SocketAddr,
 
-    /// Directory for Tally's data: the embedded database and imported tables.
-    /// Created if missing.
-    #[arg(long, env = "TALLY_DATA_DIR", default_value = "./data")]
-    pub data_dir: PathBuf,
+    #[command(flatten)]
+    pub store: StoreArgs,
 
-    /// Database to use instead of the embedded one: `surrealkv://PATH`,
-    /// `rocksdb://PATH`, `mem://` or a remote `ws://HOST:PORT` / `wss://...`.
-    /// Default: `surrealkv://<data-dir>/db`.
-    #[arg(long, env = "TALLY_DB")]
-    pub db: Option<String>,
+    /// Who must sign in: `auto` (no one on a loopback address, everyone on
+    /// any other), `required` (everyone), `off` (no one; refused on a
+    /// non-loopback address).
+    #[arg(long, env = "TALLY_AUTH", value_enum, default_value = "auto")]
+    pub auth: crate::auth::AuthMode,
 
-    /// User for a remote database (root credentials).
-    #[arg(long, env = "TALLY_DB_USER", requires = "db_pass")]
-    pub db_user: Option<String>,
+    /// The URL users reach Tally at, when it is not the address it listens
+    /// on: behind a TLS reverse proxy, `https://tally.example.com`. Its origin
+    /// is accepted for form posts and its host on loopback; https makes
+    /// cookies `Secure` and adds HSTS.
+    #[arg(long, env = "TALLY_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
 
-    /// Password for a remote database.
-    #[arg(
-        long,
-        env = "TALLY_DB_PASS",
-        hide_env_values = true,
-        requires = "db_user"
-    )]
-    pub db_pass: Option<String>,
+    /// A browser session unused this long ends (`30m`, `12h`, `7d`).
+    #[arg(long, env = "TALLY_SESSION_IDLE", default_value = "12h", value_parser = parse_duration)]
+    pub session_idle: std::time::Duration,
 
-    /// SurrealDB namespace and database that hold Tally's tables.
-    #[arg(long, env = "TALLY_DB_NAMESPACE", default_value = "tally")]
-    pub db_namespace: String,
+    /// A browser session ends this long after sign-in, however it is used.
+    #[arg(long, env = "TALLY_SESSION_LIFETIME", default_value = "7d", value_parser = parse_duration)]
+    pub session_lifetime: std::time::Duration,
 
-    /// SurrealDB database name inside the namespace.
-    #[arg(long, env = "TALLY_DB_DATABASE", default_value = "tally")]
-    pub db_database: String,
+    /// Failed sign-ins one user name may have within 15 minutes before its
+    /// sign-ins are refused until the oldest is 15 minutes old (an address
+    /// may have four times as many, across names).
+    #[arg(long, env = "TALLY_LOGIN_ATTEMPTS", default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub login_attempts: u16,
+
+    /// Audit log entries older than this are deleted (`90d`, `365d`).
+    #[arg(long, env = "TALLY_AUDIT_RETENTION", default_value = "365d", value_parser = parse_duration)]
+    pub audit_retention: std::time::Duration,
 
     /// A JSON Lines file to load as `public-data.samples.shakespeare` when that
     /// table is missing (the run script prepares it).
@@ -111,6 +126,42 @@ pub struct ServeArgs {
     pub max_json_bytes: usize,
 }
 
+/// Where Tally keeps its data: shared by `serve` and `admin`.
+#[derive(Debug, Clone, Args)]
+pub struct StoreArgs {
+    /// Directory for Tally's data: the embedded database and imported tables.
+    /// Created if missing.
+    #[arg(long, env = "TALLY_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+
+    /// Database to use instead of the embedded one: `surrealkv://PATH`,
+    /// `rocksdb://PATH`, `mem://` or a remote `ws://HOST:PORT` / `wss://...`.
+    /// Default: `surrealkv://<data-dir>/db`.
+    #[arg(long, env = "TALLY_DB")]
+    pub db: Option<String>,
+
+    /// User for a remote database (root credentials).
+    #[arg(long, env = "TALLY_DB_USER", requires = "db_pass")]
+    pub db_user: Option<String>,
+
+    /// Password for a remote database.
+    #[arg(
+        long,
+        env = "TALLY_DB_PASS",
+        hide_env_values = true,
+        requires = "db_user"
+    )]
+    pub db_pass: Option<String>,
+
+    /// SurrealDB namespace and database that hold Tally's tables.
+    #[arg(long, env = "TALLY_DB_NAMESPACE", default_value = "tally")]
+    pub db_namespace: String,
+
+    /// SurrealDB database name inside the namespace.
+    #[arg(long, env = "TALLY_DB_DATABASE", default_value = "tally")]
+    pub db_database: String,
+}
+
 /// `4096`, `64KB`, `50MB`, `2GB` (binary multiples: 1 KB = 1 024 bytes).
 pub fn parse_bytes(raw: &str) -> Result<u64, String> {
     let upper = raw.trim().to_ascii_uppercase();
@@ -130,8 +181,8 @@ pub fn parse_bytes(raw: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("'{raw}' is not a size such as 4096, 64KB, 50MB or 2GB"))
 }
 
-/// `90`, `90s`, `30m`, `2h`.
-fn parse_duration(raw: &str) -> Result<std::time::Duration, String> {
+/// `90`, `90s`, `30m`, `2h`, `7d`.
+pub fn parse_duration(raw: &str) -> Result<std::time::Duration, String> {
     let raw = raw.trim();
     let (number, unit) = match raw.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
         Some((at, _)) => raw.split_at(at),
@@ -140,12 +191,16 @@ fn parse_duration(raw: &str) -> Result<std::time::Duration, String> {
     let n: u64 = number
         .parse()
         .map_err(|_| format!("'{raw}' is not a duration such as 90s, 30m or 2h"))?;
-    let secs = match unit {
-        "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        _ => return Err(format!("'{raw}': the unit must be s, m or h")),
+    let multiple = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("'{raw}': the unit must be s, m, h or d")),
     };
+    let secs = n
+        .checked_mul(multiple)
+        .ok_or_else(|| format!("'{raw}' is too long a duration"))?;
     Ok(std::time::Duration::from_secs(secs))
 }
 
@@ -175,7 +230,10 @@ mod tests {
         assert_eq!(bare.serve_args().addr.port(), 0);
         let explicit =
             Cli::try_parse_from(["tally", "serve", "--data-dir", "/tmp/x"]).expect("parses");
-        assert_eq!(explicit.serve_args().data_dir, PathBuf::from("/tmp/x"));
+        assert_eq!(
+            explicit.serve_args().store.data_dir,
+            PathBuf::from("/tmp/x")
+        );
     }
 
     #[test]
@@ -189,7 +247,12 @@ mod tests {
             parse_duration("2h"),
             Ok(std::time::Duration::from_secs(7200))
         );
+        assert_eq!(
+            parse_duration("7d"),
+            Ok(std::time::Duration::from_secs(7 * 86_400))
+        );
         assert!(parse_duration("5 days").is_err());
+        assert!(parse_duration("99999999999999999999d").is_err());
         assert!(parse_duration("m").is_err());
     }
 

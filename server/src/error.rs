@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use tally_app::error::FieldError;
 
+use crate::auth::AuthError;
 use crate::catalog::{CatalogError, Missing};
 use crate::db::DbError;
 use crate::tables::import::ImportError;
@@ -30,6 +31,13 @@ pub enum ServiceError {
     UnsupportedMediaType(String),
     #[error("{0}")]
     PayloadTooLarge(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    /// Too many failed sign-ins; the client may try again after `retry_after` seconds.
+    #[error("{message}")]
+    TooManyRequests { message: String, retry_after: u64 },
     /// Details go to the log; the client gets a generic message.
     #[error("internal error: {0}")]
     Internal(String),
@@ -44,6 +52,9 @@ impl ServiceError {
             Self::Unprocessable(_) | Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -70,7 +81,15 @@ impl IntoResponse for ServiceError {
             Self::Invalid(errors) => json!(errors),
             other => json!(other.detail()),
         };
-        (self.status(), Json(json!({ "detail": detail }))).into_response()
+        let mut response = (self.status(), Json(json!({ "detail": detail }))).into_response();
+        if let Self::TooManyRequests { retry_after, .. } = &self
+            && let Ok(value) = axum::http::HeaderValue::from_str(&retry_after.to_string())
+        {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, value);
+        }
+        response
     }
 }
 
@@ -80,6 +99,23 @@ fn describe(errors: &[FieldError]) -> String {
         .map(|e| format!("{}: {}", e.loc.join("."), e.msg))
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+impl From<AuthError> for ServiceError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::BadCredentials | AuthError::SetupClosed => Self::Unauthorized(e.to_string()),
+            AuthError::TooManyAttempts(wait) => Self::TooManyRequests {
+                message: e.to_string(),
+                retry_after: wait.as_secs().max(1),
+            },
+            AuthError::Invalid(message) => Self::Unprocessable(message),
+            AuthError::NotFound(message) => Self::NotFound(message),
+            AuthError::Forbidden(message) => Self::Forbidden(message),
+            AuthError::Conflict(message) => Self::Conflict(message),
+            AuthError::Internal(message) => Self::Internal(message),
+        }
+    }
 }
 
 impl From<CatalogError> for ServiceError {

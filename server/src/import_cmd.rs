@@ -37,6 +37,11 @@ pub struct ImportArgs {
     /// The Tally server.
     #[arg(long, env = "TALLY_URL", default_value = "http://127.0.0.1:3000")]
     pub server: String,
+
+    /// An API token (`tally_...`, an editor's or an admin's), for a server that
+    /// needs a sign-in; create one on the Account page.
+    #[arg(long, env = "TALLY_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
 }
 
 fn parse_table(raw: &str) -> Result<TableRef, String> {
@@ -80,6 +85,9 @@ pub async fn run(args: &ImportArgs) -> Result<(), ImportCmdError> {
     );
     let client = reqwest::Client::new();
     let mut request = client.post(&url);
+    if let Some(token) = &args.token {
+        request = request.bearer_auth(token.trim());
+    }
     if let [file] = args.files.as_slice() {
         let (body, len) = open(file).await?;
         query.push(("filename", file_name(file)));

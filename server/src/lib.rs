@@ -3,6 +3,8 @@
 //! `main.rs` only parses the command line and calls into this library, so that the
 //! integration tests can start the real application (see [`startup::Application`]).
 
+pub mod admin_cmd;
+pub mod auth;
 pub mod bench_cmd;
 pub mod catalog;
 pub mod cli;

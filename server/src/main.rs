@@ -18,6 +18,7 @@ fn main() -> ExitCode {
             rt.block_on(import_cmd::run(args))
                 .map_err(|e| e.to_string())
         }),
+        Some(Command::Admin(command)) => tally_server::admin_cmd::run(command),
         Some(Command::BenchImport(args)) => tally_server::bench_cmd::run(args),
         Some(Command::GenCorpus(args)) => tally_server::bench_cmd::gen_corpus(args),
         None | Some(Command::Serve(_)) => serve(&cli),

@@ -45,6 +45,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "run words",
         script: include_str!("../migrations/0005_run_words.surql"),
     },
+    Migration {
+        version: 6,
+        name: "accounts",
+        script: include_str!("../migrations/0006_accounts.surql"),
+    },
 ];
 
 /// The newest schema version this build knows.

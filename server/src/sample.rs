@@ -44,7 +44,8 @@ pub fn load_in_background(service: Arc<TallyService>, source: Option<PathBuf>) {
             format: Some(SourceFormat::Jsonl),
             ..ImportOptions::default()
         };
-        match service.import_table(&table, sources, options).await {
+        let who = tally_app::auth::Principal::system("sample data");
+        match service.import_table(&who, &table, sources, options).await {
             Ok(info) => tracing::info!(
                 table = SAMPLE_TABLE,
                 rows = info.row_count,

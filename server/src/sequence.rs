@@ -30,6 +30,12 @@ pub const AHEAD: usize = 256;
 pub const WORKLOAD_IDS: &str = "workload";
 /// The counter of run ids.
 pub const RUN_IDS: &str = "run";
+/// The counter of account (user) ids.
+pub const ACCOUNT_IDS: &str = "account";
+/// The counter of API token ids.
+pub const TOKEN_IDS: &str = "api_token";
+/// The counter of audit log entries.
+pub const AUDIT_IDS: &str = "audit_event";
 
 pub struct IdSequence {
     db: Database,

@@ -12,13 +12,17 @@ use axum::routing::get;
 use leptos::config::{Env, LeptosOptions};
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list};
-use tally_app::service::SharedService;
+use tally_app::service::{SharedAccounts, SharedService};
 use tally_app::{App, shell};
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::trace::TraceLayer;
 
+use crate::auth::accounts::AccountSettings;
+use crate::auth::guard::Guard;
+use crate::auth::limiter::LoginLimits;
+use crate::auth::mode::{Protection, PublicOrigin};
 use crate::cli::ServeArgs;
 use crate::db::{Database, DbError, DbSettings};
 use crate::routes;
@@ -32,6 +36,9 @@ pub struct Settings {
     pub addr: SocketAddr,
     pub data_dir: PathBuf,
     pub db: DbSettings,
+    /// Who must sign in, and the cross-site and `Host` rules.
+    pub protection: Protection,
+    pub accounts: AccountSettings,
     pub max_upload_bytes: u64,
     pub max_json_bytes: usize,
     pub dispatch: DispatchSettings,
@@ -42,31 +49,31 @@ impl Settings {
     /// Resolves the command line into settings: creates the data directory, makes
     /// it absolute, and derives the default database location from it.
     pub fn from_args(args: &ServeArgs) -> Result<Self, StartupError> {
-        std::fs::create_dir_all(&args.data_dir).map_err(|source| DbError::DataDir {
-            path: args.data_dir.display().to_string(),
-            source,
-        })?;
-        let data_dir = args
-            .data_dir
-            .canonicalize()
-            .map_err(|source| DbError::DataDir {
-                path: args.data_dir.display().to_string(),
-                source,
-            })?;
-        let mut db = match &args.db {
-            Some(url) => DbSettings {
-                url: url.clone(),
-                ..DbSettings::embedded(&data_dir)
-            },
-            None => DbSettings::embedded(&data_dir),
+        let (data_dir, db) = args.store.resolve()?;
+        let public_origin = args
+            .public_url
+            .as_deref()
+            .map(PublicOrigin::parse)
+            .transpose()
+            .map_err(StartupError::Config)?;
+        let protection = Protection::resolve(args.auth, args.addr, public_origin)
+            .map_err(|e| StartupError::Config(e.to_string()))?;
+        let login_limits = LoginLimits {
+            per_user: usize::from(args.login_attempts),
+            per_address: usize::from(args.login_attempts) * 4,
+            ..LoginLimits::default()
         };
-        db.credentials = args.db_user.clone().zip(args.db_pass.clone());
-        db.namespace = args.db_namespace.clone();
-        db.database = args.db_database.clone();
         Ok(Self {
             addr: args.addr,
             data_dir,
             db,
+            protection,
+            accounts: AccountSettings {
+                session_idle: args.session_idle,
+                session_lifetime: args.session_lifetime,
+                login_limits,
+                audit_retention: args.audit_retention,
+            },
             max_upload_bytes: args.max_upload_bytes,
             max_json_bytes: args.max_json_bytes,
             dispatch: DispatchSettings {
@@ -80,8 +87,35 @@ impl Settings {
     }
 }
 
+impl crate::cli::StoreArgs {
+    /// Creates the data directory, makes it absolute, and derives the database
+    /// settings from it (the embedded database unless `--db` names another).
+    pub fn resolve(&self) -> Result<(PathBuf, DbSettings), DbError> {
+        let data_dir_error = |source| DbError::DataDir {
+            path: self.data_dir.display().to_string(),
+            source,
+        };
+        std::fs::create_dir_all(&self.data_dir).map_err(data_dir_error)?;
+        let data_dir = self.data_dir.canonicalize().map_err(data_dir_error)?;
+        let mut db = match &self.db {
+            Some(url) => DbSettings {
+                url: url.clone(),
+                ..DbSettings::embedded(&data_dir)
+            },
+            None => DbSettings::embedded(&data_dir),
+        };
+        db.credentials = self.db_user.clone().zip(self.db_pass.clone());
+        db.namespace = self.db_namespace.clone();
+        db.database = self.db_database.clone();
+        Ok((data_dir, db))
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
+    /// Flags that cannot be served as given (the message says why and what to do).
+    #[error("{0}")]
+    Config(String),
     #[error(transparent)]
     Db(#[from] DbError),
     #[error("cannot prepare Tally's data: {0}")]
@@ -98,6 +132,8 @@ pub enum StartupError {
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub service: Arc<TallyService>,
+    /// The public URL is https: cookies are `Secure`.
+    pub https: bool,
 }
 
 impl AppState {
@@ -105,7 +141,15 @@ impl AppState {
     pub fn app_service(&self) -> SharedService {
         self.service.clone()
     }
+
+    /// The account service as the UI's server functions see it.
+    pub fn app_accounts(&self) -> SharedAccounts {
+        self.service.accounts().clone()
+    }
 }
+
+/// How often expired sessions and old audit events are deleted.
+const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// A bound, not yet running, Tally server.
 pub struct Application {
@@ -124,6 +168,7 @@ impl Application {
             TallyService::open(db, &settings.data_dir, settings.dispatch.clone())
                 .await
                 .map_err(StartupError::Service)?
+                .with_account_settings(settings.accounts.clone())
                 .with_upload_limit(settings.max_upload_bytes)
                 .with_json_limit(settings.max_json_bytes),
         );
@@ -148,16 +193,24 @@ impl Application {
             .build();
         crate::sample::load_in_background(service.clone(), settings.sample_data.clone());
         crate::runs::dispatcher::start(service.clone());
+        let protection = settings.protection.clone();
+        announce_protection(&service, &protection, addr).await;
+        sweep_in_background(service.clone());
         let state = AppState {
             leptos_options,
             service: service.clone(),
+            https: protection.https(),
         };
+        let guard = Arc::new(Guard {
+            protection,
+            accounts: service.accounts().clone(),
+        });
         if !site::is_embedded() {
             tracing::warn!("this binary was built without the web UI; only the API is served");
         }
         Ok(Self {
             listener,
-            router: router(state),
+            router: router(state, guard),
             service,
         })
     }
@@ -172,9 +225,13 @@ impl Application {
     /// Serves until SIGINT or SIGTERM, then finishes the requests in flight.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         tracing::info!("listening on http://{}", self.local_addr());
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown_signal())
-            .await?;
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
         // Every request has been answered: ids reserved but not handed out can
         // go back, so that the next start continues the sequence without a gap.
         self.service.release_reserved_ids().await;
@@ -182,18 +239,62 @@ impl Application {
     }
 }
 
-fn router(state: AppState) -> Router {
+/// Logs how the server is protected and, when it needs a sign-in and has no
+/// user yet, the one-time setup link of the first admin.
+async fn announce_protection(service: &TallyService, protection: &Protection, addr: SocketAddr) {
+    if !protection.sign_in {
+        tracing::info!(
+            "no sign-in: this server listens on loopback only and accepts only loopback Host names (--auth)"
+        );
+        return;
+    }
+    match service.accounts().open_setup().await {
+        Ok(Some(secret)) => {
+            let base = protection
+                .public_origin
+                .as_ref()
+                .map_or_else(|| format!("http://{addr}"), |o| o.origin());
+            tracing::warn!(
+                "no user exists yet: open {base}/setup?secret={secret} to create the first admin \
+                 (the link works once, until the next restart), or run `tally admin create-user`"
+            );
+        }
+        Ok(None) => tracing::info!("sign-in required (--auth)"),
+        Err(e) => tracing::error!(error = %e, "cannot check for users"),
+    }
+}
+
+/// Deletes expired sessions and old audit events now and every hour.
+fn sweep_in_background(service: Arc<TallyService>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(SWEEP_EVERY);
+        loop {
+            tick.tick().await;
+            if let Err(e) = service.accounts().sweep().await {
+                tracing::warn!(error = %e, "could not delete expired sessions and audit events");
+            }
+        }
+    });
+}
+
+fn router(state: AppState, guard: Arc<Guard>) -> Router {
     let routes = generate_route_list(App);
     let app_service = state.app_service();
+    let app_accounts = state.app_accounts();
     let options = state.leptos_options.clone();
+    let https = state.https;
     Router::new()
         .route("/healthz", get(routes::health::healthz))
         .nest("/api/v1", api_v1())
+        .merge(routes::auth::forms())
         .merge(routes::docs::router())
         .leptos_routes_with_context(
             &state,
             routes,
-            move || provide_context(app_service.clone()),
+            move || {
+                provide_context(app_service.clone());
+                provide_context(app_accounts.clone());
+            },
             move || shell(options.clone()),
         )
         .fallback(routes::fallback::fallback)
@@ -203,6 +304,15 @@ fn router(state: AppState) -> Router {
         // Brotli's own default level, 11, costs far too much per response.
         .layer(CompressionLayer::new().quality(CompressionLevel::Precise(4)))
         .layer(axum::middleware::from_fn(routes::liveness::prototype_root))
+        // Every request passes the guard (Host, cross-site, identity, role)
+        // before anything else answers it; every answer gets the headers.
+        .layer(axum::middleware::from_fn_with_state(
+            guard,
+            crate::auth::guard::guard,
+        ))
+        .layer(axum::middleware::from_fn(move |request, next| {
+            crate::auth::headers::security_headers(https, request, next)
+        }))
         .layer(CatchPanicLayer::new())
         .layer(TraceLayer::new_for_http())
         .with_state(state)
@@ -211,6 +321,8 @@ fn router(state: AppState) -> Router {
 /// The REST API under `/api/v1`; each route also answers with a trailing slash.
 fn api_v1() -> Router<AppState> {
     use axum::extract::DefaultBodyLimit;
+    use axum::routing::delete;
+    use routes::auth as au;
     use routes::datasets as ds;
     use routes::runs as rn;
     use routes::workloads as wl;
@@ -238,6 +350,15 @@ fn api_v1() -> Router<AppState> {
         .route("/runs/{id}/wordcount", get(rn::run_wordcount))
         .route("/runs/{id}/wordcount/", get(rn::run_wordcount))
         .route("/events", get(rn::events))
+        .route("/me", get(au::me))
+        .route("/users", get(au::list_users).post(au::create_user))
+        .route(
+            "/users/{id}",
+            axum::routing::patch(au::update_user).delete(au::delete_user),
+        )
+        .route("/tokens", get(au::list_tokens).post(au::create_token))
+        .route("/tokens/{id}", delete(au::revoke_token))
+        .route("/audit", get(au::audit))
         .route("/projects", get(ds::list_projects))
         .route("/projects/", get(ds::list_projects))
         .route("/projects/{project}/datasets", get(ds::list_datasets))

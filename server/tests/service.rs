@@ -5,6 +5,7 @@ use std::num::NonZeroU64;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use tally_app::auth::Principal;
 use tally_app::names::TableRef;
 use tally_engine::{
     CancelToken, Control, CountError, CountOptions, Engine, TokenizerKind, reference,
@@ -36,6 +37,7 @@ async fn import_csv(service: &TallyService, dir: &std::path::Path, table: &str, 
     }];
     service
         .import_table(
+            &Principal::system("test"),
             &TableRef::parse(table).expect("name"),
             sources,
             ImportOptions::default(),
@@ -206,14 +208,20 @@ async fn a_table_being_read_cannot_be_deleted() {
     import_csv(&svc, dir.path(), "p.d.t", "s\na\n").await;
     let t = TableRef::parse("p.d.t").expect("name");
     let (scan, lease) = svc.open_scan(&t, "s", None).await.expect("scan");
-    let err = svc.delete_table(&t).await.expect_err("in use");
+    let err = svc
+        .delete_table(&Principal::system("test"), &t)
+        .await
+        .expect_err("in use");
     assert!(
         matches!(&err, ServiceError::Conflict(m) if m.contains("being read by a run")),
         "{err}"
     );
     drop(scan);
     drop(lease);
-    let deleted = svc.delete_table(&t).await.expect("deleted once free");
+    let deleted = svc
+        .delete_table(&Principal::system("test"), &t)
+        .await
+        .expect("deleted once free");
     assert_eq!(deleted.row_count, 1);
 }
 

@@ -1,9 +1,10 @@
 //! `/api/v1/projects/...`: the catalog over REST, and table uploads.
 
 use axum::Json;
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Extension, Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
+use tally_app::auth::Principal;
 use tally_app::catalog::{DatasetInfo, ProjectInfo, TableDetail, TableInfo};
 use tally_app::names::{DatasetName, ProjectName, TableRef};
 
@@ -97,10 +98,14 @@ pub async fn get_table(
     ))]
 pub async fn delete_table(
     State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
     Path((p, d, t)): Path<(String, String, String)>,
 ) -> Result<Json<TableInfo>, ServiceError> {
     Ok(Json(
-        state.service.delete_table(&table_ref(&p, &d, &t)?).await?,
+        state
+            .service
+            .delete_table(&who, &table_ref(&p, &d, &t)?)
+            .await?,
     ))
 }
 
@@ -123,6 +128,7 @@ pub async fn delete_table(
     ))]
 pub async fn upload_table(
     State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
     Path((p, d, t)): Path<(String, String, String)>,
     Query(params): Query<UploadParams>,
     headers: HeaderMap,
@@ -173,7 +179,9 @@ pub async fn upload_table(
         }
     };
     let sources = files.iter().map(Spooled::source).collect();
-    let info = service.import_table(&reference, sources, options).await?;
+    let info = service
+        .import_table(&who, &reference, sources, options)
+        .await?;
     drop(files);
     let location = format!(
         "/api/v1/projects/{}/datasets/{}/tables/{}",

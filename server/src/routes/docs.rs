@@ -2,7 +2,14 @@
 //! from assets vendored into the binary so that they work offline.
 
 use axum::Router;
-use utoipa::OpenApi;
+use axum::http::Method;
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+};
+use utoipa::{Modify, OpenApi};
+
+use crate::auth::guard::SESSION_COOKIE;
+use crate::auth::policy::{self, Need};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::startup::AppState;
@@ -34,6 +41,15 @@ use crate::startup::AppState;
         super::datasets::get_table,
         super::datasets::upload_table,
         super::datasets::delete_table,
+        super::auth::me,
+        super::auth::list_users,
+        super::auth::create_user,
+        super::auth::update_user,
+        super::auth::delete_user,
+        super::auth::list_tokens,
+        super::auth::create_token,
+        super::auth::revoke_token,
+        super::auth::audit,
     ),
     components(schemas(
         super::health::Health,
@@ -66,15 +82,90 @@ use crate::startup::AppState;
         tally_app::catalog::Column,
         tally_app::catalog::ColumnType,
         tally_app::catalog::SourceFormat,
+        super::auth::CurrentUserBody,
+        super::auth::NewUser,
+        super::auth::UserPatch,
+        super::auth::NewTokenBody,
+        tally_app::auth::Role,
+        tally_app::auth::UserInfo,
+        tally_app::auth::TokenInfo,
+        tally_app::auth::NewToken,
+        tally_app::auth::AuditEntry,
+        tally_app::auth::AuditPage,
     )),
+    modifiers(&Security),
     tags(
         (name = "health", description = "Liveness and readiness"),
         (name = "runs", description = "Runs of workloads, their results, and the live event stream"),
         (name = "workloads", description = "Workloads: word counts over a table column (the prototype's API)"),
         (name = "datasets", description = "The catalog of projects, datasets and tables, and table uploads"),
+        (name = "accounts", description = "Who is asking, users, API tokens and the audit log (see docs/security.md)"),
     )
 )]
 pub struct ApiDoc;
+
+/// The security schemes, and on every operation the ones it accepts and the
+/// role it needs, read from the guard's policy table (one source for both).
+/// On a server that needs no sign-in the schemes are accepted and ignored.
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("tally_…")
+                    .description(Some(
+                        "An API token from the Account page or POST /api/v1/tokens",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                SESSION_COOKIE,
+                "The browser session set by signing in at /login",
+            ))),
+        );
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let operations = [
+                (Method::GET, item.get.as_mut()),
+                (Method::PUT, item.put.as_mut()),
+                (Method::POST, item.post.as_mut()),
+                (Method::DELETE, item.delete.as_mut()),
+                (Method::PATCH, item.patch.as_mut()),
+            ];
+            for (method, operation) in operations {
+                let Some(operation) = operation else { continue };
+                // The documented `{workload_id}` placeholders match like any segment.
+                let role = match policy::need(&method, path) {
+                    Need::Public => {
+                        operation.security = Some(vec![SecurityRequirement::default()]);
+                        continue;
+                    }
+                    Need::Role(role) => role,
+                };
+                operation.security = Some(vec![
+                    SecurityRequirement::new("bearer", Vec::<String>::new()),
+                    SecurityRequirement::new("session", Vec::<String>::new()),
+                ]);
+                let note = format!("Needs the `{role}` role when the server requires sign-in.");
+                operation.description = Some(match operation.description.take() {
+                    Some(text) if !text.is_empty() => format!("{text}\n\n{note}"),
+                    _ => note,
+                });
+                operation
+                    .extensions
+                    .get_or_insert_with(Default::default)
+                    .insert("x-required-role".into(), role.as_str().into());
+            }
+        }
+    }
+}
 
 /// Where the OpenAPI document is served.
 pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";

@@ -29,12 +29,14 @@ pub async fn fallback(State(state): State<AppState>, request: Request<Body>) -> 
     }
     let options = state.leptos_options.clone();
     let service = state.app_service();
+    let accounts = state.app_accounts();
     let render = leptos_axum::render_app_to_stream_with_context(
         {
             let options = options.clone();
             move || {
                 provide_context(options.clone());
                 provide_context(service.clone());
+                provide_context(accounts.clone());
             }
         },
         move || shell(options.clone()),

@@ -120,6 +120,34 @@ impl FromRequestParts<AppState> for RunId {
     }
 }
 
+/// A user id in a URL path, as [`WorkloadId`].
+pub struct UserId(pub u64);
+
+impl FromRequestParts<AppState> for UserId {
+    type Rejection = ServiceError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        path_id(parts, state, "user_id").await.map(Self)
+    }
+}
+
+/// A token id in a URL path, as [`WorkloadId`].
+pub struct TokenId(pub u64);
+
+impl FromRequestParts<AppState> for TokenId {
+    type Rejection = ServiceError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        path_id(parts, state, "token_id").await.map(Self)
+    }
+}
+
 async fn path_id(parts: &mut Parts, state: &AppState, name: &str) -> Result<u64, ServiceError> {
     let axum::extract::Path(raw) = axum::extract::Path::<String>::from_request_parts(parts, state)
         .await

@@ -1,5 +1,6 @@
 //! HTTP routes outside the Leptos app: one module per resource.
 
+pub mod auth;
 pub mod datasets;
 pub mod docs;
 pub mod fallback;

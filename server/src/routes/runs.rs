@@ -5,12 +5,13 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Query, State};
+use axum::extract::{Extension, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::{Stream, StreamExt};
 use serde::Deserialize;
+use tally_app::auth::Principal;
 use tally_app::error::FieldError;
 use tally_app::run::{MAX_WORDS_PAGE, Run, ServerEvent, WordCountPage, WordCountRow, WordOrder};
 use tokio::sync::broadcast::error::RecvError;
@@ -33,9 +34,10 @@ use crate::startup::AppState;
     ))]
 pub async fn start(
     State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
     WorkloadId(id): WorkloadId,
 ) -> Result<impl IntoResponse, ServiceError> {
-    let run = state.service.rerun_workload(id).await?;
+    let run = state.service.rerun_workload(&who, id).await?;
     let location = format!("/api/v1/runs/{}", run.id);
     Ok((
         StatusCode::ACCEPTED,
@@ -83,11 +85,12 @@ pub async fn get(
     ))]
 pub async fn cancel(
     State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
     RunId(id): RunId,
 ) -> Result<impl IntoResponse, ServiceError> {
     Ok((
         StatusCode::ACCEPTED,
-        Json(state.service.cancel_run(id).await?),
+        Json(state.service.cancel_run(&who, id).await?),
     ))
 }
 

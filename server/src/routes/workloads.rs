@@ -1,10 +1,11 @@
 //! `/api/v1/workloads`: the prototype's REST API, kept compatible.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::{Extension, Query, State};
 use axum::http::{HeaderName, StatusCode, header};
 use axum::response::IntoResponse;
 use serde::Deserialize;
+use tally_app::auth::Principal;
 use tally_app::workload::{Workload, WorkloadQuery, WorkloadType};
 use tally_engine::CountOptions;
 use utoipa::{IntoParams, ToSchema};
@@ -97,9 +98,10 @@ pub struct ListParams {
     ))]
 pub async fn create(
     State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
     JsonObject(body): JsonObject,
 ) -> Result<impl IntoResponse, ServiceError> {
-    let workload = state.service.create_workload(&body).await?;
+    let workload = state.service.create_workload(&who, &body).await?;
     let location = format!("/api/v1/workloads/{}", workload.id);
     Ok((
         StatusCode::CREATED,
@@ -154,10 +156,16 @@ pub async fn get(
     ))]
 pub async fn replace(
     State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
     WorkloadId(id): WorkloadId,
     JsonObject(body): JsonObject,
 ) -> Result<Json<Workload>, ServiceError> {
-    Ok(Json(state.service.update_workload(id, &body, false).await?))
+    Ok(Json(
+        state
+            .service
+            .update_workload(&who, id, &body, false)
+            .await?,
+    ))
 }
 
 /// Changes part of a workload's definition.
@@ -172,10 +180,13 @@ pub async fn replace(
     ))]
 pub async fn patch(
     State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
     WorkloadId(id): WorkloadId,
     JsonObject(body): JsonObject,
 ) -> Result<Json<Workload>, ServiceError> {
-    Ok(Json(state.service.update_workload(id, &body, true).await?))
+    Ok(Json(
+        state.service.update_workload(&who, id, &body, true).await?,
+    ))
 }
 
 /// Deletes a workload (cancelling its run, deleting its runs and results) and
@@ -189,7 +200,8 @@ pub async fn patch(
     ))]
 pub async fn delete(
     State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
     WorkloadId(id): WorkloadId,
 ) -> Result<Json<Workload>, ServiceError> {
-    Ok(Json(state.service.delete_workload(id).await?))
+    Ok(Json(state.service.delete_workload(&who, id).await?))
 }

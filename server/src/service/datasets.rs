@@ -13,6 +13,7 @@ use crate::error::ServiceError;
 use crate::tables::import::{self, ImportOptions, ImportSource};
 use crate::tables::scan::{Pace, TableScan};
 use crate::tables::{TableLease, preview};
+use tally_app::auth::Principal;
 
 /// Rows shown in a table's preview.
 pub const PREVIEW_ROWS: usize = 20;
@@ -79,6 +80,7 @@ impl TallyService {
     /// table is registered and no file is left behind.
     pub async fn import_table(
         &self,
+        who: &Principal,
         table: &TableRef,
         sources: Vec<ImportSource>,
         options: ImportOptions,
@@ -119,6 +121,10 @@ impl TallyService {
         match registered {
             Ok(stored) => {
                 tracing::info!(table = %table, rows = converted.rows, bytes = stored_bytes, "table imported");
+                let detail = format!("{} rows, {stored_bytes} bytes", converted.rows);
+                self.accounts
+                    .record(who, "table.import", &table.to_string(), &detail)
+                    .await;
                 Ok(stored.info)
             }
             Err(e) => {
@@ -134,7 +140,11 @@ impl TallyService {
     }
 
     /// Deletes a table and its data; 409 while a run reads it.
-    pub async fn delete_table(&self, table: &TableRef) -> Result<TableInfo, ServiceError> {
+    pub async fn delete_table(
+        &self,
+        who: &Principal,
+        table: &TableRef,
+    ) -> Result<TableInfo, ServiceError> {
         let key = table.to_string();
         if self.leases.in_use(&key) {
             return Err(ServiceError::Conflict(format!(
@@ -146,6 +156,7 @@ impl TallyService {
             // The record is gone, so the file is an orphan the next start sweeps.
             tracing::warn!(file = %stored.file, error = %e, "could not remove a deleted table's file");
         }
+        self.accounts.record(who, "table.delete", &key, "").await;
         Ok(stored.info)
     }
 

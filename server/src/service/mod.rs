@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use leptos::server_fn::codec::MultipartData;
+use tally_app::auth::Principal;
 use tally_app::catalog::{ProjectTree, TableDetail, TableInfo};
 use tally_app::domain::{DatabaseStatus, SystemStatus};
 use tally_app::error::AppError;
@@ -22,6 +23,8 @@ use tally_app::run::{Activity, MAX_WORDS_PAGE, Run, WordCountPage, WordsRequest}
 use tally_app::service::AppService;
 use tally_app::workload::{Workload, WorkloadForm, WorkloadPage, WorkloadQuery};
 
+use crate::auth::Accounts;
+use crate::auth::accounts::AccountSettings;
 use crate::catalog::Catalog;
 use crate::db::{Database, DbError};
 use crate::error::ServiceError;
@@ -53,6 +56,7 @@ pub struct TallyService {
     results: Arc<ResultStore>,
     queue: RunQueue,
     events: EventBus,
+    accounts: Arc<Accounts>,
     max_upload_bytes: u64,
     max_json_bytes: usize,
     started: Instant,
@@ -106,6 +110,7 @@ impl TallyService {
             results: Arc::new(results),
             queue,
             events: EventBus::default(),
+            accounts: Arc::new(Accounts::new(db.clone(), AccountSettings::default())),
             db,
             store,
             leases: TableLeases::default(),
@@ -139,6 +144,17 @@ impl TallyService {
             );
         }
         Ok(service)
+    }
+
+    /// Sets how long sessions last, the sign-in limits and the audit retention.
+    pub fn with_account_settings(mut self, settings: AccountSettings) -> Self {
+        self.accounts = Arc::new(Accounts::new(self.db.clone(), settings));
+        self
+    }
+
+    /// Users, sessions, tokens and the audit log.
+    pub fn accounts(&self) -> &Arc<Accounts> {
+        &self.accounts
     }
 
     /// Sets the largest accepted upload, in bytes.
@@ -213,7 +229,11 @@ impl AppService for TallyService {
         Ok(TallyService::table_detail(self, &reference).await?)
     }
 
-    async fn import_upload(&self, form: MultipartData) -> Result<TableInfo, AppError> {
+    async fn import_upload(
+        &self,
+        who: &Principal,
+        form: MultipartData,
+    ) -> Result<TableInfo, AppError> {
         let form = form
             .into_inner()
             .ok_or_else(|| AppError::new(400, "file: the upload form has no data"))?;
@@ -223,13 +243,13 @@ impl AppService for TallyService {
             TableRef::parse(table).map_err(|e| AppError::new(422, format!("table: {e}")))?;
         let options = upload.params.options(None)?;
         let sources = upload.files.iter().map(uploads::Spooled::source).collect();
-        Ok(self.import_table(&reference, sources, options).await?)
+        Ok(self.import_table(who, &reference, sources, options).await?)
     }
 
-    async fn delete_table(&self, table: &str) -> Result<TableInfo, AppError> {
+    async fn delete_table(&self, who: &Principal, table: &str) -> Result<TableInfo, AppError> {
         let reference =
             TableRef::parse(table).map_err(|e| AppError::new(404, format!("table: {e}")))?;
-        Ok(TallyService::delete_table(self, &reference).await?)
+        Ok(TallyService::delete_table(self, who, &reference).await?)
     }
 
     async fn list_workloads(&self, query: WorkloadQuery) -> Result<WorkloadPage, AppError> {
@@ -240,28 +260,37 @@ impl AppService for TallyService {
         Ok(TallyService::workload(self, id).await?)
     }
 
-    async fn create_workload(&self, form: WorkloadForm) -> Result<Workload, AppError> {
-        Ok(TallyService::create_workload(self, &form.to_body()).await?)
+    async fn create_workload(
+        &self,
+        who: &Principal,
+        form: WorkloadForm,
+    ) -> Result<Workload, AppError> {
+        Ok(TallyService::create_workload(self, who, &form.to_body()).await?)
     }
 
-    async fn update_workload(&self, id: u64, form: WorkloadForm) -> Result<Workload, AppError> {
-        Ok(TallyService::update_workload(self, id, &form.to_body(), false).await?)
+    async fn update_workload(
+        &self,
+        who: &Principal,
+        id: u64,
+        form: WorkloadForm,
+    ) -> Result<Workload, AppError> {
+        Ok(TallyService::update_workload(self, who, id, &form.to_body(), false).await?)
     }
 
-    async fn delete_workload(&self, id: u64) -> Result<Workload, AppError> {
-        Ok(TallyService::delete_workload(self, id).await?)
+    async fn delete_workload(&self, who: &Principal, id: u64) -> Result<Workload, AppError> {
+        Ok(TallyService::delete_workload(self, who, id).await?)
     }
 
     async fn activity(&self) -> Result<Activity, AppError> {
         Ok(TallyService::activity(self).await?)
     }
 
-    async fn start_run(&self, workload_id: u64) -> Result<Run, AppError> {
-        Ok(self.rerun_workload(workload_id).await?)
+    async fn start_run(&self, who: &Principal, workload_id: u64) -> Result<Run, AppError> {
+        Ok(self.rerun_workload(who, workload_id).await?)
     }
 
-    async fn cancel_run(&self, run_id: u64) -> Result<Run, AppError> {
-        Ok(TallyService::cancel_run(self, run_id).await?)
+    async fn cancel_run(&self, who: &Principal, run_id: u64) -> Result<Run, AppError> {
+        Ok(TallyService::cancel_run(self, who, run_id).await?)
     }
 
     async fn runs_of(&self, workload_id: u64) -> Result<Vec<Run>, AppError> {

@@ -9,6 +9,7 @@ use crate::error::ServiceError;
 use crate::runs::results::{ResultQuery, ResultSource, ResultsAt};
 use crate::runs::store::{RunRow, RunStore};
 use crate::runs::{EventBus, RunQueue};
+use tally_app::auth::Principal;
 
 /// Runs in flight and recent runs the Dashboard lists, each.
 const ACTIVITY_RUNS: u64 = 10;
@@ -61,9 +62,22 @@ impl TallyService {
     }
 
     /// `POST /workloads/{id}/runs`.
-    pub async fn rerun_workload(&self, workload_id: u64) -> Result<Run, ServiceError> {
+    pub async fn rerun_workload(
+        &self,
+        who: &Principal,
+        workload_id: u64,
+    ) -> Result<Run, ServiceError> {
         let workload = self.workload(workload_id).await?;
-        self.start_run(&workload).await
+        let run = self.start_run(&workload).await?;
+        self.accounts
+            .record(
+                who,
+                "run.start",
+                &format!("run {}", run.id),
+                &format!("workload {workload_id}"),
+            )
+            .await;
+        Ok(run)
     }
 
     pub async fn run(&self, id: u64) -> Result<Run, ServiceError> {
@@ -83,7 +97,20 @@ impl TallyService {
 
     /// Cancels a queued run, or stops a running one (here at once, in another
     /// process at its next heartbeat). Cancelling a finished run is a 409.
-    pub async fn cancel_run(&self, id: u64) -> Result<Run, ServiceError> {
+    pub async fn cancel_run(&self, who: &Principal, id: u64) -> Result<Run, ServiceError> {
+        let run = self.request_cancel(id).await?;
+        self.accounts
+            .record(
+                who,
+                "run.cancel",
+                &format!("run {id}"),
+                &format!("workload {}", run.workload_id),
+            )
+            .await;
+        Ok(run)
+    }
+
+    async fn request_cancel(&self, id: u64) -> Result<Run, ServiceError> {
         let run = self
             .runs
             .request_cancel(id)

@@ -10,6 +10,7 @@ use crate::catalog::{self, CatalogError, Missing};
 use crate::error::ServiceError;
 use crate::sequence;
 use crate::workloads::UpdateOutcome;
+use tally_app::auth::Principal;
 
 /// The answer for an id that does not exist, in the prototype's words.
 fn not_found() -> ServiceError {
@@ -33,6 +34,7 @@ impl TallyService {
     /// Validates and stores a new workload (status `created`).
     pub async fn create_workload(
         &self,
+        who: &Principal,
         body: &Map<String, Value>,
     ) -> Result<Workload, ServiceError> {
         let spec = WorkloadSpec::from_body(body).map_err(ServiceError::Invalid)?;
@@ -44,6 +46,14 @@ impl TallyService {
         self.publish_workload(&workload, "created");
         self.publish_run(&run);
         self.queue().wake.notify_one();
+        self.accounts
+            .record(
+                who,
+                "workload.create",
+                &format!("workload {}", workload.id),
+                &workload.name,
+            )
+            .await;
         Ok(workload)
     }
 
@@ -73,6 +83,7 @@ impl TallyService {
     /// over the current one. Either way the result is validated as a create is.
     pub async fn update_workload(
         &self,
+        who: &Principal,
         id: u64,
         body: &Map<String, Value>,
         partial: bool,
@@ -95,6 +106,14 @@ impl TallyService {
                 tracing::info!(id, "workload updated");
                 let updated = self.workload(id).await?;
                 self.publish_workload(&updated, "updated");
+                self.accounts
+                    .record(
+                        who,
+                        "workload.update",
+                        &format!("workload {id}"),
+                        &updated.name,
+                    )
+                    .await;
                 Ok(updated)
             }
             UpdateOutcome::Busy(w) => Err(busy(&w)),
@@ -104,7 +123,11 @@ impl TallyService {
 
     /// Cancels the workload's active run, deletes its runs, their results and
     /// the workload; returns the workload as it was.
-    pub async fn delete_workload(&self, id: u64) -> Result<Workload, ServiceError> {
+    pub async fn delete_workload(
+        &self,
+        who: &Principal,
+        id: u64,
+    ) -> Result<Workload, ServiceError> {
         let workload = self.workload(id).await?;
         if let Some(run) = &workload.last_run
             && run.state.is_active()
@@ -121,6 +144,14 @@ impl TallyService {
         }
         tracing::info!(id, "workload deleted");
         self.publish_workload(&workload, "deleted");
+        self.accounts
+            .record(
+                who,
+                "workload.delete",
+                &format!("workload {id}"),
+                &workload.name,
+            )
+            .await;
         Ok(workload)
     }
 
