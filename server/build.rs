@@ -1,4 +1,5 @@
-//! Embeds the compiled site (WASM, JS, CSS, assets) into the `tally` binary.
+//! Embeds the compiled site (WASM, JS, CSS, assets) into the `tally` binary, and
+//! the commit it was built from into `tally --version`.
 //!
 //! The site is what `cargo leptos build --frontend-only` writes to `target/site`
 //! (or `TALLY_SITE_DIR`). Each file becomes an `include_bytes!` entry with a content
@@ -13,6 +14,7 @@ use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 
 fn main() {
+    embed_commit();
     println!("cargo:rerun-if-env-changed=TALLY_SITE_DIR");
     let manifest_dir =
         PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
@@ -51,6 +53,35 @@ fn main() {
     code.push_str("];\n");
     let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("site_files.rs");
     fs::write(out, code).expect("write generated site table");
+}
+
+/// Sets `TALLY_COMMIT` (`0cb932b1a2c3`) and `TALLY_COMMIT_DATE` (the commit's date: a rebuild of the same commit
+/// names the same version) for `tally --version`; `unknown` outside a git
+/// checkout.
+fn embed_commit() {
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .filter(|s| !s.is_empty())
+    };
+    let commit = git(&["rev-parse", "--short=12", "HEAD"]).unwrap_or_else(|| "unknown".into());
+    let date = git(&["log", "-1", "--format=%cs"]).unwrap_or_else(|| "unknown".into());
+    println!("cargo:rustc-env=TALLY_COMMIT={commit}");
+    println!("cargo:rustc-env=TALLY_COMMIT_DATE={date}");
+    if let Some(git_dir) = git(&["rev-parse", "--absolute-git-dir"]) {
+        let git_dir = PathBuf::from(git_dir);
+        println!("cargo:rerun-if-changed={}", git_dir.join("HEAD").display());
+        if let Some(reference) = git(&["symbolic-ref", "-q", "HEAD"]) {
+            println!(
+                "cargo:rerun-if-changed={}",
+                git_dir.join(reference).display()
+            );
+        }
+    }
 }
 
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) {

@@ -9,6 +9,7 @@
 #![recursion_limit = "256"]
 
 pub mod api;
+pub mod auth;
 pub mod catalog;
 pub mod components;
 pub mod domain;
@@ -19,8 +20,10 @@ pub mod live;
 pub mod names;
 pub mod pages;
 pub mod run;
+pub mod security;
 #[cfg(feature = "ssr")]
 pub mod service;
+pub mod session;
 pub mod upload;
 pub mod workload;
 
@@ -34,8 +37,11 @@ use leptos_router::{
 
 use crate::components::layout::AppShell;
 use crate::pages::{
+    account::AccountPage,
+    admin::AdminPage,
     dashboard::DashboardPage,
     datasets::DatasetsPage,
+    login::{LoginPage, SetupPage},
     not_found::NotFoundPage,
     run::RunPage,
     table::TablePage,
@@ -44,8 +50,32 @@ use crate::pages::{
     workloads::WorkloadsPage,
 };
 
+/// The document title of a page titled `page`. On the server it is escaped:
+/// `leptos_meta` writes the title into the head as it is (see
+/// [`security::escape_text`]); in the browser it is set as text.
+fn page_title(page: String) -> String {
+    let title = if page.is_empty() {
+        "Tally".to_string()
+    } else {
+        format!("{page} · Tally")
+    };
+    if cfg!(feature = "ssr") {
+        security::escape_text(&title)
+    } else {
+        title
+    }
+}
+
 /// The HTML document the server renders around [`App`].
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    // The page's policy names the nonce Leptos puts on its inline scripts.
+    #[cfg(feature = "ssr")]
+    if let Some(nonce) = leptos::nonce::use_nonce()
+        && let Some(response) = use_context::<leptos_axum::ResponseOptions>()
+        && let Ok(value) = http::HeaderValue::from_str(&security::page_csp(&nonce))
+    {
+        response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
+    }
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -67,14 +97,13 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    session::provide_page_user();
 
     view! {
         <Stylesheet id="tally-css" href="/pkg/tally.css" />
         <Link rel="icon" type_="image/svg+xml" href="/favicon.svg" />
         <Meta name="description" content="Tally: a self-hosted workload manager for text analytics." />
-        <Title formatter=|page: String| {
-            if page.is_empty() { "Tally".to_string() } else { format!("{page} · Tally") }
-        } />
+        <Title formatter=page_title />
         <Router>
             <AppShell>
                 <Routes fallback=NotFoundPage>
@@ -88,6 +117,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/workloads/:id/edit") view=EditWorkloadPage ssr=SsrMode::Async />
                     <Route path=path!("/runs/:id") view=RunPage ssr=SsrMode::Async />
                     <Route path=path!("/datasets") view=DatasetsPage />
+                    <Route path=path!("/login") view=LoginPage />
+                    <Route path=path!("/setup") view=SetupPage />
+                    <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin") view=AdminPage ssr=SsrMode::Async />
                     // Rendered whole before answering, so that a missing table is a 404.
                     <Route path=path!("/datasets/:project/:dataset/:table") view=TablePage ssr=SsrMode::Async />
                 </Routes>

@@ -3,6 +3,9 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
+use crate::auth::Role;
+use crate::session::use_page_user;
+
 /// The application frame. Navigation links mark the current page with
 /// `aria-current="page"` (the router does this), which the stylesheet highlights.
 #[component]
@@ -27,6 +30,7 @@ pub fn AppShell(children: Children) -> impl IntoView {
                         <li><a href="/docs" rel="external">"API docs"</a></li>
                     </ul>
                 </nav>
+                <UserMenu />
             </div>
         </header>
         <main id="main" class="content" tabindex="-1">
@@ -37,6 +41,25 @@ pub fn AppShell(children: Children) -> impl IntoView {
             <a href="/healthz" rel="external">"health"</a>
         </footer>
     }
+}
+
+/// The signed-in user, their account and admin links, and sign-out (a plain
+/// form post). Absent on a server that needs no sign-in.
+#[component]
+fn UserMenu() -> impl IntoView {
+    let user = use_page_user();
+    user.and_then(|u| u.name.map(|name| (name, u.role))).map(|(name, role)| {
+        view! {
+            <div class="user-menu" data-testid="user-menu">
+                <A href="/account" attr:class="user-menu__name" attr:data-testid="user-name">{name}</A>
+                <span class="user-menu__role">{role.as_str()}</span>
+                {(role == Role::Admin).then(|| view! { <A href="/admin" attr:data-testid="admin-link">"Admin"</A> })}
+                <form method="post" action="/auth/logout" class="inline-form">
+                    <button type="submit" class="btn btn--secondary btn--small" data-testid="sign-out">"Sign out"</button>
+                </form>
+            </div>
+        }
+    })
 }
 
 /// A page's heading row: title, an optional subtitle and optional actions on the right.

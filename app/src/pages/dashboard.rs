@@ -12,7 +12,9 @@ pub fn DashboardPage() -> impl IntoView {
     view! {
         <Title text="Dashboard" />
         <PageHeader title="Dashboard" subtitle="Word-count workloads over your own tables, on your own machine.">
-            <a class="btn" href="/workloads/new" data-testid="dashboard-new-workload">"New workload"</a>
+            {crate::session::can(crate::auth::Role::Editor).then(|| view! {
+                <a class="btn" href="/workloads/new" data-testid="dashboard-new-workload">"New workload"</a>
+            })}
         </PageHeader>
         <div class="grid">
             <StatusCard />

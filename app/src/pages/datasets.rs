@@ -41,7 +41,7 @@ pub fn DatasetsPage() -> impl IntoView {
                     })}
                 </Transition>
             </section>
-            <UploadForm action=upload progress />
+            {crate::session::can(crate::auth::Role::Editor).then(|| view! { <UploadForm action=upload progress /> })}
         </div>
     }
 }

@@ -1,7 +1,10 @@
 //! One module per route.
 
+pub mod account;
+pub mod admin;
 pub mod dashboard;
 pub mod datasets;
+pub mod login;
 pub mod not_found;
 pub mod run;
 pub mod table;

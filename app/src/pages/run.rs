@@ -92,7 +92,7 @@ fn RunView(
         </nav>
         <PageHeader title=format!("Run {id}") subtitle=run.source.clone()>
             <StatusBadge status=run.state.status() />
-            {run.state.is_active().then(|| view! {
+            {(run.state.is_active() && crate::session::can(crate::auth::Role::Editor)).then(|| view! {
                 <ActionForm action=cancel attr:class="inline-form">
                     <input type="hidden" name="run_id" value=id />
                     <button type="submit" class="btn btn--secondary" data-testid="cancel-run">"Cancel run"</button>

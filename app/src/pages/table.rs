@@ -54,18 +54,22 @@ fn TableView(detail: TableDetail, delete: ServerAction<DeleteTable>) -> impl Int
     let confirming = RwSignal::new(false);
     let columns = t.columns.clone();
     let hidden_reference = StoredValue::new(reference.clone());
+    let editor = crate::session::can(crate::auth::Role::Editor);
+    let admin = crate::session::can(crate::auth::Role::Admin);
     view! {
         <PageHeader title=t.name.clone() subtitle=reference.clone()>
-            <a class="btn" href=crate::href::with_query("/workloads/new", &[("table", reference.clone())]) data-testid="new-workload-on-table">
-                "New workload"
-            </a>
+            {editor.then(|| view! {
+                <a class="btn" href=crate::href::with_query("/workloads/new", &[("table", reference.clone())]) data-testid="new-workload-on-table">
+                    "New workload"
+                </a>
+            })}
             <Show
-                when=move || confirming.get()
-                fallback=move || view! {
+                when=move || admin && confirming.get()
+                fallback=move || admin.then(|| view! {
                     <button type="button" class="btn btn--secondary" on:click=move |_| confirming.set(true) data-testid="delete-table">
                         "Delete table"
                     </button>
-                }
+                })
             >
                 <ActionForm action=delete attr:class="confirm">
                     <input type="hidden" name="table" value=move || hidden_reference.get_value() />

@@ -129,6 +129,8 @@ fn WorkloadView(
     let active_run =
         move || live.with(|r| r.as_ref().filter(|r| r.state.is_active()).map(|r| r.id));
     let id = w.id;
+    // Hidden from viewers; the server refuses them these actions anyway.
+    let editor = crate::session::can(crate::auth::Role::Editor);
     let stored_status = w.status;
     let options = &w.options;
     let stopwords = match &options.stopwords {
@@ -146,17 +148,21 @@ fn WorkloadView(
                 let status = live.with(|r| r.as_ref().map_or(stored_status, |r| r.state.status()));
                 view! { <StatusBadge status /> }
             }}
-            <ActionForm action=start attr:class="inline-form">
-                <input type="hidden" name="workload_id" value=id />
-                <button type="submit" class="btn" data-testid="run-now" disabled=move || start.pending().get()>"Run now"</button>
-            </ActionForm>
-            {move || active_run().map(|run_id| view! {
+            {editor.then(|| view! {
+                <ActionForm action=start attr:class="inline-form">
+                    <input type="hidden" name="workload_id" value=id />
+                    <button type="submit" class="btn" data-testid="run-now" disabled=move || start.pending().get()>"Run now"</button>
+                </ActionForm>
+            })}
+            {move || active_run().filter(|_| editor).map(|run_id| view! {
                 <ActionForm action=cancel attr:class="inline-form">
                     <input type="hidden" name="run_id" value=run_id />
                     <button type="submit" class="btn btn--secondary" data-testid="cancel-run">"Cancel run"</button>
                 </ActionForm>
             })}
-            <a class="btn btn--secondary" href=format!("/workloads/{id}/edit") data-testid="edit-workload">"Edit"</a>
+            {editor.then(|| view! {
+                <a class="btn btn--secondary" href=format!("/workloads/{id}/edit") data-testid="edit-workload">"Edit"</a>
+            })}
         </PageHeader>
         {move || action_error().map(|m| view! { <p class="alert alert--error" role="alert" data-testid="action-error">{m}</p> })}
         <PostedError />
@@ -181,7 +187,7 @@ fn WorkloadView(
                     <dt>"Created"</dt><dd>{timestamp(&w.created_at)}</dd>
                     <dt>"Updated"</dt><dd>{timestamp(&w.updated_at)}</dd>
                 </dl>
-                <DeleteWorkloadForm id delete />
+                {editor.then(|| view! { <DeleteWorkloadForm id delete /> })}
             </section>
         </div>
         <section class="card" aria-labelledby="result-title">

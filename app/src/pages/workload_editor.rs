@@ -212,8 +212,12 @@ fn WorkloadFields(
             </div>
             <div class="field" class:field--muted=move || stopwords.get() != "custom">
                 <label for="wl-custom-stopwords">"Your stopwords"</label>
+                // tachys 0.2 writes a <textarea>'s text into the server-rendered
+                // page unescaped (a stopword `</textarea><script>` would run), so
+                // the text goes in escaped, as markup.
                 <textarea id="wl-custom-stopwords" name="form[custom_stopwords]" rows="3"
-                    aria-describedby="wl-custom-help wl-custom-error">{initial.custom_stopwords.clone()}</textarea>
+                    aria-describedby="wl-custom-help wl-custom-error"
+                    inner_html=crate::security::escape_text(&initial.custom_stopwords)></textarea>
                 <p class="field__help" id="wl-custom-help">"One per line or separated by commas; used when “Skip my own list” is chosen."</p>
                 <FieldMessage id="wl-custom-error" message=message("custom") />
             </div>

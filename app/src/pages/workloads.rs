@@ -77,7 +77,9 @@ pub fn WorkloadsPage() -> impl IntoView {
         <section class="card" aria-labelledby="workloads-title">
             <header class="card__header">
                 <h2 id="workloads-title">"All workloads"</h2>
-                <a class="btn" href="/workloads/new" data-testid="new-workload">"New workload"</a>
+                {crate::session::can(crate::auth::Role::Editor).then(|| view! {
+                    <a class="btn" href="/workloads/new" data-testid="new-workload">"New workload"</a>
+                })}
             </header>
             <FilterForm params />
             <Transition fallback=|| view! { <p class="muted">"Loading workloads…"</p> }>

@@ -15,6 +15,8 @@ pub struct TestServer {
     pub base_url: String,
     pub data_dir: PathBuf,
     log: mpsc::Receiver<String>,
+    /// What the server logged before it listened (the setup link, warnings).
+    pub startup_log: Vec<String>,
     _temp: Option<tempfile::TempDir>,
 }
 
@@ -37,20 +39,27 @@ impl TestServer {
         Self::start_in(tempfile::tempdir().expect("temp dir"))
     }
 
+    /// Starts the server with a fresh temporary data directory and `extra` flags.
+    pub fn start_args(extra: &[&str]) -> Self {
+        Self::start_in_with(tempfile::tempdir().expect("temp dir"), extra)
+    }
+
     /// Starts the server on `temp/data` (kept when the server is dropped).
     fn start_in(temp: tempfile::TempDir) -> Self {
+        Self::start_in_with(temp, &[])
+    }
+
+    fn start_in_with(temp: tempfile::TempDir, extra: &[&str]) -> Self {
         let data_dir = temp.path().join("data");
-        let mut server = Self::start_with(
-            &tally_bin(),
-            temp.path(),
-            &[
-                "serve",
-                "--addr",
-                "127.0.0.1:0",
-                "--data-dir",
-                data_dir.to_str().expect("utf-8 path"),
-            ],
-        );
+        let mut args = vec![
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--data-dir",
+            data_dir.to_str().expect("utf-8 path"),
+        ];
+        args.extend_from_slice(extra);
+        let mut server = Self::start_with(&tally_bin(), temp.path(), &args);
         server.data_dir = data_dir;
         server._temp = Some(temp);
         server
@@ -105,6 +114,7 @@ impl TestServer {
             base_url,
             data_dir: cwd.join("data"),
             log: rx,
+            startup_log: seen,
             _temp: None,
         }
     }
@@ -251,6 +261,15 @@ impl Drop for TestServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A client that does not follow redirects, to see them.
+pub fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("http client")
 }
 
 pub fn client() -> reqwest::Client {
