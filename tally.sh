@@ -78,7 +78,10 @@ ensure_cargo_leptos() {
     rustup toolchain list | grep -q '^nightly' || die "cargo-leptos $CARGO_LEPTOS_VERSION needs rustc >= 1.96 or a nightly toolchain"
     toolchain="+nightly"
   fi
-  cargo $toolchain install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked --features no_downloads
+  # --debug: cargo-leptos only orchestrates (the WASM is built by cargo, bound by
+  # wasm-bindgen and shrunk by wasm-opt, all optimised), so its own speed does not
+  # matter; a debug build of it takes 4 min here against 16 m 47 s for a release one.
+  cargo $toolchain install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked --features no_downloads --debug
 }
 
 ensure_wasm_bindgen() {
@@ -90,7 +93,8 @@ ensure_wasm_bindgen() {
   if [ "$have" != "$want" ]; then
     step "Installing wasm-bindgen-cli $want (found: ${have:-none})"
     # Not --locked: the CLI's own lock file can pin a yanked crate.
-    cargo install wasm-bindgen-cli --version "$want" --force
+    # --debug, like cargo-leptos: it binds one bundle per build in a few seconds.
+    cargo install wasm-bindgen-cli --version "$want" --force --debug
   fi
 }
 

@@ -67,3 +67,37 @@ export async function snapshot(page: Page, name: string) {
   fs.mkdirSync(dir, { recursive: true });
   await page.screenshot({ path: path.join(dir, `${name}.png`), fullPage: true });
 }
+
+/** A Tally of a test's own: the binary under test on a free loopback port with
+ *  a fresh data directory and `args`; its log is kept (the setup link is in it). */
+export async function startTally(args: string[]): Promise<{ url: string; log: string[]; stop: () => void }> {
+  const { spawn } = await import("node:child_process");
+  const os = await import("node:os");
+  const bin = process.env.TALLY_BIN ?? path.resolve(__dirname, "../../target/release/tally");
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "tally-e2e-own-"));
+  const child = spawn(bin, ["serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir, "--log-level", "info", ...args], {
+    stdio: ["ignore", "ignore", "pipe"],
+    env: { ...process.env, NO_COLOR: "1" },
+  });
+  const log: string[] = [];
+  const url = await new Promise<string>((resolve, reject) => {
+    let buffer = "";
+    const timer = setTimeout(() => reject(new Error(`tally did not start:\n${log.join("\n")}`)), 60_000);
+    child.stderr!.on("data", (chunk: Buffer) => {
+      buffer += chunk.toString();
+      let end: number;
+      while ((end = buffer.indexOf("\n")) >= 0) {
+        const line = buffer.slice(0, end);
+        buffer = buffer.slice(end + 1);
+        log.push(line);
+        const found = line.match(/listening on (http:\/\/[0-9.:]+)/);
+        if (found) {
+          clearTimeout(timer);
+          resolve(found[1]);
+        }
+      }
+    });
+    child.on("exit", (code) => reject(new Error(`tally exited (${code}):\n${log.join("\n")}`)));
+  });
+  return { url, log, stop: () => child.kill("SIGTERM") };
+}
