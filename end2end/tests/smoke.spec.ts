@@ -63,3 +63,9 @@ test("the API docs page serves the OpenAPI document", async ({ request }) => {
   expect(doc.openapi).toMatch(/^3\./);
   expect(Object.keys(doc.paths)).toContain("/healthz");
 });
+
+test("Swagger UI runs under the Content-Security-Policy", async ({ page }) => {
+  await page.goto("/docs/");
+  await expect(page.locator(".swagger-ui .info .title")).toContainText("Tally");
+  await expect(page.getByRole("button", { name: /Authorize/ })).toBeVisible();
+});

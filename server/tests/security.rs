@@ -460,6 +460,13 @@ async fn api(
     (status, res.json().await.unwrap_or(Value::Null))
 }
 
+/// A server function, its form, and the role it needs.
+type ServerFnCall = (
+    &'static str,
+    &'static [(&'static str, &'static str)],
+    &'static str,
+);
+
 enum Auth {
     None,
     Token(String),
@@ -627,7 +634,7 @@ async fn every_route_answers_each_role_as_the_issue_says() {
         }
     }
     // Server functions, as the UI calls them, by role.
-    let functions: [(&str, &[(&str, &str)], &str); 5] = [
+    let functions: [ServerFnCall; 5] = [
         ("workloads/list", &[], "viewer"),
         ("runs/get", &[("run_id", "1")], "viewer"),
         ("runs/start", &[("workload_id", "1")], "editor"),
