@@ -43,6 +43,19 @@ async fn upload(server: &TestServer, token: Option<&str>, reference: &str) {
     assert_eq!(res.status(), StatusCode::CREATED, "upload {reference}");
 }
 
+/// The server-rendered HTML of a page.
+async fn page_html(server: &TestServer, path: &str) -> String {
+    client()
+        .get(server.url(path))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html")
+}
+
 /// A browser's cross-site form post: fetch metadata and a foreign `Origin`.
 fn cross_site_headers() -> HeaderMap {
     let mut h = HeaderMap::new();
@@ -215,15 +228,7 @@ async fn hostile_names_and_stopwords_are_rendered_only_escaped() {
     upload(&server, None, "p.d.t").await;
     create_workload(&server, None, HOSTILE_NAME).await;
     for path in ["/workloads/1", "/workloads/1/edit", "/workloads"] {
-        let html = client()
-            .get(server.url(path))
-            .header("accept", "text/html")
-            .send()
-            .await
-            .expect("page")
-            .text()
-            .await
-            .expect("html");
+        let html = page_html(&server, path).await;
         assert!(
             !html.contains("<script>alert("),
             "{path} holds a live script"
@@ -267,15 +272,7 @@ async fn hostile_names_and_stopwords_are_rendered_only_escaped() {
         tally_app::href::encode(&posted),
         tally_app::href::encode(HOSTILE_NAME)
     );
-    let html = client()
-        .get(server.url(&url))
-        .header("accept", "text/html")
-        .send()
-        .await
-        .expect("page")
-        .text()
-        .await
-        .expect("html");
+    let html = page_html(&server, &url).await;
     assert!(
         !html.contains("<script>alert("),
         "the posted form holds a live script"

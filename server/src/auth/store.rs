@@ -161,33 +161,34 @@ impl AccountStore {
         }
     }
 
-    pub async fn account_by_name(&self, name: &str) -> Result<Option<AccountRow>, StoreError> {
+    /// The first record `sql` answers, with `$key` bound to `key`.
+    async fn first<T, K>(&self, sql: &'static str, key: K) -> Result<Option<T>, StoreError>
+    where
+        T: SurrealValue,
+        K: SurrealValue + Clone + Send + Sync + 'static,
+    {
         let mut res = self
             .db
-            .execute(|client| {
-                client
-                    .query("SELECT * OMIT id FROM account WHERE name = $name LIMIT 1")
-                    .bind(("name", name.to_string()))
-            })
+            .execute(|client| client.query(sql).bind(("key", key.clone())))
             .await?;
-        let rows: Vec<AccountRow> = res.take(0)?;
+        let rows: Vec<T> = res.take(0)?;
         Ok(rows.into_iter().next())
+    }
+
+    pub async fn account_by_name(&self, name: &str) -> Result<Option<AccountRow>, StoreError> {
+        self.first(
+            "SELECT * OMIT id FROM account WHERE name = $key LIMIT 1",
+            name.to_string(),
+        )
+        .await
     }
 
     pub async fn account(&self, id: u64) -> Result<Option<AccountRow>, StoreError> {
         let Ok(num) = i64::try_from(id) else {
             return Ok(None);
         };
-        let mut res = self
-            .db
-            .execute(|client| {
-                client
-                    .query("SELECT * OMIT id FROM type::record('account', $num)")
-                    .bind(("num", num))
-            })
-            .await?;
-        let rows: Vec<AccountRow> = res.take(0)?;
-        Ok(rows.into_iter().next())
+        self.first("SELECT * OMIT id FROM type::record('account', $key)", num)
+            .await
     }
 
     pub async fn accounts(&self) -> Result<Vec<AccountRow>, StoreError> {
@@ -261,16 +262,11 @@ impl AccountStore {
     }
 
     pub async fn session(&self, key: &str) -> Result<Option<SessionRow>, StoreError> {
-        let mut res = self
-            .db
-            .execute(|client| {
-                client
-                    .query("SELECT * OMIT id FROM type::record('account_session', $key)")
-                    .bind(("key", key.to_string()))
-            })
-            .await?;
-        let rows: Vec<SessionRow> = res.take(0)?;
-        Ok(rows.into_iter().next())
+        self.first(
+            "SELECT * OMIT id FROM type::record('account_session', $key)",
+            key.to_string(),
+        )
+        .await
     }
 
     pub async fn touch_session(&self, key: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
@@ -344,32 +340,19 @@ impl AccountStore {
     }
 
     pub async fn token_by_digest(&self, digest: &str) -> Result<Option<TokenRow>, StoreError> {
-        let mut res = self
-            .db
-            .execute(|client| {
-                client
-                    .query("SELECT * OMIT id FROM api_token WHERE digest = $digest LIMIT 1")
-                    .bind(("digest", digest.to_string()))
-            })
-            .await?;
-        let rows: Vec<TokenRow> = res.take(0)?;
-        Ok(rows.into_iter().next())
+        self.first(
+            "SELECT * OMIT id FROM api_token WHERE digest = $key LIMIT 1",
+            digest.to_string(),
+        )
+        .await
     }
 
     pub async fn token(&self, id: u64) -> Result<Option<TokenRow>, StoreError> {
         let Ok(num) = i64::try_from(id) else {
             return Ok(None);
         };
-        let mut res = self
-            .db
-            .execute(|client| {
-                client
-                    .query("SELECT * OMIT id FROM type::record('api_token', $num)")
-                    .bind(("num", num))
-            })
-            .await?;
-        let rows: Vec<TokenRow> = res.take(0)?;
-        Ok(rows.into_iter().next())
+        self.first("SELECT * OMIT id FROM type::record('api_token', $key)", num)
+            .await
     }
 
     /// Every token, or one account's, oldest first.
