@@ -1,22 +1,37 @@
 //! The Content-Security-Policy pages run under, and the escaping of values the
 //! server writes into the document head.
 
-/// The policy's directives besides `script-src`: only this site's styles,
-/// images (and inline `data:` icons), connections and form targets; no
-/// plugins, no `<base>`, no framing (the Delete buttons cannot be clickjacked).
-/// A macro, so that both policies below are built from one literal.
-macro_rules! other_directives {
+/// The policy's directives besides styles and scripts: only this site's images
+/// (and inline `data:` icons), connections and form targets; no plugins, no
+/// `<base>`, no framing (the Delete buttons cannot be clickjacked). Macros, so
+/// that every policy below is built from the same literals (a directive given
+/// twice would count only once, so each policy names styles and scripts once).
+macro_rules! base_directives {
     () => {
-        "default-src 'self'; style-src 'self'; style-src-attr 'unsafe-inline'; \
-         img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; \
-         base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+        "default-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; \
+         object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    };
+}
+
+/// This site's stylesheets, and `style` attributes (progress bar widths).
+macro_rules! app_styles {
+    () => {
+        "; style-src 'self'; style-src-attr 'unsafe-inline'"
     };
 }
 
 /// The policy of answers that are not pages: scripts only from this site.
 pub const CSP_WITHOUT_SCRIPTS: &str = concat!(
-    other_directives!(),
+    base_directives!(),
+    app_styles!(),
     "; script-src 'self' 'wasm-unsafe-eval'"
+);
+
+/// The policy of Swagger UI's pages (`/docs`): it injects `<style>` elements,
+/// so inline styles are admitted there; scripts still only from this site.
+pub const CSP_WITH_INLINE_STYLES: &str = concat!(
+    base_directives!(),
+    "; style-src 'self' 'unsafe-inline'; script-src 'self'"
 );
 
 /// The policy of a page whose inline scripts (Leptos' hydration and resource
@@ -24,8 +39,9 @@ pub const CSP_WITHOUT_SCRIPTS: &str = concat!(
 /// `'wasm-unsafe-eval'` lets the bundle compile its WebAssembly.
 pub fn page_csp(nonce: &str) -> String {
     format!(
-        "{}; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'",
-        other_directives!()
+        "{}{}; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'",
+        base_directives!(),
+        app_styles!()
     )
 }
 
@@ -57,8 +73,24 @@ mod tests {
             CSP_WITHOUT_SCRIPTS,
             "the same policy otherwise"
         );
-        assert!(page.contains("'nonce-abc'") && !page.contains("unsafe-inline'; script"));
+        let script_src = page
+            .split("; ")
+            .find(|d| d.starts_with("script-src"))
+            .expect("a script-src");
+        assert_eq!(
+            script_src,
+            "script-src 'self' 'nonce-abc' 'wasm-unsafe-eval'"
+        );
         assert!(!page.contains("script-src 'self' 'unsafe-inline'"));
+        for policy in [page.as_str(), CSP_WITHOUT_SCRIPTS, CSP_WITH_INLINE_STYLES] {
+            for directive in ["style-src ", "script-src ", "default-src "] {
+                assert_eq!(
+                    policy.matches(directive).count(),
+                    1,
+                    "{directive} once in {policy}"
+                );
+            }
+        }
     }
 
     #[test]

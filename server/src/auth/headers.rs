@@ -15,14 +15,20 @@ use axum::response::Response;
 /// The policy of answers that are not pages.
 pub const DEFAULT_CSP: &str = tally_app::security::CSP_WITHOUT_SCRIPTS;
 
+/// Swagger UI (`/docs`) injects `<style>` elements as it renders, so its pages
+/// admit inline styles; its scripts are files of this site like everyone's.
+pub const DOCS_CSP: &str = tally_app::security::CSP_WITH_INLINE_STYLES;
+
 /// Adds the headers to the answer; `https` adds HSTS.
 pub async fn security_headers(https: bool, request: Request, next: Next) -> Response {
+    let docs = request.uri().path().starts_with("/docs");
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        let policy = if docs { DOCS_CSP } else { DEFAULT_CSP };
         headers.insert(
             header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(DEFAULT_CSP),
+            HeaderValue::from_static(policy),
         );
     }
     headers.insert(
