@@ -58,14 +58,6 @@ pub struct CurrentUser {
 }
 
 impl CurrentUser {
-    /// A one-person server on loopback: no sign-in, every action allowed.
-    pub fn local() -> Self {
-        Self {
-            name: None,
-            role: Role::Admin,
-        }
-    }
-
     pub fn can(&self, role: Role) -> bool {
         self.role >= role
     }
@@ -242,7 +234,11 @@ mod tests {
             assert_eq!(Role::parse(role.as_str()), Ok(role));
         }
         assert!(Role::parse("root").is_err());
-        assert!(CurrentUser::local().can(Role::Admin));
+        let editor = CurrentUser {
+            name: Some("ed".into()),
+            role: Role::Editor,
+        };
+        assert!(editor.can(Role::Viewer) && editor.can(Role::Editor) && !editor.can(Role::Admin));
     }
 
     #[test]

@@ -214,13 +214,13 @@ impl Accounts {
     async fn open_session(&self, account: AccountRow) -> Result<OpenedSession, AuthError> {
         let cookie = secret::random().map_err(|e| AuthError::Internal(e.to_string()))?;
         let now = Utc::now();
-        let lifetime = chrono::TimeDelta::from_std(self.settings.session_lifetime)
-            .unwrap_or(chrono::TimeDelta::days(7));
         let row = SessionRow {
             account: account.num,
             created_at: now,
             last_seen_at: now,
-            expires_at: now.checked_add_signed(lifetime).unwrap_or(now),
+            expires_at: now
+                .checked_add_signed(delta(self.settings.session_lifetime))
+                .unwrap_or(chrono::DateTime::<Utc>::MAX_UTC),
         };
         self.store
             .insert_session(&secret::digest(&cookie), row)
@@ -251,8 +251,7 @@ impl Accounts {
             return Ok(None);
         };
         let now = Utc::now();
-        let idle = chrono::TimeDelta::from_std(self.settings.session_idle)
-            .unwrap_or(chrono::TimeDelta::hours(12));
+        let idle = delta(self.settings.session_idle);
         if now >= session.expires_at || now - session.last_seen_at > idle {
             self.store.delete_session(&key).await?;
             return Ok(None);
@@ -533,12 +532,11 @@ impl Accounts {
     /// Deletes expired sessions and audit events past their retention.
     pub async fn sweep(&self) -> Result<(), AuthError> {
         let now = Utc::now();
-        let idle = chrono::TimeDelta::from_std(self.settings.session_idle)
-            .unwrap_or(chrono::TimeDelta::hours(12));
-        self.store.delete_expired_sessions(now, now - idle).await?;
-        if let Ok(keep) = chrono::TimeDelta::from_std(self.settings.audit_retention)
-            && let Some(before) = now.checked_sub_signed(keep)
-        {
+        let idle_before = now
+            .checked_sub_signed(delta(self.settings.session_idle))
+            .unwrap_or(now);
+        self.store.delete_expired_sessions(now, idle_before).await?;
+        if let Some(before) = now.checked_sub_signed(delta(self.settings.audit_retention)) {
             self.store.delete_audit_before(before).await?;
         }
         Ok(())
@@ -552,14 +550,17 @@ impl Accounts {
         role: Role,
     ) -> Result<UserInfo, AuthError> {
         let who = Principal {
-            user_id: None,
-            name: "tally admin".into(),
-            role: Role::Admin,
-            via: Credential::Open,
             address: "command line".into(),
+            ..Principal::system("tally admin")
         };
         self.create_user(&who, name, password, role).await
     }
+}
+
+/// A setting's duration as a time span; past chrono's range (hundreds of
+/// millions of years), its longest span, so a huge setting means "never".
+fn delta(duration: Duration) -> chrono::TimeDelta {
+    chrono::TimeDelta::from_std(duration).unwrap_or(chrono::TimeDelta::MAX)
 }
 
 async fn hash_blocking(password: &str) -> Result<String, AuthError> {

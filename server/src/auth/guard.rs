@@ -22,7 +22,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde_json::json;
-use tally_app::auth::{Credential, Principal, Role};
+use tally_app::auth::{Principal, Role};
 
 use super::accounts::Accounts;
 use super::mode::{Protection, host_of, is_loopback_host};
@@ -81,7 +81,11 @@ pub async fn guard(State(guard): State<Arc<Guard>>, mut request: Request, next: 
             Err(response) => return response,
         }
     } else {
-        Some(local(&address))
+        // The local user of a server that needs no sign-in.
+        Some(Principal {
+            address: address.clone(),
+            ..Principal::system("local")
+        })
     };
 
     let need = policy::need(request.method(), request.uri().path());
@@ -99,17 +103,6 @@ pub async fn guard(State(guard): State<Arc<Guard>>, mut request: Request, next: 
     }
     request.extensions_mut().insert(PeerAddress(address));
     next.run(request).await
-}
-
-/// The local user of a server that needs no sign-in.
-fn local(address: &str) -> Principal {
-    Principal {
-        user_id: None,
-        name: "local".into(),
-        role: Role::Admin,
-        via: Credential::Open,
-        address: address.to_string(),
-    }
 }
 
 /// Who a request is, from its token or session; `Ok(None)` for nobody. A
@@ -274,7 +267,7 @@ fn forbidden(request: &Request, role: Role, who: &Principal) -> Response {
             "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Not allowed · Tally</title>\
              <link rel=\"stylesheet\" href=\"/pkg/tally.css\"></head><body><main class=\"content\">\
              <h1>Not allowed</h1><p>{}</p><p><a href=\"/\">Back to the Dashboard</a></p></main></body></html>",
-            escape(&detail)
+            tally_app::security::escape_text(&detail)
         );
         return (StatusCode::FORBIDDEN, Html(page)).into_response();
     }
@@ -284,18 +277,16 @@ fn forbidden(request: &Request, role: Role, who: &Principal) -> Response {
 fn wants_page(request: &Request) -> bool {
     matches!(*request.method(), Method::GET | Method::HEAD)
         && !request.uri().path().starts_with("/api/")
-        && request
-            .headers()
-            .get(header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains("text/html"))
+        && accepts_html(request.headers())
 }
 
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+/// Whether the client takes HTML: a browser (a page load or a plain form
+/// post), which gets pages and redirects where scripts get JSON.
+pub fn accepts_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"))
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::json_body::{JsonObject, TokenId, UserId};
 use crate::auth::accounts::OpenedSession;
-use crate::auth::guard::{PeerAddress, SESSION_COOKIE};
+use crate::auth::guard::{PeerAddress, SESSION_COOKIE, accepts_html as from_browser};
 use crate::error::ServiceError;
 use crate::startup::AppState;
 
@@ -27,13 +27,21 @@ pub fn forms() -> Router<AppState> {
         .route("/auth/setup", post(setup))
 }
 
-/// Whether the client is a browser posting a form (it accepts HTML): it gets
-/// redirects; scripts get JSON.
-fn from_browser(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("text/html"))
+/// A failed sign-in or setup: a browser is sent back to `page` with the
+/// message and `keep` (the form's values worth keeping); a script gets the
+/// error's status and JSON.
+fn refused(
+    headers: &HeaderMap,
+    page: &str,
+    keep: &[(&str, String)],
+    e: crate::auth::AuthError,
+) -> Response {
+    if !from_browser(headers) {
+        return ServiceError::from(e).into_response();
+    }
+    let mut params = vec![("error", e.to_string())];
+    params.extend_from_slice(keep);
+    Redirect::to(&with_query(page, &params)).into_response()
 }
 
 fn field<'a>(form: &'a HashMap<String, String>, name: &str) -> &'a str {
@@ -89,14 +97,7 @@ pub async fn login(
         .await;
     match outcome {
         Ok(opened) => signed_in(&state, &headers, &opened, next),
-        Err(e) if from_browser(&headers) => {
-            let back = with_query(
-                "/login",
-                &[("error", e.to_string()), ("next", next.to_string())],
-            );
-            Redirect::to(&back).into_response()
-        }
-        Err(e) => ServiceError::from(e).into_response(),
+        Err(e) => refused(&headers, "/login", &[("next", next.to_string())], e),
     }
 }
 
@@ -146,18 +147,15 @@ pub async fn setup(
             tracing::info!(admin = %opened.account.name, "first admin created; the setup link is void");
             signed_in(&state, &headers, &opened, "/")
         }
-        Err(e) if from_browser(&headers) => {
-            let back = with_query(
-                "/setup",
-                &[
-                    ("secret", secret.to_string()),
-                    ("name", field(&form, "name").to_string()),
-                    ("error", e.to_string()),
-                ],
-            );
-            Redirect::to(&back).into_response()
-        }
-        Err(e) => ServiceError::from(e).into_response(),
+        Err(e) => refused(
+            &headers,
+            "/setup",
+            &[
+                ("secret", secret.to_string()),
+                ("name", field(&form, "name").to_string()),
+            ],
+            e,
+        ),
     }
 }
 
