@@ -51,8 +51,16 @@ test.describe("a server that needs a sign-in", () => {
     const me = await page.request.get(`${server.url}/api/v1/me`, { headers: { Authorization: `Bearer ${token}` } });
     expect(await me.json()).toEqual({ name: "root", role: "admin" });
 
+    await page.getByTestId("admin-link").click();
+    await expect(page).toHaveURL(`${server.url}/admin`);
+    await expect(page.getByTestId("users-table")).toContainText("root");
+    await expect(page.getByTestId("audit-table")).toContainText("token.create");
+    await snapshot(page, "admin");
+
     await page.getByTestId("sign-out").click();
     await expect(page).toHaveURL(`${server.url}/login`);
+    await waitForHydration(page);
+    await snapshot(page, "login");
     // Signed out on the server too: pages send the browser to sign in again.
     await page.goto(`${server.url}/workloads`);
     await expect(page).toHaveURL(`${server.url}/login?next=%2Fworkloads`);

@@ -733,6 +733,16 @@ async fn every_route_answers_each_role_as_the_issue_says() {
             "{action} by {actor_prefix} in {actions:?}"
         );
     }
+    let (status, bad) = api(
+        &server,
+        Method::GET,
+        "/api/v1/audit?limit=many",
+        &admin,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad["detail"][0]["loc"], json!(["query", "limit"]));
     assert!(
         audit["items"][0]["address"]
             .as_str()

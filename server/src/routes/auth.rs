@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Json, Router};
 use serde_json::{Map, Value, json};
 use tally_app::auth::{AuditPage, CurrentUser, NewToken, Principal, Role, TokenInfo, UserInfo};
+use tally_app::error::FieldError;
 use tally_app::href::{same_origin_path, with_query};
 use utoipa::{IntoParams, ToSchema};
 
@@ -367,8 +368,9 @@ pub async fn revoke_token(
     Ok(Json(state.service.accounts().revoke_token(&who, id).await?))
 }
 
-/// Query parameters of `GET /api/v1/audit`.
-#[derive(serde::Deserialize, IntoParams)]
+/// Query parameters of `GET /api/v1/audit` (documentation; parsed by [`audit`]).
+#[derive(IntoParams)]
+#[allow(dead_code)]
 #[into_params(parameter_in = Query)]
 pub struct AuditParams {
     /// Only actions starting with this (`workload.`, `login`).
@@ -386,16 +388,35 @@ pub struct AuditParams {
     responses((status = 200, description = "A page of audit events", body = AuditPage)))]
 pub async fn audit(
     State(state): State<AppState>,
-    Query(params): Query<AuditParams>,
+    Query(params): Query<Vec<(String, String)>>,
 ) -> Result<Json<AuditPage>, ServiceError> {
+    let text = |name: &str| {
+        params
+            .iter()
+            .rev()
+            .find(|(k, v)| k == name && !v.is_empty())
+            .map(|(_, v)| v.clone())
+    };
+    // A bad number is a 422 located at its parameter, as the workload list answers.
+    let number = |name: &str, default: u64| {
+        text(name).map_or(Ok(default), |raw| {
+            raw.parse::<u64>().map_err(|_| {
+                ServiceError::Invalid(vec![FieldError::query(
+                    name,
+                    "Input should be a valid integer, unable to parse string as an integer".into(),
+                    "int_parsing",
+                )])
+            })
+        })
+    };
     let page = state
         .service
         .accounts()
         .audit_page(
-            params.action.filter(|s| !s.is_empty()),
-            params.actor.filter(|s| !s.is_empty()),
-            params.offset.unwrap_or(0),
-            params.limit.unwrap_or(100),
+            text("action"),
+            text("actor"),
+            number("offset", 0)?,
+            number("limit", 100)?,
         )
         .await?;
     Ok(Json(page))
