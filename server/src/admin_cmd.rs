@@ -9,6 +9,7 @@ use tally_app::auth::Role;
 use crate::auth::Accounts;
 use crate::auth::accounts::AccountSettings;
 use crate::cli::StoreArgs;
+use crate::data_dir::{Access, DataDir};
 use crate::db::Database;
 
 #[derive(Debug, Subcommand)]
@@ -53,7 +54,10 @@ fn create_user(args: &CreateUserArgs) -> Result<(), String> {
         .build()
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
     runtime.block_on(async {
-        let (_, db_settings) = args.store.resolve().map_err(|e| e.to_string())?;
+        let (data_dir, db_settings) = args.store.resolve().map_err(|e| e.to_string())?;
+        // Never beside a running server: it holds the directory, and its
+        // cached view of the accounts would miss this change.
+        let _lock = DataDir::lock(&data_dir, Access::Exclusive).map_err(|e| e.to_string())?;
         let db = Database::open(&db_settings)
             .await
             .map_err(|e| e.to_string())?;

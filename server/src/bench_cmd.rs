@@ -165,7 +165,10 @@ fn child(mode: &str, csv: &Path, dir: &Path) -> Result<(), String> {
                 format: Some(SourceFormat::Csv),
                 ..ImportOptions::default()
             };
-            import::convert(&sources, &options, &table).map_err(|e| e.to_string())?;
+            let limits = import::ImportLimits::default();
+            let cancel = tally_engine::CancelToken::new();
+            import::convert(&sources, &options, &limits, &cancel, &table)
+                .map_err(|e| e.to_string())?;
             std::fs::metadata(csv).map_err(|e| e.to_string())?.len()
         }
         "scan" => {

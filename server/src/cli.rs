@@ -124,6 +124,78 @@ pub struct ServeArgs {
     /// Largest accepted JSON request body (workload definitions), in bytes.
     #[arg(long, env = "TALLY_MAX_JSON_BYTES", default_value_t = 1 << 20)]
     pub max_json_bytes: usize,
+
+    /// Largest non-file field of an upload form (`64KB`).
+    #[arg(long, env = "TALLY_MAX_FORM_FIELD_BYTES", default_value = "64KB", value_parser = parse_bytes)]
+    pub max_form_field_bytes: u64,
+
+    /// Most parts (files and fields together) in one upload form.
+    #[arg(long, env = "TALLY_MAX_FORM_PARTS", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_form_parts: u32,
+
+    /// Most columns an imported table may have.
+    #[arg(long, env = "TALLY_MAX_COLUMNS", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_columns: u32,
+
+    /// Longest CSV record, JSON line or text line an import accepts (`64MB`).
+    #[arg(long, env = "TALLY_MAX_RECORD_BYTES", default_value = "64MB", value_parser = parse_bytes)]
+    pub max_record_bytes: u64,
+
+    /// A Parquet upload may decode to this many times its file size (any
+    /// file may decode to 256 MB): a small file of repeated values that
+    /// decodes to gigabytes is refused.
+    #[arg(long, env = "TALLY_MAX_PARQUET_EXPANSION", default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_parquet_expansion: u64,
+
+    /// Imports converted at once; more wait their turn.
+    #[arg(long, env = "TALLY_MAX_CONCURRENT_IMPORTS", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_concurrent_imports: u16,
+
+    /// Free disk space kept in reserve (`256MB`, `10GB`): an import or a
+    /// run's results that would leave less fail with 507 and store nothing.
+    #[arg(long, env = "TALLY_MIN_FREE_DISK", default_value = "256MB", value_parser = parse_bytes)]
+    pub min_free_disk: u64,
+
+    /// Event streams (`/api/v1/events`, one per open page) at once, in all.
+    #[arg(long, env = "TALLY_MAX_EVENT_STREAMS", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_event_streams: u32,
+
+    /// Event streams one client address may hold open at once.
+    #[arg(long, env = "TALLY_MAX_EVENT_STREAMS_PER_CLIENT", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_event_streams_per_client: u32,
+
+    /// Longest a request may take to be answered (`60s`); uploads, and the
+    /// bodies of event streams and downloads, are not cut.
+    #[arg(long, env = "TALLY_REQUEST_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
+    pub request_timeout: std::time::Duration,
+}
+
+impl ServeArgs {
+    /// The limits these flags set.
+    pub fn limits(&self) -> crate::limits::Limits {
+        let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+        crate::limits::Limits {
+            upload_bytes: self.max_upload_bytes,
+            json_bytes: self.max_json_bytes,
+            form_field_bytes: size(self.max_form_field_bytes),
+            form_parts: self.max_form_parts as usize,
+            import: crate::tables::import::ImportLimits {
+                max_columns: self.max_columns as usize,
+                max_record_bytes: self.max_record_bytes,
+                max_parquet_expansion: self.max_parquet_expansion,
+            },
+            concurrent_imports: usize::from(self.max_concurrent_imports),
+            min_free_disk: self.min_free_disk,
+            event_streams: self.max_event_streams as usize,
+            event_streams_per_client: self.max_event_streams_per_client as usize,
+            // A zero limit would refuse every request; it means none.
+            request_timeout: if self.request_timeout.is_zero() {
+                std::time::Duration::MAX
+            } else {
+                self.request_timeout
+            },
+        }
+    }
 }
 
 /// Where Tally keeps its data: shared by `serve` and `admin`.

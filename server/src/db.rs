@@ -79,10 +79,13 @@ pub struct DbSettings {
 }
 
 impl DbSettings {
-    /// The default: the embedded SurrealKV engine in `<data_dir>/db`.
+    /// The default: the embedded SurrealKV engine in `<data_dir>/db`, with
+    /// every commit fsynced before it returns. `sync=every` is SurrealKV's
+    /// default today; it is pinned so that an acknowledged write stays
+    /// durable whatever a later release picks.
     pub fn embedded(data_dir: &Path) -> Self {
         Self {
-            url: format!("surrealkv://{}", data_dir.join("db").display()),
+            url: format!("surrealkv://{}?sync=every", data_dir.join("db").display()),
             credentials: None,
             namespace: "tally".into(),
             database: "tally".into(),
@@ -98,6 +101,15 @@ impl DbSettings {
             .unwrap_or("unknown")
             .to_string()
     }
+
+    /// Whether the database runs inside this process (and so has no other user).
+    pub fn is_embedded(&self) -> bool {
+        is_embedded_engine(&self.engine())
+    }
+}
+
+fn is_embedded_engine(engine: &str) -> bool {
+    matches!(engine, "surrealkv" | "rocksdb" | "mem")
 }
 
 /// The shared database handle.
@@ -134,6 +146,12 @@ impl Database {
             client,
             engine: settings.engine(),
         })
+    }
+
+    /// Whether the database runs inside this process: embedded engines lock
+    /// their files, so this process is its only user.
+    pub fn is_embedded(&self) -> bool {
+        is_embedded_engine(&self.engine)
     }
 
     /// The engine name, for status pages.
@@ -208,7 +226,7 @@ mod tests {
     #[test]
     fn engine_names_hide_paths_and_hosts() {
         let settings = DbSettings::embedded(Path::new("/srv/tally"));
-        assert_eq!(settings.url, "surrealkv:///srv/tally/db");
+        assert_eq!(settings.url, "surrealkv:///srv/tally/db?sync=every");
         assert_eq!(settings.engine(), "surrealkv");
     }
 

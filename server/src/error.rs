@@ -35,6 +35,13 @@ pub enum ServiceError {
     Unauthorized(String),
     #[error("{0}")]
     Forbidden(String),
+    /// 503: the server could not answer in time, or is busy.
+    #[error("{0}")]
+    Unavailable(String),
+    /// 507: the disk is full, or would cross the reserve kept free
+    /// (`--min-free-disk`).
+    #[error("{0}")]
+    InsufficientStorage(String),
     /// Too many failed sign-ins; the client may try again after `retry_after` seconds.
     #[error("{message}")]
     TooManyRequests { message: String, retry_after: u64 },
@@ -55,6 +62,8 @@ impl ServiceError {
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::InsufficientStorage(_) => StatusCode::INSUFFICIENT_STORAGE,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -134,6 +143,23 @@ impl From<Missing> for ServiceError {
     }
 }
 
+/// Whether an I/O error means the disk (or the user's quota) is full.
+pub fn is_disk_full(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+    )
+}
+
+impl ServiceError {
+    pub fn disk_full() -> Self {
+        Self::InsufficientStorage(
+            "the server's disk is full: nothing was stored; free some space or ask an administrator"
+                .into(),
+        )
+    }
+}
+
 impl From<DbError> for ServiceError {
     fn from(e: DbError) -> Self {
         Self::Internal(e.to_string())
@@ -146,7 +172,9 @@ impl From<ImportError> for ServiceError {
             ImportError::UnsupportedFormat(_) => Self::UnsupportedMediaType(e.to_string()),
             ImportError::Empty(_) => Self::BadRequest(e.to_string()),
             ImportError::Invalid(_) => Self::Unprocessable(e.to_string()),
-            ImportError::TooLarge { .. } => Self::PayloadTooLarge(e.to_string()),
+            ImportError::TooLarge(_) => Self::PayloadTooLarge(e.to_string()),
+            ImportError::Cancelled => Self::BadRequest(e.to_string()),
+            ImportError::Io(io) if is_disk_full(&io) => Self::disk_full(),
             ImportError::Io(_) | ImportError::Parquet(_) | ImportError::Arrow(_) => {
                 Self::Internal(e.to_string())
             }

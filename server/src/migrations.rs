@@ -50,6 +50,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "accounts",
         script: include_str!("../migrations/0006_accounts.surql"),
     },
+    Migration {
+        version: 7,
+        name: "data directory marker",
+        script: include_str!("../migrations/0007_data_dir.surql"),
+    },
 ];
 
 /// The newest schema version this build knows.

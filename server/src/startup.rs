@@ -24,7 +24,10 @@ use crate::auth::guard::Guard;
 use crate::auth::limiter::LoginLimits;
 use crate::auth::mode::{Protection, PublicOrigin};
 use crate::cli::ServeArgs;
+use crate::data_dir::{Access, DataDir, DataDirError};
 use crate::db::{Database, DbError, DbSettings};
+use crate::limits::Limits;
+use crate::migrations;
 use crate::routes;
 use crate::runs::DispatchSettings;
 use crate::service::TallyService;
@@ -39,8 +42,8 @@ pub struct Settings {
     /// Who must sign in, and the cross-site and `Host` rules.
     pub protection: Protection,
     pub accounts: AccountSettings,
-    pub max_upload_bytes: u64,
-    pub max_json_bytes: usize,
+    /// What requests, clients and imports may cost.
+    pub limits: Limits,
     pub dispatch: DispatchSettings,
     pub sample_data: Option<PathBuf>,
 }
@@ -74,8 +77,7 @@ impl Settings {
                 login_limits,
                 audit_retention: args.audit_retention,
             },
-            max_upload_bytes: args.max_upload_bytes,
-            max_json_bytes: args.max_json_bytes,
+            limits: args.limits(),
             dispatch: DispatchSettings {
                 workers: usize::from(args.workers),
                 run_timeout: (!args.run_timeout.is_zero()).then_some(args.run_timeout),
@@ -118,6 +120,8 @@ pub enum StartupError {
     Config(String),
     #[error(transparent)]
     Db(#[from] DbError),
+    #[error(transparent)]
+    DataDir(#[from] DataDirError),
     #[error("cannot prepare Tally's data: {0}")]
     Service(crate::error::ServiceError),
     #[error("cannot listen on {addr}: {source}")]
@@ -151,6 +155,32 @@ impl AppState {
 /// How often expired sessions and old audit events are deleted.
 const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 
+/// Locks the data directory, opens the database and brings its schema up to
+/// date, checks that the two belong together, and opens the service on them.
+/// The server and the tests open Tally's data this one way.
+pub async fn open_service(
+    data_dir: &std::path::Path,
+    db: &DbSettings,
+    dispatch: DispatchSettings,
+) -> Result<TallyService, StartupError> {
+    let access = if db.is_embedded() {
+        Access::Exclusive
+    } else {
+        Access::Shared
+    };
+    let data_dir = DataDir::lock(data_dir, access)?;
+    let db = Database::open(db).await?;
+    tracing::info!(engine = db.engine(), data_dir = %data_dir.path().display(), "database open");
+    let applied = migrations::migrate(&db).await?;
+    if !applied.is_empty() {
+        tracing::info!(?applied, "database schema upgraded");
+    }
+    let ownership = data_dir.claim(&db).await?;
+    TallyService::open(db, data_dir, ownership, dispatch)
+        .await
+        .map_err(StartupError::Service)
+}
+
 /// A bound, not yet running, Tally server.
 pub struct Application {
     listener: TcpListener,
@@ -162,15 +192,11 @@ impl Application {
     /// Opens the database and binds the listener; the server runs once
     /// [`Application::run_until_stopped`] is awaited.
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
-        let db = Database::open(&settings.db).await?;
-        tracing::info!(engine = db.engine(), data_dir = %settings.data_dir.display(), "database open");
         let service = Arc::new(
-            TallyService::open(db, &settings.data_dir, settings.dispatch.clone())
-                .await
-                .map_err(StartupError::Service)?
+            open_service(&settings.data_dir, &settings.db, settings.dispatch.clone())
+                .await?
                 .with_account_settings(settings.accounts.clone())
-                .with_upload_limit(settings.max_upload_bytes)
-                .with_json_limit(settings.max_json_bytes),
+                .with_limits(settings.limits.clone()),
         );
 
         let listener =
@@ -283,6 +309,7 @@ fn router(state: AppState, guard: Arc<Guard>) -> Router {
     let app_accounts = state.app_accounts();
     let options = state.leptos_options.clone();
     let https = state.https;
+    let request_timeout = state.service.limits().request_timeout;
     Router::new()
         .route("/healthz", get(routes::health::healthz))
         .nest("/api/v1", api_v1())
@@ -304,6 +331,12 @@ fn router(state: AppState, guard: Arc<Guard>) -> Router {
         // Brotli's own default level, 11, costs far too much per response.
         .layer(CompressionLayer::new().quality(CompressionLevel::Precise(4)))
         .layer(axum::middleware::from_fn(routes::liveness::prototype_root))
+        .layer(axum::middleware::from_fn(
+            routes::deadline::upload_form_only,
+        ))
+        .layer(axum::middleware::from_fn(move |request, next| {
+            routes::deadline::limit_time(request_timeout, request, next)
+        }))
         // Every request passes the guard (Host, cross-site, identity, role)
         // before anything else answers it; every answer gets the headers.
         .layer(axum::middleware::from_fn_with_state(

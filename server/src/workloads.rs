@@ -432,15 +432,6 @@ impl WorkloadStore {
             None => UpdateOutcome::Missing,
         })
     }
-
-    /// Removes the record; returns it as it was.
-    pub async fn delete(&self, id: u64) -> Result<Option<Workload>, DbError> {
-        let deleted = self
-            .one("DELETE type::record('workload', $id) RETURN BEFORE", id)
-            .await;
-        self.cache.invalidate(&id);
-        deleted
-    }
 }
 
 #[cfg(test)]
@@ -486,8 +477,14 @@ mod tests {
             .expect("insert");
         assert_eq!((a.id, b.id), (1, 2));
         assert_eq!(store.get(1).await.expect("get"), Some(a.clone()));
-        assert_eq!(store.delete(2).await.expect("delete"), Some(b));
+        assert_eq!(store.get(2).await.expect("get"), Some(b));
+        let runs = crate::runs::store::RunStore::new(store.db.clone());
+        assert_eq!(
+            runs.delete_workload(2).await.expect("delete"),
+            Some(Vec::new())
+        );
         assert_eq!(store.get(2).await.expect("get"), None);
+        assert_eq!(runs.delete_workload(2).await.expect("delete"), None, "gone");
         // A new store on the same database (a restart) continues the sequence.
         let again = WorkloadStore::new(store.db.clone());
         assert_eq!(again.next_id().await.expect("id"), 3);

@@ -6,63 +6,15 @@ mod common;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{TestServer, client, gunzip, tally_bin};
+use common::{
+    TestServer, client, create, finished, gunzip, state_is, tally_bin, upload_text, wait_run,
+    workload,
+};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 const TEXT: &str =
     "The cat sat on the mat.\nthe Cat, the hat!\n\n  spaced   out  \nÜber über ÜBER\n";
-
-fn workload(table: &str, column: &str, options: Value) -> Value {
-    json!({
-        "workload_type": "wordcount", "name": format!("count {table}"),
-        "src_project": "p", "src_dataset": "d", "src_table": table,
-        "src_column_name": column, "options": options,
-    })
-}
-
-async fn upload_text(server: &TestServer, table: &str, text: impl Into<reqwest::Body>) {
-    let res = client()
-        .post(server.url(&format!(
-            "/api/v1/projects/p/datasets/d/tables/{table}?format=text"
-        )))
-        .body(text)
-        .timeout(Duration::from_secs(300))
-        .send()
-        .await
-        .expect("upload");
-    assert_eq!(res.status(), StatusCode::CREATED, "upload {table}");
-}
-
-async fn create(server: &TestServer, body: &Value) -> u64 {
-    let (status, _, created) = server
-        .send_json(Method::POST, "/api/v1/workloads", body)
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
-    created["id"].as_u64().expect("id")
-}
-
-/// Polls a run until `done` says so (30 s at most); returns the run.
-async fn wait_run(server: &TestServer, run: u64, done: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let (status, r) = server.get_json(&format!("/api/v1/runs/{run}")).await;
-        assert_eq!(status, StatusCode::OK, "{r}");
-        if done(&r) {
-            return r;
-        }
-        assert!(Instant::now() < deadline, "run {run} stuck: {r}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-fn state_is(state: &'static str) -> impl Fn(&Value) -> bool {
-    move |r| r["state"] == state
-}
-
-fn finished(r: &Value) -> bool {
-    !["queued", "running"].contains(&r["state"].as_str().unwrap_or(""))
-}
 
 /// A text table big enough that a run takes a noticeable time.
 async fn upload_big(server: &TestServer, table: &str, megabytes: usize) {
@@ -395,7 +347,13 @@ async fn deleting_a_workload_cancels_its_run_and_removes_its_results() {
     create(&server, &workload("big", "line", json!({}))).await;
     wait_run(&server, 3, state_is("running")).await;
     let results = server.data_dir.join("results");
-    assert!(results.join("run-1.count.parquet").exists());
+    // Named per attempt: `run-<id>-<attempt>.count.parquet`.
+    let files_of_run_1 = std::fs::read_dir(&results)
+        .expect("results dir")
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with("run-1-"))
+        .count();
+    assert_eq!(files_of_run_1, 2, "the count- and word-ordered files");
     for id in [1, 2, 3] {
         let (status, _, _) = server
             .send_json(

@@ -18,11 +18,8 @@ use tally_server::tables::import::{ImportOptions, ImportSource};
 use tally_server::tables::scan::Pace;
 
 async fn service(dir: &std::path::Path) -> Arc<TallyService> {
-    let db = Database::open(&DbSettings::embedded(dir))
-        .await
-        .expect("open db");
     Arc::new(
-        TallyService::open(db, dir, Default::default())
+        tally_server::startup::open_service(dir, &DbSettings::embedded(dir), Default::default())
             .await
             .expect("open service"),
     )

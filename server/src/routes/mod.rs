@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod datasets;
+pub mod deadline;
 pub mod docs;
 pub mod fallback;
 pub mod health;

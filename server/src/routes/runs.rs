@@ -19,8 +19,9 @@ use utoipa::IntoParams;
 
 use super::json_body::{RunId, WorkloadId};
 use super::workloads::{TOTAL_COUNT, ValidationErrorBody};
+use crate::auth::guard::PeerAddress;
 use crate::error::ServiceError;
-use crate::runs::results::{ResultQuery, ResultSource};
+use crate::runs::results::{Groups, ResultQuery, ResultSource};
 use crate::runs::store::RunRow;
 use crate::startup::AppState;
 
@@ -229,31 +230,43 @@ fn page_response(page: WordCountPage) -> Response {
 }
 
 /// The whole result as CSV (`word,count`, most frequent first), streamed a row
-/// group at a time.
+/// group at a time. Each group is read on a blocking thread only when the
+/// client has taken the one before: a slow client holds no thread.
 fn csv_download(run: &RunRow, source: ResultSource) -> Response {
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
-    tokio::task::spawn_blocking(move || {
-        let mut header = true;
-        let outcome = source.for_each_group(|rows: Vec<WordCountRow>| {
-            let mut out = csv::Writer::from_writer(Vec::with_capacity(rows.len() * 16));
-            if std::mem::take(&mut header) {
-                let _ = out.write_record(["word", "count"]);
-            }
-            for row in rows {
-                let _ = out.write_record([row.word.as_str(), &row.count.to_string()]);
-            }
-            let bytes = out.into_inner().unwrap_or_default();
-            tx.blocking_send(Ok(bytes)).is_ok()
+    enum State {
+        Start(ResultSource),
+        Reading(Groups),
+        Done,
+    }
+    let stream = futures_util::stream::unfold(State::Start(source), |state| async move {
+        let next = tokio::task::spawn_blocking(move || {
+            let (mut groups, header) = match state {
+                State::Start(source) => (source.groups()?, true),
+                State::Reading(groups) => (groups, false),
+                State::Done => return Ok(None),
+            };
+            let Some(rows) = groups.next_group()? else {
+                return Ok(header.then(|| (csv_rows(true, &[]), State::Done)));
+            };
+            Ok(Some((csv_rows(header, &rows), State::Reading(groups))))
+        })
+        .await
+        .map_err(|e| std::io::Error::other(e.to_string()))
+        .and_then(|read: Result<_, crate::runs::results::ResultsError>| {
+            read.map_err(|e| std::io::Error::other(e.to_string()))
         });
-        if let Err(e) = outcome {
-            tracing::error!(error = %e, "CSV download failed");
-            let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
+        match next {
+            Ok(Some((bytes, state))) => Some((Ok(bytes), state)),
+            Ok(None) => None,
+            Err(e) => {
+                tracing::error!(error = %e, "CSV download failed");
+                Some((Err(e), State::Done))
+            }
         }
-    });
-    // A closed channel answers `None` however often it is polled, as a body
-    // wrapped by the compression layer must (it polls again after the end;
-    // an `unfold` stream panics then).
-    let stream = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
+    })
+    // The compression layer polls again after the end; a bare `unfold`
+    // panics then, a fused one answers `None`.
+    .fuse();
     let name = format!(
         "workload-{}-run-{}-wordcount.csv",
         run.workload_id(),
@@ -272,6 +285,30 @@ fn csv_download(run: &RunRow, source: ResultSource) -> Response {
         .into_response()
 }
 
+/// One group of rows as CSV, after the header when `header`. Cells that a
+/// spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`, tab
+/// or CR, OWASP's list) get a `'` before them: a word such as
+/// `=HYPERLINK(...)` is shown as text.
+fn csv_rows(header: bool, rows: &[WordCountRow]) -> Vec<u8> {
+    let mut out = csv::Writer::from_writer(Vec::with_capacity(rows.len() * 16 + 12));
+    if header {
+        let _ = out.write_record(["word", "count"]);
+    }
+    for row in rows {
+        let word = spreadsheet_safe(&row.word);
+        let _ = out.write_record([word.as_ref(), &row.count.to_string()]);
+    }
+    out.into_inner().unwrap_or_default()
+}
+
+fn spreadsheet_safe(cell: &str) -> std::borrow::Cow<'_, str> {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{cell}").into()
+    } else {
+        cell.into()
+    }
+}
+
 /// Live run and workload changes as Server-Sent Events: `event: run` with
 /// `{"type": "run", "run_id", "workload_id", "state", "progress"}` and
 /// `event: workload` with `{"type": "workload", "workload_id", "change", "status"}`.
@@ -280,9 +317,20 @@ fn csv_download(run: &RunRow, source: ResultSource) -> Response {
         content_type = "text/event-stream")))]
 pub async fn events(
     State(state): State<AppState>,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    Extension(peer): Extension<PeerAddress>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ServiceError> {
+    let slot = state
+        .service
+        .stream_slots()
+        .acquire(&peer.0)
+        .map_err(|message| ServiceError::TooManyRequests {
+            message,
+            retry_after: 30,
+        })?;
     let rx = state.service.events().subscribe();
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+    // The slot lives in the stream's state: it is given back when the client
+    // goes away and the stream is dropped.
+    let stream = futures_util::stream::unfold((rx, slot), |(mut rx, slot)| async move {
         loop {
             match rx.recv().await {
                 Ok(event) => {
@@ -290,7 +338,7 @@ pub async fn events(
                         .event(event.name())
                         .json_data(&event)
                         .unwrap_or_else(|_| Event::default().comment("unencodable event"));
-                    return Some((Ok(sse), rx));
+                    return Some((Ok(sse), (rx, slot)));
                 }
                 // A slow client skips what it missed and carries on.
                 Err(RecvError::Lagged(_)) => continue,
@@ -299,5 +347,5 @@ pub async fn events(
         }
     })
     .fuse();
-    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }

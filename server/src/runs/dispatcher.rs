@@ -28,29 +28,46 @@ pub const HEARTBEAT: Duration = Duration::from_secs(1);
 /// another process, expired leases).
 const POLL: Duration = Duration::from_secs(2);
 
+/// How often recording a run's end is tried before the run is failed with
+/// the reason (and, if even that cannot be written, left to lease recovery).
+const FINISH_TRIES: u32 = 5;
+
 /// Starts the dispatcher's tasks.
 pub fn start(service: Arc<TallyService>) {
     let queue = service.queue();
     for slot in 0..queue.settings.workers {
-        let service = service.clone();
-        tokio::spawn(async move {
-            tracing::debug!(slot, "dispatcher slot started");
-            slot_loop(service).await;
-        });
+        tokio::spawn(supervise(slot, service.clone()));
     }
-    if !queue.exclusive {
-        // Several processes share the database: reclaim runs of dead ones.
-        let service = service.clone();
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(service.queue().settings.lease).await;
-                match service.recover_runs(false).await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::warn!(runs = n, "re-queued runs whose lease expired"),
-                    Err(e) => tracing::error!(error = %e, "lease recovery failed"),
-                }
+    // Runs whose lease expired are re-queued in every mode: another process
+    // died (a shared database), or a slot of this one crashed with a run.
+    let service = service.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(service.queue().settings.lease).await;
+            match service.recover_runs(false).await {
+                Ok(0) => {}
+                Ok(n) => tracing::warn!(runs = n, "re-queued runs whose lease expired"),
+                Err(e) => tracing::error!(error = %e, "lease recovery failed"),
             }
-        });
+        }
+    });
+}
+
+/// Runs a slot, and starts it again if it panics: a bug met by one run must
+/// not leave the queue with one worker fewer for the rest of the server's
+/// life. The run it held stops renewing its lease and is re-queued by lease
+/// recovery (failed after its last attempt).
+async fn supervise(slot: usize, service: Arc<TallyService>) {
+    loop {
+        tracing::debug!(slot, "dispatcher slot started");
+        match tokio::spawn(slot_loop(service.clone())).await {
+            Ok(()) => return,
+            Err(e) if e.is_panic() => {
+                tracing::error!(slot, "a dispatcher slot crashed; starting it again");
+                tokio::time::sleep(POLL).await;
+            }
+            Err(_) => return,
+        }
     }
 }
 
@@ -95,11 +112,7 @@ async fn execute(service: &TallyService, run: RunRow) {
     queue.unregister(id);
     let (outcome, progress, stem) = outcome;
     let owner = &queue.owner;
-    match service
-        .runs()
-        .finish(id, owner, outcome, progress.clone(), log)
-        .await
-    {
+    match finish(service, id, outcome, progress.clone(), log).await {
         Ok(Some(done)) => {
             tracing::info!(run = id, state = %done.state, secs = started.elapsed().as_secs_f64(), "run finished");
             service.publish_run(&done);
@@ -108,7 +121,7 @@ async fn execute(service: &TallyService, run: RunRow) {
             // Cancelled at the last moment, deleted, or taken over: this outcome
             // was not recorded. Record a cancel if one was asked for.
             if let Some(stem) = stem {
-                service.discard_results(&stem).await;
+                discard_unless_recorded(service, id, &stem).await;
             }
             let asked = matches!(service.runs().get(id).await, Ok(Some(r)) if r.cancel_requested && r.state() == RunState::Running);
             if asked {
@@ -122,8 +135,64 @@ async fn execute(service: &TallyService, run: RunRow) {
                 }
             }
         }
-        Err(e) => tracing::error!(run = id, error = %e, "cannot record the end of a run"),
+        Err(e) => {
+            // Not even the failure could be written: the lease runs out and
+            // recovery takes the run; its files must not outlive it.
+            tracing::error!(run = id, error = %e, "cannot record the end of a run");
+            if let Some(stem) = stem {
+                discard_unless_recorded(service, id, &stem).await;
+            }
+        }
     }
+}
+
+/// Removes an attempt's results files unless the run refers to them after
+/// all (a try whose answer was lost may have committed). When the database
+/// cannot tell, the files stay for the next start's sweep to judge.
+async fn discard_unless_recorded(service: &TallyService, id: u64, stem: &str) {
+    match service.runs().get(id).await {
+        Ok(Some(run)) if run.results_file.as_deref() == Some(stem) => {}
+        Ok(_) => service.discard_results(stem).await,
+        Err(e) => {
+            tracing::warn!(run = id, error = %e, "left results files for the next start's sweep")
+        }
+    }
+}
+
+/// Records a run's end, trying again on errors (a database restarting, a
+/// full disk being cleared). If the outcome still cannot be written, the run
+/// is failed with the reason, so it never stays `running`.
+async fn finish(
+    service: &TallyService,
+    id: u64,
+    outcome: Outcome,
+    progress: ProgressRow,
+    log: Vec<LogRow>,
+) -> Result<Option<RunRow>, crate::db::DbError> {
+    let owner = &service.queue().owner;
+    let mut pause = Duration::from_millis(200);
+    let mut last_error = None;
+    for attempt in 1..=FINISH_TRIES {
+        match service
+            .runs()
+            .finish(id, owner, outcome.clone(), progress.clone(), log.clone())
+            .await
+        {
+            Ok(done) => return Ok(done),
+            Err(e) => {
+                tracing::warn!(run = id, attempt, error = %e, "cannot record the end of a run; trying again");
+                last_error = Some(e);
+                tokio::time::sleep(pause).await;
+                pause = pause.saturating_mul(2);
+            }
+        }
+    }
+    let reason = last_error.map_or_else(String::new, |e| e.to_string());
+    let failed = Outcome::Failed(format!("cannot record the run's result: {reason}"));
+    service
+        .runs()
+        .finish(id, owner, failed, progress, log)
+        .await
 }
 
 /// Runs the count; returns the outcome to record, the last progress and, on
@@ -210,7 +279,11 @@ async fn count_and_store(
     });
     tokio::pin!(counting);
 
-    let deadline = queue.settings.run_timeout.map(|t| (Instant::now() + t, t));
+    // A timeout too far ahead for an `Instant` (`--run-timeout 10000000000d`) is none.
+    let deadline = queue
+        .settings
+        .run_timeout
+        .and_then(|t| Instant::now().checked_add(t).map(|at| (at, t)));
     let mut stop: Option<StopReason> = None;
     let mut ticker = tokio::time::interval(HEARTBEAT);
     ticker.tick().await;
@@ -278,7 +351,9 @@ async fn count_and_store(
     let (results, stem) = if words.len() <= INLINE_WORDS {
         (NewResults::Inline(words), None)
     } else {
-        let stem = format!("run-{id}");
+        // Named per attempt: an attempt that lost its lease (and is still
+        // writing) can never overwrite, or delete, the files of the one that won.
+        let stem = format!("run-{id}-{}", uuid::Uuid::now_v7().simple());
         if let Err(e) = service.write_results(&stem, words).await {
             return (
                 Outcome::Failed(format!("cannot store the results: {e}")),

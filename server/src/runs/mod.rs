@@ -122,3 +122,88 @@ impl EventBus {
         self.0.subscribe()
     }
 }
+
+/// Event streams open at once, in all and per client address: each is a
+/// connection held open for hours, so a client that opens them in a loop
+/// would otherwise hold every socket and task the server has.
+pub struct StreamSlots {
+    total: usize,
+    per_client: usize,
+    open: Arc<Mutex<StreamCounts>>,
+}
+
+#[derive(Default)]
+struct StreamCounts {
+    total: usize,
+    by_client: HashMap<String, usize>,
+}
+
+/// One open stream; its slot is free again when this is dropped.
+pub struct StreamSlot {
+    client: String,
+    open: Arc<Mutex<StreamCounts>>,
+}
+
+impl StreamSlots {
+    pub fn new(total: usize, per_client: usize) -> Self {
+        Self {
+            total,
+            per_client,
+            open: Arc::default(),
+        }
+    }
+
+    /// A slot for `client`, or why there is none.
+    pub fn acquire(&self, client: &str) -> Result<StreamSlot, String> {
+        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+        if open.total >= self.total {
+            return Err(format!(
+                "the server has {} event streams open, its limit (--max-event-streams): try again later",
+                self.total
+            ));
+        }
+        let mine = open.by_client.entry(client.to_string()).or_default();
+        if *mine >= self.per_client {
+            return Err(format!(
+                "this client has {} event streams open, the limit (--max-event-streams-per-client): close one first",
+                self.per_client
+            ));
+        }
+        *mine += 1;
+        open.total += 1;
+        Ok(StreamSlot {
+            client: client.to_string(),
+            open: self.open.clone(),
+        })
+    }
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+        open.total = open.total.saturating_sub(1);
+        if let Some(n) = open.by_client.get_mut(&self.client) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                open.by_client.remove(&self.client);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stream_slots_are_counted_per_client_and_in_all_and_given_back() {
+        let slots = StreamSlots::new(3, 2);
+        let a1 = slots.acquire("a").expect("a 1");
+        let _a2 = slots.acquire("a").expect("a 2");
+        assert!(slots.acquire("a").is_err(), "a third for one client");
+        let _b1 = slots.acquire("b").expect("b 1");
+        assert!(slots.acquire("c").is_err(), "past the total");
+        drop(a1);
+        let _c1 = slots.acquire("c").expect("a slot came back");
+    }
+}

@@ -96,8 +96,21 @@ impl ResultStore {
 
     /// Writes both files for `stem` (durably: fsync, rename, fsync of the
     /// directory) and returns the bytes written. `words` is in count order, as
-    /// the engine returns it.
+    /// the engine returns it. On any failure (a full disk) nothing of `stem`
+    /// is left behind, finished or `.tmp`.
     pub fn write(&self, stem: &str, words: &[WordCount]) -> Result<u64, ResultsError> {
+        let written = self.write_both(stem, words);
+        if written.is_err() {
+            for order in [WordOrder::Count, WordOrder::Word] {
+                let path = self.path(stem, order);
+                let _ = fs::remove_file(path.with_extension("parquet.tmp"));
+                let _ = fs::remove_file(path);
+            }
+        }
+        written
+    }
+
+    fn write_both(&self, stem: &str, words: &[WordCount]) -> Result<u64, ResultsError> {
         let by_count_path = self.path(stem, WordOrder::Count);
         let write_by_count = || write_file(&by_count_path, words.iter(), words.len(), None);
         let (by_count, by_word) = if words.len() <= GROUP_ROWS {
@@ -209,19 +222,36 @@ impl ResultStore {
     }
 
     /// Every row in count order, a row group at a time (for CSV downloads).
-    pub fn for_each_group(
-        &self,
-        stem: &str,
-        mut f: impl FnMut(Vec<WordCountRow>) -> bool,
-    ) -> Result<(), ResultsError> {
-        let file = ResultFile::open(&self.path(stem, WordOrder::Count))?;
-        for group in 0..file.group_starts.len().saturating_sub(1) {
-            let rows = file.read(file.group_starts[group]..file.group_starts[group + 1])?;
-            if !f(rows) {
-                break;
+    fn groups(&self, stem: &str) -> Result<Groups, ResultsError> {
+        Ok(Groups::File {
+            file: ResultFile::open(&self.path(stem, WordOrder::Count))?,
+            next: 0,
+        })
+    }
+}
+
+/// A run's rows in count order, read one row group per call: the caller
+/// decides when to read the next (a download reads it when the client has
+/// taken the last), so no thread waits on a slow client.
+pub enum Groups {
+    File { file: ResultFile, next: usize },
+    Rows(Option<Vec<WordCountRow>>),
+}
+
+impl Groups {
+    /// The next group, or `None` after the last. Blocks (reads the file).
+    pub fn next_group(&mut self) -> Result<Option<Vec<WordCountRow>>, ResultsError> {
+        match self {
+            Self::File { file, next } => {
+                if *next + 1 >= file.group_starts.len() {
+                    return Ok(None);
+                }
+                let rows = file.read(file.group_starts[*next]..file.group_starts[*next + 1])?;
+                *next += 1;
+                Ok(Some(rows))
             }
+            Self::Rows(rows) => Ok(rows.take()),
         }
-        Ok(())
     }
 }
 
@@ -276,18 +306,12 @@ impl ResultSource {
         })
     }
 
-    /// Every row in count order, a row group at a time (for downloads); `f`
-    /// answers whether to go on.
-    pub fn for_each_group(
-        self,
-        mut f: impl FnMut(Vec<WordCountRow>) -> bool,
-    ) -> Result<(), ResultsError> {
+    /// Every row in count order, a row group at a time (for downloads).
+    /// Blocks (opens the file).
+    pub fn groups(self) -> Result<Groups, ResultsError> {
         match self {
-            Self::Files { store, stem } => store.for_each_group(&stem, f),
-            Self::Rows(rows) => {
-                f(rows);
-                Ok(())
-            }
+            Self::Files { store, stem } => store.groups(&stem),
+            Self::Rows(rows) => Ok(Groups::Rows(Some(rows))),
         }
     }
 }
@@ -339,7 +363,7 @@ fn write_file<'a>(
 }
 
 /// An open results file: its footer, read once per query.
-struct ResultFile {
+pub struct ResultFile {
     path: PathBuf,
     rows: usize,
     /// The first row of each group, and the total at the end.
@@ -572,12 +596,10 @@ mod tests {
         }
         let collect = |source: ResultSource| {
             let mut got = Vec::new();
-            source
-                .for_each_group(|rows| {
-                    got.extend(rows);
-                    true
-                })
-                .expect("read");
+            let mut groups = source.groups().expect("open");
+            while let Some(rows) = groups.next_group().expect("read") {
+                got.extend(rows);
+            }
             got
         };
         assert_eq!(collect(in_rows), collect(files));

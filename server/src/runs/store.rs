@@ -291,6 +291,7 @@ impl WordsRow {
 }
 
 /// A succeeded run's counts, as the dispatcher hands them over.
+#[derive(Clone)]
 pub enum NewResults {
     /// Already written to the files of this stem.
     Files(String),
@@ -299,6 +300,7 @@ pub enum NewResults {
 }
 
 /// How a run ended.
+#[derive(Clone)]
 pub enum Outcome {
     Succeeded {
         total_words: u64,
@@ -308,6 +310,13 @@ pub enum Outcome {
     },
     Failed(String),
     Cancelled(String),
+}
+
+/// What [`RunStore::delete_workload`]'s transaction returns.
+#[derive(Debug, SurrealValue)]
+struct DeletedWorkload {
+    found: bool,
+    runs: Vec<RunRow>,
 }
 
 const SELECT_RUN_COLUMNS: &str = "SELECT * OMIT id";
@@ -816,22 +825,27 @@ impl RunStore {
         Ok(changed)
     }
 
-    /// Deletes a workload's runs and the results kept with them; returns their
-    /// results files.
-    pub async fn delete_for_workload(&self, workload: u64) -> Result<Vec<String>, DbError> {
+    /// Deletes a workload, its runs and the results kept with them, in one
+    /// transaction (no interleaving leaves a workload without its runs, or
+    /// runs without their workload); returns the runs' results files, or
+    /// `None` when there is no such workload.
+    pub async fn delete_workload(&self, workload: u64) -> Result<Option<Vec<String>>, DbError> {
         let res = self
             .db
             .execute(|client| {
                 client
                     .query(
                         "BEGIN TRANSACTION;
-                         LET $gone = (DELETE run WHERE workload = $wid RETURN BEFORE);
+                         LET $workload = (DELETE type::record('workload', $wid) RETURN BEFORE);
+                         LET $gone = IF array::len($workload) > 0 {
+                             DELETE run WHERE workload = $wid RETURN BEFORE
+                         } ELSE { [] };
                          FOR $run IN $gone {
                              IF $run.results_inline {
                                  DELETE type::record('run_words', $run.num);
                              };
                          };
-                         RETURN $gone;
+                         RETURN { found: array::len($workload) > 0, runs: $gone };
                          COMMIT TRANSACTION;",
                     )
                     .bind(("wid", i64::try_from(workload).unwrap_or(i64::MAX)))
@@ -839,8 +853,10 @@ impl RunStore {
             .await;
         self.cache.invalidate(&workload);
         let mut res = res?;
-        let rows: Vec<RunRow> = res.take(last_of_transaction(&res))?;
-        Ok(rows.into_iter().filter_map(|r| r.results_file).collect())
+        let deleted: Option<DeletedWorkload> = res.take(last_of_transaction(&res))?;
+        Ok(deleted
+            .filter(|d| d.found)
+            .map(|d| d.runs.into_iter().filter_map(|r| r.results_file).collect()))
     }
 
     /// The counts kept in the database for run `id`, most frequent first.
@@ -1051,8 +1067,8 @@ mod tests {
             .expect("get")
             .expect("run")
             .workload_id();
-        let files = runs.delete_for_workload(workload).await.expect("delete");
-        assert!(files.is_empty(), "{files:?}");
+        let files = runs.delete_workload(workload).await.expect("delete");
+        assert_eq!(files, Some(Vec::new()));
         assert!(
             runs.words(kept).await.is_err(),
             "the counts outlived their run"

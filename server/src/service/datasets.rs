@@ -14,6 +14,16 @@ use crate::tables::import::{self, ImportOptions, ImportSource};
 use crate::tables::scan::{Pace, TableScan};
 use crate::tables::{TableLease, preview};
 use tally_app::auth::Principal;
+use tally_engine::CancelToken;
+
+/// Cancels a token when dropped: ties blocking work to the request awaiting it.
+struct CancelOnDrop(CancelToken);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.cancel();
+    }
+}
 
 /// Rows shown in a table's preview.
 pub const PREVIEW_ROWS: usize = 20;
@@ -88,23 +98,51 @@ impl TallyService {
         if self.catalog.table_exists(table).await? {
             return Err(CatalogError::TableExists(table.to_string()).into());
         }
-        let out = self.store.incoming_path(".parquet.tmp");
-        let work_out = out.clone();
-        let converted =
-            tokio::task::spawn_blocking(move || import::convert(&sources, &options, &work_out))
-                .await
-                .map_err(ServiceError::internal)?;
-        let converted = match converted {
-            Ok(c) => c,
-            Err(e) => {
-                let _ = std::fs::remove_file(&out);
-                return Err(e.into());
-            }
-        };
-        let store = self.store.clone();
-        let file = tokio::task::spawn_blocking(move || store.commit(&out))
+        // Imports beyond the limit wait here, in arrival order.
+        let _permit = self
+            .imports
+            .clone()
+            .acquire_owned()
             .await
-            .map_err(ServiceError::internal)?
+            .map_err(ServiceError::internal)?;
+        let input_bytes = sources
+            .iter()
+            .map(|s| std::fs::metadata(&s.path).map_or(0, |m| m.len()))
+            .sum::<u64>();
+        // A table file is about the size of its source or smaller (Parquet with
+        // zstd); a Parquet upload is moved, not copied.
+        self.ensure_free_disk(input_bytes)?;
+        // Removed however this ends (error, or the request dropped), unless
+        // committed first (a rename: the removal then finds nothing).
+        let out = tempfile::TempPath::try_from_path(self.store.incoming_path(".parquet.tmp"))
+            .map_err(ServiceError::internal)?;
+        let work_out = out.to_path_buf();
+        // The conversion runs on a blocking thread that a dropped request
+        // cannot stop by itself: the guard cancels it when this future is
+        // dropped (the client went away), and the converter stops at its next read.
+        let cancel = CancelToken::new();
+        let _cancel_on_drop = CancelOnDrop(cancel.clone());
+        let limits = self.limits.import;
+        let converted = tokio::task::spawn_blocking(move || {
+            import::convert(&sources, &options, &limits, &cancel, &work_out)
+        })
+        .await
+        .map_err(ServiceError::internal)?;
+        let converted = converted?;
+        let store = self.store.clone();
+        let file = tokio::task::spawn_blocking(move || {
+            let committed = store.commit(&out);
+            drop(out);
+            committed
+        })
+        .await
+        .map_err(ServiceError::internal)?
+        .map_err(ServiceError::internal)?;
+        // Until the catalog holds it, the committed file is removed on any exit.
+        let unregistered = self
+            .store
+            .path_of(&file)
+            .and_then(tempfile::TempPath::try_from_path)
             .map_err(ServiceError::internal)?;
         let stored_bytes = self.store.size_of(&file).map_err(ServiceError::internal)?;
         let registered = self
@@ -120,6 +158,8 @@ impl TallyService {
             .await;
         match registered {
             Ok(stored) => {
+                // Registered: the file is the table's now.
+                let _ = unregistered.keep();
                 tracing::info!(table = %table, rows = converted.rows, bytes = stored_bytes, "table imported");
                 let detail = format!("{} rows, {stored_bytes} bytes", converted.rows);
                 self.accounts
@@ -127,10 +167,7 @@ impl TallyService {
                     .await;
                 Ok(stored.info)
             }
-            Err(e) => {
-                let _ = self.store.remove(&file);
-                Err(e.into())
-            }
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -146,11 +183,11 @@ impl TallyService {
         table: &TableRef,
     ) -> Result<TableInfo, ServiceError> {
         let key = table.to_string();
-        if self.leases.in_use(&key) {
-            return Err(ServiceError::Conflict(format!(
-                "table '{key}' is being read by a run; try again when it ends"
-            )));
-        }
+        // Held until the file is gone: a run starting meanwhile is refused.
+        let _deleting = self
+            .leases
+            .delete(&key)
+            .map_err(|busy| ServiceError::Conflict(format!("table '{key}' {busy}")))?;
         let stored = self.catalog.delete_table(table).await?;
         if let Err(e) = self.store.remove(&stored.file) {
             // The record is gone, so the file is an orphan the next start sweeps.
@@ -168,7 +205,11 @@ impl TallyService {
         column: &str,
         pace: Option<Pace>,
     ) -> Result<(TableScan, TableLease), ServiceError> {
-        let lease = self.leases.acquire(&table.to_string());
+        let key = table.to_string();
+        let lease = self
+            .leases
+            .read(&key)
+            .map_err(|busy| ServiceError::Conflict(format!("table '{key}' {busy}")))?;
         let stored = self.catalog.get_table(table).await?;
         let path = self
             .store

@@ -9,7 +9,6 @@ mod runs;
 pub mod uploads;
 mod workloads;
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -26,13 +25,14 @@ use tally_app::workload::{Workload, WorkloadForm, WorkloadPage, WorkloadQuery};
 use crate::auth::Accounts;
 use crate::auth::accounts::AccountSettings;
 use crate::catalog::Catalog;
+use crate::data_dir::{DataDir, Ownership};
 use crate::db::{Database, DbError};
 use crate::error::ServiceError;
-use crate::migrations;
+use crate::limits::Limits;
 use crate::read_cache::WorkloadCache;
 use crate::runs::results::{ResultQuery, ResultStore};
 use crate::runs::store::RunStore;
-use crate::runs::{DispatchSettings, EventBus, RunQueue};
+use crate::runs::{DispatchSettings, EventBus, RunQueue, StreamSlots};
 use crate::sequence;
 use crate::tables::{TableLeases, TableStore};
 use crate::workloads::WorkloadStore;
@@ -48,6 +48,8 @@ pub struct TallyService {
     db: Database,
     catalog: Catalog,
     store: TableStore,
+    /// Held for the service's life: the lock on the data directory.
+    data_dir: DataDir,
     leases: TableLeases,
     workloads: Arc<WorkloadStore>,
     runs: Arc<RunStore>,
@@ -56,35 +58,36 @@ pub struct TallyService {
     results: Arc<ResultStore>,
     queue: RunQueue,
     events: EventBus,
+    stream_slots: StreamSlots,
     accounts: Arc<Accounts>,
-    max_upload_bytes: u64,
-    max_json_bytes: usize,
+    limits: Limits,
+    /// One permit per import converted at once (`Limits::concurrent_imports`).
+    imports: Arc<tokio::sync::Semaphore>,
     started: Instant,
 }
 
 impl TallyService {
-    /// Brings the database schema up to date, opens the table store under
-    /// `data_dir` and removes what interrupted imports left behind.
+    /// Opens the table store in `data_dir` (whose `ownership` start-up has
+    /// established, on a database already migrated) and, when the directory is
+    /// this process's alone, removes what interrupted imports left behind.
     pub async fn open(
         db: Database,
-        data_dir: &Path,
+        data_dir: DataDir,
+        ownership: Ownership,
         dispatch: DispatchSettings,
     ) -> Result<Self, ServiceError> {
-        let applied = migrations::migrate(&db).await?;
-        if !applied.is_empty() {
-            tracing::info!(?applied, "database schema upgraded");
-        }
-        let store = TableStore::open(data_dir).map_err(|e| DbError::DataDir {
-            path: data_dir.display().to_string(),
+        let dir = data_dir.path().to_path_buf();
+        let store = TableStore::open(&dir).map_err(|e| DbError::DataDir {
+            path: dir.display().to_string(),
             source: e,
         })?;
-        let results = ResultStore::open(data_dir).map_err(|e| DbError::DataDir {
-            path: data_dir.join("results").display().to_string(),
+        let results = ResultStore::open(&dir).map_err(|e| DbError::DataDir {
+            path: dir.join("results").display().to_string(),
             source: e,
         })?;
         // Embedded engines lock their files: this process is the database's only
         // user, so any run still `running` was orphaned by a crash.
-        let exclusive = matches!(db.engine(), "surrealkv" | "rocksdb" | "mem");
+        let exclusive = db.is_embedded();
         let queue = RunQueue::new(dispatch, exclusive).map_err(ServiceError::internal)?;
         // Only this process writes an embedded database, so it sees every change.
         let cache = Arc::new(WorkloadCache::new(exclusive));
@@ -110,18 +113,21 @@ impl TallyService {
             results: Arc::new(results),
             queue,
             events: EventBus::default(),
+            stream_slots: StreamSlots::new(
+                Limits::default().event_streams,
+                Limits::default().event_streams_per_client,
+            ),
             accounts: Arc::new(Accounts::new(db.clone(), AccountSettings::default())),
             db,
             store,
+            data_dir,
             leases: TableLeases::default(),
-            max_upload_bytes: 4 << 30,
-            max_json_bytes: 1 << 20,
+            imports: Arc::new(tokio::sync::Semaphore::new(
+                Limits::default().concurrent_imports,
+            )),
+            limits: Limits::default(),
             started: Instant::now(),
         };
-        let swept = service.sweep_table_files().await?;
-        if swept > 0 {
-            tracing::info!(files = swept, "removed files left by interrupted imports");
-        }
         if exclusive {
             let recovered = service.recover_runs(true).await?;
             if recovered > 0 {
@@ -131,8 +137,27 @@ impl TallyService {
                 );
             }
         }
-        let known = service.runs.results_files().await?.into_iter().collect();
-        let store = service.results.clone();
+        if ownership.may_sweep() {
+            service.sweep_orphans().await?;
+        } else {
+            tracing::info!(
+                ?ownership,
+                "left the data directory's unknown files alone on this start"
+            );
+        }
+        Ok(service)
+    }
+
+    /// Removes what interrupted imports, deletes and runs left behind: files no
+    /// record refers to. Only safe when the directory is this process's alone
+    /// and belongs to this database (see [`crate::data_dir`]).
+    async fn sweep_orphans(&self) -> Result<(), ServiceError> {
+        let swept = self.sweep_table_files().await?;
+        if swept > 0 {
+            tracing::info!(files = swept, "removed files left by interrupted imports");
+        }
+        let known = self.runs.results_files().await?.into_iter().collect();
+        let store = self.results.clone();
         let swept = tokio::task::spawn_blocking(move || store.sweep(&known))
             .await
             .map_err(ServiceError::internal)?
@@ -143,7 +168,7 @@ impl TallyService {
                 "removed results files of runs that never committed"
             );
         }
-        Ok(service)
+        Ok(())
     }
 
     /// Sets how long sessions last, the sign-in limits and the audit retention.
@@ -157,24 +182,41 @@ impl TallyService {
         &self.accounts
     }
 
-    /// Sets the largest accepted upload, in bytes.
-    pub fn with_upload_limit(mut self, bytes: u64) -> Self {
-        self.max_upload_bytes = bytes;
+    /// Sets what requests and imports may cost.
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.imports = Arc::new(tokio::sync::Semaphore::new(
+            limits.concurrent_imports.max(1),
+        ));
+        self.stream_slots = StreamSlots::new(limits.event_streams, limits.event_streams_per_client);
+        self.limits = limits;
         self
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Refuses work that would leave less free disk than the reserve
+    /// (`Limits::min_free_disk`), counting `more` bytes about to be written.
+    pub fn ensure_free_disk(&self, more: u64) -> Result<(), ServiceError> {
+        let free =
+            crate::limits::free_disk_bytes(self.data_dir.path()).map_err(ServiceError::internal)?;
+        let reserve = self.limits.min_free_disk;
+        if free.saturating_sub(more) < reserve {
+            return Err(ServiceError::InsufficientStorage(format!(
+                "the server keeps {reserve} bytes of disk free (--min-free-disk) and has {free}: \
+                 nothing was stored; free some space or ask an administrator"
+            )));
+        }
+        Ok(())
     }
 
     pub fn max_upload_bytes(&self) -> u64 {
-        self.max_upload_bytes
-    }
-
-    /// Sets the largest accepted JSON request body, in bytes.
-    pub fn with_json_limit(mut self, bytes: usize) -> Self {
-        self.max_json_bytes = bytes;
-        self
+        self.limits.upload_bytes
     }
 
     pub fn max_json_bytes(&self) -> usize {
-        self.max_json_bytes
+        self.limits.json_bytes
     }
 
     pub fn leases(&self) -> &TableLeases {

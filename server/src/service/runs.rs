@@ -8,7 +8,7 @@ use super::TallyService;
 use crate::error::ServiceError;
 use crate::runs::results::{ResultQuery, ResultSource, ResultsAt};
 use crate::runs::store::{RunRow, RunStore};
-use crate::runs::{EventBus, RunQueue};
+use crate::runs::{EventBus, RunQueue, StreamSlots};
 use tally_app::auth::Principal;
 
 /// Runs in flight and recent runs the Dashboard lists, each.
@@ -25,6 +25,11 @@ impl TallyService {
 
     pub fn runs(&self) -> &RunStore {
         &self.runs
+    }
+
+    /// The limits on open event streams.
+    pub fn stream_slots(&self) -> &StreamSlots {
+        &self.stream_slots
     }
 
     pub fn events(&self) -> &EventBus {
@@ -225,6 +230,14 @@ impl TallyService {
         stem: &str,
         words: Vec<WordCount>,
     ) -> Result<u64, ServiceError> {
+        // Two files of words and counts: about twice the text plus the counts
+        // before compression, an upper bound for the reserve check.
+        let estimate = words
+            .iter()
+            .map(|w| w.word.len() as u64 + 8)
+            .sum::<u64>()
+            .saturating_mul(2);
+        self.ensure_free_disk(estimate)?;
         let results = self.results.clone();
         let stem = stem.to_string();
         tokio::task::spawn_blocking(move || results.write(&stem, &words))

@@ -7,7 +7,7 @@ use tally_app::catalog::SourceFormat;
 use tokio::io::AsyncWriteExt;
 
 use super::TallyService;
-use crate::error::ServiceError;
+use crate::error::{ServiceError, is_disk_full};
 use crate::tables::import::{ImportOptions, ImportSource};
 
 /// A received file; deleted on drop (the import reads it or moves it first).
@@ -152,10 +152,11 @@ impl TallyService {
             name,
             path: self.store.incoming_path(".upload"),
         };
+        self.ensure_free_disk(0)?;
         let mut file = tokio::fs::File::create(&spooled.path)
             .await
-            .map_err(ServiceError::internal)?;
-        let mut size = 0_u64;
+            .map_err(write_error)?;
+        let (mut size, mut checked_at) = (0_u64, 0_u64);
         while let Some(chunk) = chunks
             .try_next()
             .await
@@ -163,13 +164,15 @@ impl TallyService {
         {
             size += chunk.len() as u64;
             if size > limit {
-                return Err(too_large(self.max_upload_bytes));
+                return Err(too_large(self.max_upload_bytes()));
             }
-            file.write_all(&chunk)
-                .await
-                .map_err(ServiceError::internal)?;
+            if size - checked_at >= FREE_DISK_CHECK_EVERY {
+                self.ensure_free_disk(0)?;
+                checked_at = size;
+            }
+            file.write_all(&chunk).await.map_err(write_error)?;
         }
-        file.flush().await.map_err(ServiceError::internal)?;
+        file.flush().await.map_err(write_error)?;
         Ok((spooled, size))
     }
 
@@ -179,27 +182,33 @@ impl TallyService {
         &self,
         mut form: multer::Multipart<'static>,
     ) -> Result<UploadForm, ServiceError> {
-        let malformed =
-            |e: multer::Error| ServiceError::BadRequest(format!("malformed multipart body: {e}"));
         let mut upload = UploadForm {
             files: Vec::new(),
             params: UploadParams::default(),
             table: None,
         };
-        let mut received = 0_u64;
+        let limits = self.limits();
+        let (mut received, mut parts) = (0_u64, 0_usize);
         while let Some(field) = form.next_field().await.map_err(malformed)? {
+            parts += 1;
+            if parts > limits.form_parts {
+                return Err(ServiceError::PayloadTooLarge(format!(
+                    "file: the form has more than {} parts (--max-form-parts)",
+                    limits.form_parts
+                )));
+            }
             let name = field.name().unwrap_or("").to_string();
             match field.file_name().map(str::to_string) {
                 // Browsers send an empty file part when no file was chosen.
                 Some(file_name) if !file_name.is_empty() => {
-                    let budget = self.max_upload_bytes.saturating_sub(received);
+                    let budget = self.max_upload_bytes().saturating_sub(received);
                     let (spooled, size) = self.spool(file_name, field, budget).await?;
                     received += size;
                     upload.files.push(spooled);
                 }
                 Some(_) => {}
                 None => {
-                    let value = field.text().await.map_err(malformed)?;
+                    let value = bounded_text(field, &name, limits.form_field_bytes).await?;
                     if name == "table" {
                         upload.table = Some(value.trim().to_string());
                     } else {
@@ -215,6 +224,44 @@ impl TallyService {
         }
         Ok(upload)
     }
+}
+
+fn malformed(e: multer::Error) -> ServiceError {
+    ServiceError::BadRequest(format!("malformed multipart body: {e}"))
+}
+
+/// How often (in bytes received) a spooling upload looks at the free disk.
+const FREE_DISK_CHECK_EVERY: u64 = 64 << 20;
+
+fn write_error(e: std::io::Error) -> ServiceError {
+    if is_disk_full(&e) {
+        ServiceError::disk_full()
+    } else {
+        ServiceError::internal(e)
+    }
+}
+
+/// A form field's text, refused past `limit` bytes: `field.text()` would
+/// collect a field of any size in memory.
+async fn bounded_text(
+    mut field: multer::Field<'static>,
+    name: &str,
+    limit: usize,
+) -> Result<String, ServiceError> {
+    // The name is the client's: shown short.
+    let shown: String = name.chars().take(40).collect();
+    let mut text = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(malformed)? {
+        if text.len() + chunk.len() > limit {
+            return Err(ServiceError::PayloadTooLarge(format!(
+                "{shown}: the form field is longer than the limit of {limit} bytes \
+                 (--max-form-field-bytes)"
+            )));
+        }
+        text.extend_from_slice(&chunk);
+    }
+    String::from_utf8(text)
+        .map_err(|_| ServiceError::BadRequest(format!("{shown}: the form field is not UTF-8")))
 }
 
 pub fn too_large(limit: u64) -> ServiceError {

@@ -137,8 +137,11 @@ impl TallyService {
             let _ = self.runs().request_cancel(run.id).await;
             self.queue().cancel_local(run.id);
         }
-        let files = self.runs().delete_for_workload(id).await?;
-        self.workloads.delete(id).await?.ok_or_else(not_found)?;
+        let files = self
+            .runs()
+            .delete_workload(id)
+            .await?
+            .ok_or_else(not_found)?;
         for stem in files {
             self.discard_results(&stem).await;
         }

@@ -1,16 +1,37 @@
-//! [`TableLeases`]: which tables are being read right now, so that a table is not
-//! deleted under a running scan (the delete answers 409 instead).
+//! [`TableLeases`]: which tables are being read or deleted right now, so that
+//! a table is never deleted under a running scan, nor a scan started on a table
+//! being deleted. Both checks and marks happen under one lock, so no
+//! interleaving of a delete and a run's start can break them (within one
+//! process; processes sharing a database do not see each other's leases).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
+/// What is happening to a table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Use {
+    /// This many scans read it.
+    Read(usize),
+    /// A delete is removing it.
+    Deleting,
+}
+
 /// Shared registry of tables in use, keyed by `project.dataset.table`.
 #[derive(Debug, Clone, Default)]
 pub struct TableLeases {
-    readers: Arc<Mutex<HashMap<String, usize>>>,
+    tables: Arc<Mutex<HashMap<String, Use>>>,
 }
 
-/// Held while a table is read; released on drop.
+/// Why a lease was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Busy {
+    #[error("is being read by a run; try again when it ends")]
+    Read,
+    #[error("is being deleted")]
+    Deleting,
+}
+
+/// Held while a table is read or deleted; released on drop.
 #[derive(Debug)]
 pub struct TableLease {
     leases: TableLeases,
@@ -18,32 +39,55 @@ pub struct TableLease {
 }
 
 impl TableLeases {
-    /// Marks `table` as being read until the lease is dropped.
-    pub fn acquire(&self, table: &str) -> TableLease {
-        *self.lock().entry(table.to_string()).or_default() += 1;
+    /// Marks `table` as being read until the lease is dropped; refused while
+    /// it is being deleted.
+    pub fn read(&self, table: &str) -> Result<TableLease, Busy> {
+        let mut tables = self.lock();
+        match tables.entry(table.to_string()).or_insert(Use::Read(0)) {
+            Use::Deleting => return Err(Busy::Deleting),
+            Use::Read(n) => *n += 1,
+        }
+        Ok(self.lease(table))
+    }
+
+    /// Marks `table` as being deleted until the lease is dropped; refused
+    /// while a run reads it (or another delete is at work).
+    pub fn delete(&self, table: &str) -> Result<TableLease, Busy> {
+        let mut tables = self.lock();
+        match tables.get(table) {
+            Some(Use::Read(n)) if *n > 0 => return Err(Busy::Read),
+            Some(Use::Deleting) => return Err(Busy::Deleting),
+            _ => {}
+        }
+        tables.insert(table.to_string(), Use::Deleting);
+        Ok(self.lease(table))
+    }
+
+    fn lease(&self, table: &str) -> TableLease {
         TableLease {
             leases: self.clone(),
             table: table.to_string(),
         }
     }
 
-    pub fn in_use(&self, table: &str) -> bool {
-        self.lock().get(table).is_some_and(|&n| n > 0)
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, usize>> {
-        self.readers.lock().unwrap_or_else(PoisonError::into_inner)
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Use>> {
+        self.tables.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
 impl Drop for TableLease {
     fn drop(&mut self) {
-        let mut readers = self.leases.lock();
-        if let Some(n) = readers.get_mut(&self.table) {
-            *n -= 1;
-            if *n == 0 {
-                readers.remove(&self.table);
+        let mut tables = self.leases.lock();
+        let done = match tables.get_mut(&self.table) {
+            Some(Use::Read(n)) => {
+                *n = n.saturating_sub(1);
+                *n == 0
             }
+            Some(Use::Deleting) => true,
+            None => false,
+        };
+        if done {
+            tables.remove(&self.table);
         }
     }
 }
@@ -53,14 +97,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn leases_count_and_release() {
+    fn reads_and_deletes_exclude_each_other() {
         let leases = TableLeases::default();
-        let a = leases.acquire("p.d.t");
-        let b = leases.acquire("p.d.t");
-        assert!(leases.in_use("p.d.t"));
+        let a = leases.read("p.d.t").expect("read");
+        let b = leases.read("p.d.t").expect("a second read");
+        assert_eq!(leases.delete("p.d.t").err(), Some(Busy::Read));
         drop(a);
-        assert!(leases.in_use("p.d.t"));
+        assert_eq!(leases.delete("p.d.t").err(), Some(Busy::Read));
         drop(b);
-        assert!(!leases.in_use("p.d.t"));
+        let deleting = leases.delete("p.d.t").expect("delete once unread");
+        assert_eq!(leases.read("p.d.t").err(), Some(Busy::Deleting));
+        assert_eq!(leases.delete("p.d.t").err(), Some(Busy::Deleting));
+        assert!(leases.read("p.d.other").is_ok(), "other tables are free");
+        drop(deleting);
+        assert!(leases.read("p.d.t").is_ok(), "free again");
     }
 }

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::time::{Duration, Instant};
 
-use arrow_array::{Array, StringArray, cast::AsArray};
+use arrow_array::{Array, LargeStringArray, StringArray, StringViewArray, cast::AsArray};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 use tally_app::catalog::{ColumnType, TableInfo};
@@ -37,25 +37,66 @@ pub enum ScanError {
     Parquet(#[from] parquet::errors::ParquetError),
     #[error("the table file is damaged: {0}")]
     Arrow(#[from] arrow_schema::ArrowError),
+    /// The decoder stopped before the file's last row: a run must not succeed
+    /// with part of the counts.
+    #[error("the scan ended after {read} of the table's {rows} rows: {why}")]
+    Truncated { read: u64, rows: u64, why: String },
 }
 
-/// A batch of one string column's values.
-pub struct StringBatch(StringArray);
+/// A batch of one string column's values, in whichever string layout the file
+/// uses: read in place, never converted (a conversion to 32-bit offsets
+/// overflowed, and panicked, on a batch of more than 2 GiB of text).
+pub enum StringBatch {
+    Utf8(StringArray),
+    Large(LargeStringArray),
+    View(StringViewArray),
+}
 
 impl TextBatch for StringBatch {
     fn num_values(&self) -> usize {
-        self.0.len()
+        match self {
+            Self::Utf8(a) => a.len(),
+            Self::Large(a) => a.len(),
+            Self::View(a) => a.len(),
+        }
     }
 
     fn value(&self, index: usize) -> Option<&str> {
-        (!self.0.is_null(index)).then(|| self.0.value(index))
+        match self {
+            Self::Utf8(a) => (!a.is_null(index)).then(|| a.value(index)),
+            Self::Large(a) => (!a.is_null(index)).then(|| a.value(index)),
+            Self::View(a) => (!a.is_null(index)).then(|| a.value(index)),
+        }
     }
 }
 
 impl StringBatch {
+    fn of(column: &dyn Array) -> Result<Self, ScanError> {
+        if let Some(a) = column.as_string_opt::<i32>() {
+            return Ok(Self::Utf8(a.clone()));
+        }
+        if let Some(a) = column.as_string_opt::<i64>() {
+            return Ok(Self::Large(a.clone()));
+        }
+        if let Some(a) = column.as_string_view_opt() {
+            return Ok(Self::View(a.clone()));
+        }
+        Err(ScanError::Arrow(arrow_schema::ArrowError::CastError(
+            format!("cannot read {} as text", column.data_type()),
+        )))
+    }
+
+    fn rows(&self) -> u64 {
+        self.num_values() as u64
+    }
+
     /// Bytes of text in the batch (for throughput figures).
     pub fn text_bytes(&self) -> usize {
-        self.0.value_data().len()
+        match self {
+            Self::Utf8(a) => a.value_data().len(),
+            Self::Large(a) => a.value_data().len(),
+            Self::View(a) => a.total_buffer_bytes_used(),
+        }
     }
 }
 
@@ -69,6 +110,10 @@ const PREFETCH_BATCHES: usize = 4;
 pub struct TableScan {
     batches: Receiver<Result<StringBatch, ScanError>>,
     rows: u64,
+    /// Rows handed out so far, checked against `rows` at the end.
+    read: u64,
+    /// Set once the scan has ended (after its last batch or its error).
+    ended: bool,
 }
 
 impl TableScan {
@@ -111,8 +156,25 @@ impl TableScan {
         let (sender, batches) = sync_channel(PREFETCH_BATCHES);
         std::thread::Builder::new()
             .name("tally-scan".into())
-            .spawn(move || decode(reader, &sender, pace))?;
-        Ok(Self { batches, rows })
+            .spawn(move || {
+                // A panic in the decoder is reported, not mistaken for the end.
+                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    decode(reader, &sender, pace)
+                }));
+                if outcome.is_err() {
+                    let _ = sender.send(Err(ScanError::Truncated {
+                        read: 0,
+                        rows: 0,
+                        why: "the decoder crashed".into(),
+                    }));
+                }
+            })?;
+        Ok(Self {
+            batches,
+            rows,
+            read: 0,
+            ended: false,
+        })
     }
 
     /// Rows in the table (the total for progress).
@@ -125,8 +187,41 @@ impl Iterator for TableScan {
     type Item = Result<StringBatch, ScanError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        // The decoder hangs up after the last batch (or after an error).
-        self.batches.recv().ok()
+        if self.ended {
+            return None;
+        }
+        // The decoder hangs up after the last batch (or after an error); the
+        // end only counts as the end if every row of the file was read.
+        match self.batches.recv() {
+            Ok(Ok(batch)) => {
+                self.read += batch.rows();
+                Some(Ok(batch))
+            }
+            Ok(Err(ScanError::Truncated { why, .. })) => {
+                self.ended = true;
+                Some(Err(ScanError::Truncated {
+                    read: self.read,
+                    rows: self.rows,
+                    why,
+                }))
+            }
+            Ok(Err(e)) => {
+                self.ended = true;
+                Some(Err(e))
+            }
+            Err(_) if self.read == self.rows => {
+                self.ended = true;
+                None
+            }
+            Err(_) => {
+                self.ended = true;
+                Some(Err(ScanError::Truncated {
+                    read: self.read,
+                    rows: self.rows,
+                    why: "the decoder stopped early".into(),
+                }))
+            }
+        }
     }
 }
 
@@ -138,14 +233,10 @@ fn decode(
     mut pace: Option<Pace>,
 ) {
     for batch in reader {
-        let item = batch.map_err(ScanError::from).and_then(|batch| {
-            let column = batch.column(0);
-            // Tally writes Utf8; an imported Parquet file may use another string type.
-            match column.data_type() {
-                arrow_schema::DataType::Utf8 => Ok(StringBatch(column.as_string::<i32>().clone())),
-                _ => arrow_cast_utf8(column).map(StringBatch),
-            }
-        });
+        // Tally writes Utf8; an imported Parquet file may use another string type.
+        let item = batch
+            .map_err(ScanError::from)
+            .and_then(|batch| StringBatch::of(batch.column(0)));
         let failed = item.is_err();
         let bytes = item.as_ref().map_or(0, StringBatch::text_bytes);
         if sender.send(item).is_err() || failed {
@@ -204,14 +295,63 @@ impl Pace {
     }
 }
 
-fn arrow_cast_utf8(column: &dyn Array) -> Result<StringArray, ScanError> {
-    if let Some(large) = column.as_string_opt::<i64>() {
-        return Ok(large.iter().collect());
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scan_of(rows: u64) -> (TableScan, SyncSender<Result<StringBatch, ScanError>>) {
+        let (sender, batches) = sync_channel(PREFETCH_BATCHES);
+        let scan = TableScan {
+            batches,
+            rows,
+            read: 0,
+            ended: false,
+        };
+        (scan, sender)
     }
-    if let Some(view) = column.as_string_view_opt() {
-        return Ok(view.iter().collect());
+
+    fn batch(values: &[&str]) -> StringBatch {
+        StringBatch::Utf8(StringArray::from(values.to_vec()))
     }
-    Err(ScanError::Arrow(arrow_schema::ArrowError::CastError(
-        format!("cannot read {} as text", column.data_type()),
-    )))
+
+    #[test]
+    fn a_decoder_that_stops_early_is_an_error_not_the_end() {
+        let (mut scan, sender) = scan_of(5);
+        sender.send(Ok(batch(&["a", "b", "c"]))).expect("send");
+        drop(sender);
+        assert!(matches!(scan.next(), Some(Ok(_))));
+        match scan.next() {
+            Some(Err(ScanError::Truncated {
+                read: 3, rows: 5, ..
+            })) => {}
+            other => panic!(
+                "expected a truncated scan, got {:?}",
+                other.map(|r| r.is_ok())
+            ),
+        }
+        assert!(scan.next().is_none(), "an ended scan stays ended");
+    }
+
+    #[test]
+    fn every_row_read_is_the_end() {
+        let (mut scan, sender) = scan_of(3);
+        sender.send(Ok(batch(&["a", "b", "c"]))).expect("send");
+        drop(sender);
+        assert!(matches!(scan.next(), Some(Ok(_))));
+        assert!(scan.next().is_none());
+    }
+
+    #[test]
+    fn every_string_layout_is_read_in_place() {
+        let values = ["one", "", "three"];
+        let large = arrow_array::LargeStringArray::from(values.to_vec());
+        let view = arrow_array::StringViewArray::from(values.to_vec());
+        for array in [&large as &dyn Array, &view as &dyn Array] {
+            let batch = StringBatch::of(array).expect("a string layout");
+            assert_eq!(batch.num_values(), 3);
+            assert_eq!(batch.value(2), Some("three"));
+        }
+        let ints = arrow_array::Int64Array::from(vec![1_i64]);
+        assert!(StringBatch::of(&ints).is_err());
+    }
 }

@@ -278,3 +278,61 @@ pub fn client() -> reqwest::Client {
         .build()
         .expect("http client")
 }
+
+// --- workloads and runs -------------------------------------------------------
+
+/// A `wordcount` workload of `p.d.<table>`.<column>.
+pub fn workload(table: &str, column: &str, options: serde_json::Value) -> serde_json::Value {
+    serde_json::json!({
+        "workload_type": "wordcount", "name": format!("count {table}"),
+        "src_project": "p", "src_dataset": "d", "src_table": table,
+        "src_column_name": column, "options": options,
+    })
+}
+
+pub async fn upload_text(server: &TestServer, table: &str, text: impl Into<reqwest::Body>) {
+    let res = client()
+        .post(server.url(&format!(
+            "/api/v1/projects/p/datasets/d/tables/{table}?format=text"
+        )))
+        .body(text)
+        .timeout(Duration::from_secs(300))
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(res.status(), reqwest::StatusCode::CREATED, "upload {table}");
+}
+
+pub async fn create(server: &TestServer, body: &serde_json::Value) -> u64 {
+    let (status, _, created) = server
+        .send_json(reqwest::Method::POST, "/api/v1/workloads", body)
+        .await;
+    assert_eq!(status, reqwest::StatusCode::CREATED, "{created}");
+    created["id"].as_u64().expect("id")
+}
+
+/// Polls a run until `done` says so (30 s at most); returns the run.
+pub async fn wait_run(
+    server: &TestServer,
+    run: u64,
+    done: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (status, r) = server.get_json(&format!("/api/v1/runs/{run}")).await;
+        assert_eq!(status, reqwest::StatusCode::OK, "{r}");
+        if done(&r) {
+            return r;
+        }
+        assert!(Instant::now() < deadline, "run {run} stuck: {r}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+pub fn state_is(state: &'static str) -> impl Fn(&serde_json::Value) -> bool {
+    move |r| r["state"] == state
+}
+
+pub fn finished(r: &serde_json::Value) -> bool {
+    !["queued", "running"].contains(&r["state"].as_str().unwrap_or(""))
+}

@@ -3,24 +3,30 @@
 //! become timestamps), nested arrays and objects are stored as JSON text.
 
 use std::collections::HashMap;
-use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 
 use serde_json::{Map, Value};
 use tally_app::catalog::{Column, ColumnType};
+use tally_engine::CancelToken;
 
 use super::infer::{TypeGuess, column_names, parse_timestamp};
 use super::writer::TableWriter;
-use super::{ImportError, ImportOptions, ImportSource};
+use super::{ImportError, ImportLimits, ImportOptions, ImportSource};
+
+/// The line reader's buffer: the most it reads ahead of a line.
+pub(super) const READ_AHEAD: usize = 1 << 20;
 
 /// Calls `f` with each object and its line number.
 fn for_each_object(
     source: &ImportSource,
     options: &ImportOptions,
+    limits: &ImportLimits,
+    cancel: &CancelToken,
     mut f: impl FnMut(Map<String, Value>, u64) -> Result<(), ImportError>,
 ) -> Result<(), ImportError> {
-    let mut reader = BufReader::with_capacity(1 << 20, File::open(&source.path)?);
+    let (file, ends) = limits.open(source, READ_AHEAD, cancel)?;
+    let mut reader = BufReader::with_capacity(READ_AHEAD, file);
     let mut buf = Vec::with_capacity(4096);
     let (mut line, mut offset) = (0_u64, 0_u64);
     loop {
@@ -30,8 +36,10 @@ fn for_each_object(
             return Ok(());
         }
         line += 1;
+        limits.check_record(n as u64, line)?;
         let start = offset;
         offset += n as u64;
+        ends.ended_at(offset);
         if buf.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
@@ -82,20 +90,27 @@ fn value_type(value: &Value) -> Option<ColumnType> {
 pub(super) fn convert(
     source: &ImportSource,
     options: &ImportOptions,
+    limits: &ImportLimits,
+    cancel: &CancelToken,
     out: &Path,
 ) -> Result<(Vec<Column>, u64), ImportError> {
     let mut keys: Vec<String> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     let mut guesses: Vec<TypeGuess> = Vec::new();
     let mut objects = 0_u64;
-    for_each_object(source, options, |map, _| {
+    for_each_object(source, options, limits, cancel, |map, _| {
         objects += 1;
         for (key, value) in &map {
-            let i = *index.entry(key.clone()).or_insert_with(|| {
-                keys.push(key.clone());
-                guesses.push(TypeGuess::default());
-                keys.len() - 1
-            });
+            let i = match index.get(key) {
+                Some(&i) => i,
+                None => {
+                    limits.check_columns(keys.len() + 1)?;
+                    keys.push(key.clone());
+                    guesses.push(TypeGuess::default());
+                    index.insert(key.clone(), keys.len() - 1);
+                    keys.len() - 1
+                }
+            };
             if let Some(kind) = value_type(value) {
                 guesses[i].observe_type(kind);
             }
@@ -118,7 +133,7 @@ pub(super) fn convert(
         })
         .collect();
     let mut writer = TableWriter::create(out, &columns)?;
-    for_each_object(source, options, |map, line| {
+    for_each_object(source, options, limits, cancel, |map, line| {
         writer.push_json_row(keys.iter().map(|k| map.get(k)), line)
     })?;
     Ok((columns, writer.finish()?))

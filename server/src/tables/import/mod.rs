@@ -6,6 +6,7 @@
 //! of rows in memory at a time. Callers run it on a blocking thread.
 
 mod csv;
+mod guard;
 pub mod infer;
 mod jsonl;
 mod parquet_file;
@@ -15,6 +16,9 @@ pub mod writer;
 use std::path::{Path, PathBuf};
 
 use tally_app::catalog::{Column, SourceFormat};
+use tally_engine::CancelToken;
+
+use guard::{GuardedReader, RecordEnds, Stop};
 
 /// A source file already on local disk (an upload is spooled to disk first).
 #[derive(Debug, Clone)]
@@ -49,6 +53,74 @@ impl Default for ImportOptions {
     }
 }
 
+/// What an import may cost, whoever sends it: server settings, documented in
+/// `docs/operations.md`.
+#[derive(Debug, Clone, Copy)]
+pub struct ImportLimits {
+    /// Columns a table may have (`--max-columns`).
+    pub max_columns: usize,
+    /// Bytes one CSV record, JSON line or text line may have (`--max-record-bytes`).
+    pub max_record_bytes: u64,
+    /// Bytes a Parquet upload may decode to, per byte of file
+    /// (`--max-parquet-expansion`); any file may decode to 256 MiB.
+    pub max_parquet_expansion: u64,
+}
+
+impl Default for ImportLimits {
+    fn default() -> Self {
+        Self {
+            max_columns: 10_000,
+            max_record_bytes: 64 << 20,
+            max_parquet_expansion: 500,
+        }
+    }
+}
+
+impl ImportLimits {
+    /// Opens a source for a format reader that buffers up to `read_ahead`
+    /// bytes beyond the record it is on.
+    fn open(
+        &self,
+        source: &ImportSource,
+        read_ahead: usize,
+        cancel: &CancelToken,
+    ) -> Result<(GuardedReader<std::fs::File>, RecordEnds), ImportError> {
+        let file = std::fs::File::open(&source.path)?;
+        Ok(GuardedReader::new(
+            file,
+            self.max_record_bytes,
+            read_ahead as u64,
+            cancel.clone(),
+        ))
+    }
+
+    fn check_columns(&self, found: usize) -> Result<(), ImportError> {
+        if found > self.max_columns {
+            return Err(ImportError::Invalid(format!(
+                "{found} columns is more than the limit of {} (--max-columns)",
+                self.max_columns
+            )));
+        }
+        Ok(())
+    }
+
+    /// Refuses a record of `len` bytes that ends at `line`.
+    fn check_record(&self, len: u64, line: u64) -> Result<(), ImportError> {
+        if len > self.max_record_bytes {
+            return Err(self.record_too_long(Some(line)));
+        }
+        Ok(())
+    }
+
+    fn record_too_long(&self, line: Option<u64>) -> ImportError {
+        let at = line.map_or_else(String::new, |l| format!("line {l}: "));
+        ImportError::TooLarge(format!(
+            "{at}a record is longer than the limit of {} bytes (--max-record-bytes)",
+            self.max_record_bytes
+        ))
+    }
+}
+
 /// What a conversion wrote.
 #[derive(Debug, Clone)]
 pub struct Converted {
@@ -69,15 +141,30 @@ pub enum ImportError {
     /// 422: the content is not valid for its format (the message says where).
     #[error("{0}")]
     Invalid(String),
-    /// 413
-    #[error("the upload is larger than the limit of {limit} bytes")]
-    TooLarge { limit: u64 },
+    /// 413: past one of the [`ImportLimits`] (the message names it).
+    #[error("{0}")]
+    TooLarge(String),
+    /// The client went away; nobody reads the answer.
+    #[error("the import was cancelled")]
+    Cancelled,
     #[error("cannot read or write the table data: {0}")]
-    Io(#[from] std::io::Error),
+    Io(std::io::Error),
     #[error("cannot write the table file: {0}")]
     Parquet(#[from] parquet::errors::ParquetError),
     #[error("cannot build the table data: {0}")]
     Arrow(#[from] arrow_schema::ArrowError),
+}
+
+impl From<std::io::Error> for ImportError {
+    fn from(e: std::io::Error) -> Self {
+        match Stop::of(&e) {
+            Some(Stop::Cancelled) => Self::Cancelled,
+            Some(Stop::RecordTooLong { limit }) => Self::TooLarge(format!(
+                "a record is longer than the limit of {limit} bytes (--max-record-bytes)"
+            )),
+            None => Self::Io(e),
+        }
+    }
 }
 
 /// The format to use: the explicit one, else the first file's extension.
@@ -95,10 +182,13 @@ pub fn resolve_format(
     })
 }
 
-/// Converts `sources` into a Parquet file at `out`.
+/// Converts `sources` into a Parquet file at `out`, within `limits`; stops
+/// early once `cancel` is set.
 pub fn convert(
     sources: &[ImportSource],
     options: &ImportOptions,
+    limits: &ImportLimits,
+    cancel: &CancelToken,
     out: &Path,
 ) -> Result<Converted, ImportError> {
     let format = resolve_format(sources, options.format)?;
@@ -117,10 +207,10 @@ pub fn convert(
         }
     }
     let (columns, rows) = match format {
-        SourceFormat::Csv => csv::convert(&sources[0], options, out)?,
-        SourceFormat::Jsonl => jsonl::convert(&sources[0], options, out)?,
-        SourceFormat::Parquet => parquet_file::convert(&sources[0], out)?,
-        SourceFormat::Text => text::convert(sources, options, out)?,
+        SourceFormat::Csv => csv::convert(&sources[0], options, limits, cancel, out)?,
+        SourceFormat::Jsonl => jsonl::convert(&sources[0], options, limits, cancel, out)?,
+        SourceFormat::Parquet => parquet_file::convert(&sources[0], limits, cancel, out)?,
+        SourceFormat::Text => text::convert(sources, options, limits, cancel, out)?,
     };
     Ok(Converted {
         format,

@@ -1,17 +1,34 @@
 //! Parquet: validated (schema supported, every row group decodes) and kept as is.
+//!
+//! A small Parquet file can decode to gigabytes (a page of one repeated value
+//! compresses to almost nothing). Validation refuses a file whose row groups
+//! claim more than `--max-parquet-expansion` times its size, and counts what it
+//! actually decodes against the same bound, batch by batch, so a file that lies
+//! in its metadata stops there too. Preview and scans only ever read files that
+//! passed this check.
 
 use std::fs::{self, File};
 use std::path::Path;
 
+use arrow_array::Array;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use tally_app::catalog::Column;
 use tally_app::names::ColumnName;
+use tally_engine::CancelToken;
 
-use super::{ImportError, ImportSource};
+use super::{ImportError, ImportLimits, ImportSource};
 use crate::tables::schema::column_type;
+
+/// What any Parquet file may decode to, whatever its size.
+pub(super) const EXPANSION_FLOOR: u64 = 256 << 20;
+
+/// Rows per validated batch: small, so one batch never holds much of the bound.
+const BATCH_ROWS: usize = 4096;
 
 pub(super) fn convert(
     source: &ImportSource,
+    limits: &ImportLimits,
+    cancel: &CancelToken,
     out: &Path,
 ) -> Result<(Vec<Column>, u64), ImportError> {
     let invalid = |e: &dyn std::fmt::Display| {
@@ -20,8 +37,31 @@ pub(super) fn convert(
             source.name
         ))
     };
-    let builder = ParquetRecordBatchReaderBuilder::try_new(File::open(&source.path)?)
-        .map_err(|e| invalid(&e))?;
+    let file = File::open(&source.path)?;
+    let file_bytes = file.metadata()?.len();
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| invalid(&e))?;
+    limits.check_columns(builder.schema().fields().len())?;
+    // Small files may always decode to the floor: the ratio is for bombs,
+    // not for a few repetitive columns.
+    let bound = file_bytes
+        .saturating_mul(limits.max_parquet_expansion)
+        .max(EXPANSION_FLOOR);
+    let too_big = |decoded: u64| {
+        ImportError::TooLarge(format!(
+            "'{}' decodes to {decoded} bytes or more, over {} times its size of {file_bytes} \
+             bytes (--max-parquet-expansion)",
+            source.name, limits.max_parquet_expansion
+        ))
+    };
+    let claimed: u64 = builder
+        .metadata()
+        .row_groups()
+        .iter()
+        .map(|g| u64::try_from(g.total_byte_size()).unwrap_or(u64::MAX))
+        .fold(0, u64::saturating_add);
+    if claimed > bound {
+        return Err(too_big(claimed));
+    }
     let mut columns = Vec::new();
     for field in builder.schema().fields() {
         if let Err(e) = ColumnName::parse(field.name()) {
@@ -42,9 +82,26 @@ pub(super) fn convert(
             kind,
         });
     }
-    let mut rows = 0_u64;
-    for batch in builder.build().map_err(|e| invalid(&e))? {
-        rows += batch.map_err(|e| invalid(&e))?.num_rows() as u64;
+    let (mut rows, mut decoded) = (0_u64, 0_u64);
+    let reader = builder
+        .with_batch_size(BATCH_ROWS)
+        .build()
+        .map_err(|e| invalid(&e))?;
+    for batch in reader {
+        if cancel.is_cancelled() {
+            return Err(ImportError::Cancelled);
+        }
+        let batch = batch.map_err(|e| invalid(&e))?;
+        rows += batch.num_rows() as u64;
+        let bytes: usize = batch
+            .columns()
+            .iter()
+            .map(|c| c.get_array_memory_size())
+            .sum();
+        decoded = decoded.saturating_add(bytes as u64);
+        if decoded > bound {
+            return Err(too_big(decoded));
+        }
     }
     // The upload is already a file of ours: move it (copy across file systems).
     if fs::rename(&source.path, out).is_err() {

@@ -1,18 +1,21 @@
 //! Plain text: one row per line in a `line` column; several files add a `source`
 //! column with each file's name.
 
-use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 
 use tally_app::catalog::{Column, ColumnType};
+use tally_engine::CancelToken;
 
+use super::jsonl::READ_AHEAD;
 use super::writer::TableWriter;
-use super::{ImportError, ImportOptions, ImportSource, decode};
+use super::{ImportError, ImportLimits, ImportOptions, ImportSource, decode};
 
 pub(super) fn convert(
     sources: &[ImportSource],
     options: &ImportOptions,
+    limits: &ImportLimits,
+    cancel: &CancelToken,
     out: &Path,
 ) -> Result<(Vec<Column>, u64), ImportError> {
     let mut columns = vec![Column {
@@ -29,7 +32,8 @@ pub(super) fn convert(
     let mut writer = TableWriter::create(out, &columns)?;
     let mut buf = Vec::with_capacity(4096);
     for source in sources {
-        let mut reader = BufReader::with_capacity(1 << 20, File::open(&source.path)?);
+        let (file, ends) = limits.open(source, READ_AHEAD, cancel)?;
+        let mut reader = BufReader::with_capacity(READ_AHEAD, file);
         let (mut line_no, mut offset) = (0_u64, 0_u64);
         loop {
             buf.clear();
@@ -38,6 +42,8 @@ pub(super) fn convert(
                 break;
             }
             line_no += 1;
+            limits.check_record(n as u64, line_no)?;
+            ends.ended_at(offset + n as u64);
             let mut end = buf.len();
             if buf.ends_with(b"\n") {
                 end -= 1;

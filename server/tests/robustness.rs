@@ -1,0 +1,473 @@
+//! Hostile input and tired operators, against the real binary: every limit
+//! answers with a clear 4xx (or 507) and stores nothing, the data directory
+//! refuses a second user and a foreign database, and downloads are safe to
+//! open in a spreadsheet.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{TestServer, client, create, state_is, tally_bin, upload_text, wait_run, workload};
+use reqwest::StatusCode;
+use reqwest::multipart::{Form, Part};
+use serde_json::{Value, json};
+
+const TABLES: &str = "/api/v1/projects/p/datasets/d/tables";
+
+/// POSTs `body` as table `p.d.<table>` in `format`; returns the status and the
+/// JSON answer.
+async fn upload(
+    server: &TestServer,
+    table: &str,
+    format: &str,
+    body: impl Into<reqwest::Body>,
+) -> (StatusCode, Value) {
+    let res = client()
+        .post(server.url(&format!("{TABLES}/{table}?format={format}")))
+        .body(body)
+        .timeout(Duration::from_secs(120))
+        .send()
+        .await
+        .expect("upload");
+    let status = res.status();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+fn detail(answer: &Value) -> String {
+    answer["detail"].as_str().unwrap_or_default().to_string()
+}
+
+/// The table files in the data directory (none are left by a refused import).
+fn table_files(data_dir: &Path) -> Vec<String> {
+    let mut names = Vec::new();
+    for dir in [data_dir.join("tables"), data_dir.join("tables/.incoming")] {
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            for entry in entries.flatten() {
+                if entry.path().is_file() {
+                    names.push(entry.file_name().to_string_lossy().into_owned());
+                }
+            }
+        }
+    }
+    names
+}
+
+/// Tables in dataset `p.d` (none while the dataset does not exist).
+async fn table_count(server: &TestServer) -> usize {
+    let (status, tables) = server.get_json(TABLES).await;
+    if status == StatusCode::NOT_FOUND {
+        return 0;
+    }
+    assert_eq!(status, StatusCode::OK, "{tables}");
+    tables.as_array().map_or(0, Vec::len)
+}
+
+#[tokio::test]
+async fn form_fields_past_their_limit_are_refused_however_the_body_is_sent() {
+    let server = TestServer::start_args(&["--max-form-field-bytes", "1KB"]);
+    for url in [
+        format!("{TABLES}/fields"),
+        "/api/fn/datasets/upload".to_string(),
+    ] {
+        let form = Form::new()
+            .part("format", huge_field())
+            .part("file", Part::text("a,b\n1,2\n").file_name("x.csv"));
+        let res = client()
+            .post(server.url(&url))
+            .multipart(form)
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE, "{url}");
+        let body = res.text().await.expect("body");
+        assert!(body.contains("--max-form-field-bytes"), "{url}: {body}");
+    }
+    assert_eq!(table_count(&server).await, 0);
+    assert!(table_files(&server.data_dir).is_empty());
+}
+
+/// A 32 KiB text field, streamed: the form goes chunked (no Content-Length).
+/// Such a field used to be read into memory whole, whatever its size. (Small
+/// enough for the client to finish sending before the server's early answer
+/// closes the connection.)
+fn huge_field() -> Part {
+    Part::stream(reqwest::Body::wrap_stream(futures_util::stream::iter(
+        (0..8).map(|_| Ok::<_, std::io::Error>(vec![b'x'; 4096])),
+    )))
+}
+
+#[tokio::test]
+async fn too_many_form_parts_are_refused() {
+    let server = TestServer::start_args(&["--max-form-parts", "3"]);
+    let mut form = Form::new();
+    for i in 0..5 {
+        form = form.part(format!("f{i}"), Part::text("v"));
+    }
+    form = form.part("file", Part::text("a\n").file_name("x.txt"));
+    let res = client()
+        .post(server.url(&format!("{TABLES}/parts")))
+        .multipart(form)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(res.text().await.expect("body").contains("--max-form-parts"));
+}
+
+#[tokio::test]
+async fn the_upload_function_answers_a_body_that_is_not_a_form_with_415() {
+    let server = TestServer::start();
+    for content_type in ["application/json", "multipart/form-data", "text/plain"] {
+        let res = client()
+            .post(server.url("/api/fn/datasets/upload"))
+            .header("content-type", content_type)
+            .body("{}")
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(
+            res.status(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "{content_type} (it was a 500 from a panic)"
+        );
+        let answer: Value = res.json().await.expect("json");
+        assert!(detail(&answer).starts_with("file:"), "{answer}");
+    }
+}
+
+#[tokio::test]
+async fn a_header_of_one_name_repeated_imports_at_once() {
+    let server = TestServer::start();
+    // 9 000 copies of `a`: header de-duplication was cubic in this (hours).
+    let header = vec!["a"; 9_000].join(",");
+    let row = vec!["1"; 9_000].join(",");
+    let (status, answer) = upload(&server, "wide", "csv", format!("{header}\n{row}\n")).await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    let columns = answer["columns"].as_array().expect("columns");
+    assert_eq!(columns.len(), 9_000);
+    assert_eq!(columns[8_999]["name"], "a_9000");
+}
+
+#[tokio::test]
+async fn columns_and_records_past_their_limits_are_refused_in_every_format() {
+    let server = TestServer::start_args(&["--max-columns", "5", "--max-record-bytes", "1KB"]);
+    let (status, answer) = upload(&server, "wide", "csv", "a,b,c,d,e,f\n1,2,3,4,5,6\n").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    assert!(detail(&answer).contains("--max-columns"), "{answer}");
+    let (status, answer) = upload(
+        &server,
+        "wide",
+        "jsonl",
+        "{\"a\":1}\n{\"b\":1,\"c\":2,\"d\":3,\"e\":4,\"f\":5}\n",
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    assert!(detail(&answer).contains("--max-columns"), "{answer}");
+
+    let long = "x".repeat(2048);
+    for (format, body) in [
+        ("csv", format!("a\nshort\n{long}\n")),
+        (
+            "jsonl",
+            format!("{{\"a\":\"short\"}}\n{{\"a\":\"{long}\"}}\n"),
+        ),
+        ("text", format!("short\n{long}\n")),
+    ] {
+        let (status, answer) = upload(&server, "long", format, body).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{format}: {answer}");
+        assert!(
+            detail(&answer).contains("--max-record-bytes"),
+            "{format}: {answer}"
+        );
+    }
+    // A record that never ends is stopped as it streams in, not after.
+    let endless = reqwest::Body::wrap_stream(futures_util::stream::iter(
+        (0..2048).map(|_| Ok::<_, std::io::Error>(vec![b'y'; 64 << 10])),
+    ));
+    let (status, answer) = upload(&server, "endless", "text", endless).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{answer}");
+    assert_eq!(table_count(&server).await, 0);
+    assert!(table_files(&server.data_dir).is_empty());
+}
+
+/// A Parquet file of one value repeated: a few KB that decode to over 300 MB.
+fn parquet_bomb(path: &Path) {
+    use arrow_array::{ArrayRef, RecordBatch, StringArray};
+    let value = "w".repeat(100);
+    let schema = Arc::new(arrow_schema::Schema::new(vec![arrow_schema::Field::new(
+        "text",
+        arrow_schema::DataType::Utf8,
+        false,
+    )]));
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_compression(parquet::basic::Compression::ZSTD(Default::default()))
+        .build();
+    let file = std::fs::File::create(path).expect("create");
+    let mut writer =
+        parquet::arrow::ArrowWriter::try_new(file, schema.clone(), Some(props)).expect("writer");
+    for _ in 0..30 {
+        let column: ArrayRef = Arc::new(StringArray::from(vec![value.as_str(); 100_000]));
+        let batch = RecordBatch::try_new(schema.clone(), vec![column]).expect("batch");
+        writer.write(&batch).expect("write");
+    }
+    writer.close().expect("close");
+}
+
+#[tokio::test]
+async fn a_parquet_file_that_decodes_to_far_more_than_its_size_is_refused() {
+    let server = TestServer::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("bomb.parquet");
+    parquet_bomb(&path);
+    let size = std::fs::metadata(&path).expect("size").len();
+    assert!(size < 1 << 20, "the bomb is small: {size} bytes");
+    let (status, answer) = upload(
+        &server,
+        "bomb",
+        "parquet",
+        std::fs::read(&path).expect("read"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{answer}");
+    assert!(
+        detail(&answer).contains("--max-parquet-expansion"),
+        "{answer}"
+    );
+    assert_eq!(table_count(&server).await, 0);
+    assert!(table_files(&server.data_dir).is_empty());
+}
+
+#[tokio::test]
+async fn a_second_process_on_a_data_directory_is_refused_with_the_holders_pid() {
+    let server = TestServer::start();
+    let data_dir = server.data_dir.to_str().expect("utf-8").to_string();
+    let second = Command::new(tally_bin())
+        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir", &data_dir])
+        .output()
+        .expect("run");
+    assert!(!second.status.success());
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        stderr.contains("in use by another Tally process (pid "),
+        "{stderr}"
+    );
+    let admin = Command::new(tally_bin())
+        .args([
+            "admin",
+            "create-user",
+            "ann",
+            "--role",
+            "admin",
+            "--password-stdin",
+            "--data-dir",
+            &data_dir,
+        ])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run");
+    assert!(!admin.status.success());
+    let stderr = String::from_utf8_lossy(&admin.stderr);
+    assert!(
+        stderr.contains("in use by another Tally process"),
+        "{stderr}"
+    );
+    // The running server is unaffected.
+    let (status, _) = server.get_json("/healthz").await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_data_directory_paired_with_another_database_is_refused_and_keeps_its_files() {
+    let temp = tempfile::tempdir().expect("temp dir");
+    let data_dir = temp.path().join("data");
+    let data = data_dir.to_str().expect("utf-8");
+    let server = TestServer::start_with(
+        &tally_bin(),
+        temp.path(),
+        &["serve", "--addr", "127.0.0.1:0", "--data-dir", data],
+    );
+    upload_text(&server, "kept", "one two\n").await;
+    assert!(server.stop().success());
+    let files = table_files(&data_dir);
+    assert_eq!(files.len(), 1, "{files:?}");
+
+    // A new, empty database used to call every file unknown and delete it.
+    let out = Command::new(tally_bin())
+        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir", data])
+        .args(["--db", "mem://"])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("holds the files of another database"),
+        "{stderr}"
+    );
+    assert_eq!(table_files(&data_dir), files, "nothing was deleted");
+
+    // Another directory for this database is refused the other way round.
+    let other = temp.path().join("other");
+    let out = Command::new(tally_bin())
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .args(["--data-dir", other.to_str().expect("utf-8")])
+        .args(["--db", &format!("surrealkv://{}/db", data)])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("live in another data directory"),
+        "{stderr}"
+    );
+
+    // Its own database still serves the table.
+    let server = TestServer::start_with(
+        &tally_bin(),
+        temp.path(),
+        &["serve", "--addr", "127.0.0.1:0", "--data-dir", data],
+    );
+    let (status, _) = server.get_json(&format!("{TABLES}/kept")).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn csv_downloads_defuse_cells_a_spreadsheet_would_run() {
+    let server = TestServer::start();
+    upload_text(
+        &server,
+        "formulas",
+        "=HYPERLINK(\"http://x\") +1 -2 @SUM(A1) plain\n",
+    )
+    .await;
+    create(
+        &server,
+        &workload(
+            "formulas",
+            "line",
+            json!({"tokenizer": "whitespace", "case": "preserve"}),
+        ),
+    )
+    .await;
+    wait_run(&server, 1, state_is("succeeded")).await;
+    let csv = client()
+        .get(server.url("/api/v1/runs/1/wordcount?format=csv"))
+        .send()
+        .await
+        .expect("csv")
+        .text()
+        .await
+        .expect("text");
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let mut words: Vec<String> = reader
+        .records()
+        .map(|r| r.expect("record")[0].to_string())
+        .collect();
+    words.sort();
+    assert_eq!(
+        words,
+        [
+            "'+1",
+            "'-2",
+            "'=HYPERLINK(\"http://x\")",
+            "'@SUM(A1)",
+            "plain"
+        ],
+        "{csv}"
+    );
+    // The JSON API keeps the words as they are.
+    let (_, json) = server.get_json("/api/v1/runs/1/wordcount?word=%2B1").await;
+    assert_eq!(json["words"], json!([{"word": "+1", "count": 1}]));
+}
+
+#[tokio::test]
+async fn event_streams_are_limited_per_client_and_given_back() {
+    let server = TestServer::start_args(&["--max-event-streams-per-client", "2"]);
+    let open = || async {
+        client()
+            .get(server.url("/api/v1/events"))
+            .send()
+            .await
+            .expect("events")
+    };
+    let first = open().await;
+    let second = open().await;
+    assert_eq!(first.status(), StatusCode::OK);
+    assert_eq!(second.status(), StatusCode::OK);
+    let third = open().await;
+    assert_eq!(third.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(third.headers().contains_key("retry-after"));
+    let answer: Value = third.json().await.expect("json");
+    assert!(
+        detail(&answer).contains("--max-event-streams-per-client"),
+        "{answer}"
+    );
+    drop(first);
+    // The server notices the closed stream at its next write (an event or a
+    // keep-alive); a run's events are writes.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    upload_text(&server, "t", "a b\n").await;
+    let mut n = 0;
+    loop {
+        n += 1;
+        create(&server, &workload("t", "line", json!({}))).await;
+        let again = open().await;
+        if again.status() == StatusCode::OK {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the slot never came back ({n} tries)"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    drop(second);
+}
+
+#[tokio::test]
+async fn below_the_free_disk_reserve_imports_and_results_fail_cleanly() {
+    let temp = tempfile::tempdir().expect("temp dir");
+    let data_dir = temp.path().join("data");
+    let data = data_dir.to_str().expect("utf-8");
+    let start = |extra: &[&str]| {
+        let mut args = vec!["serve", "--addr", "127.0.0.1:0", "--data-dir", data];
+        args.extend_from_slice(extra);
+        TestServer::start_with(&tally_bin(), temp.path(), &args)
+    };
+    // Many distinct words: results go to files, not into the database.
+    let text: String = (0..5_000).map(|i| format!("w{i} ")).collect();
+    let server = start(&[]);
+    upload_text(&server, "words", text).await;
+    assert!(server.stop().success());
+
+    // A reserve larger than any disk here.
+    let server = start(&["--min-free-disk", "1000000GB"]);
+    let (status, answer) = upload(&server, "refused", "text", "a b c\n").await;
+    assert_eq!(status, StatusCode::INSUFFICIENT_STORAGE, "{answer}");
+    assert!(detail(&answer).contains("--min-free-disk"), "{answer}");
+    create(
+        &server,
+        &workload("words", "line", json!({"tokenizer": "whitespace"})),
+    )
+    .await;
+    let run = wait_run(&server, 1, state_is("failed")).await;
+    assert!(
+        run["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("--min-free-disk"),
+        "{run}"
+    );
+    let results: Vec<_> = std::fs::read_dir(data_dir.join("results"))
+        .expect("results dir")
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert!(results.is_empty(), "nothing left behind: {results:?}");
+    // Still serving.
+    let (status, tables) = server.get_json(TABLES).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(tables.as_array().map(Vec::len), Some(1));
+}
