@@ -121,6 +121,11 @@ pub struct ServeArgs {
     #[arg(long, env = "TALLY_RUN_READ_RATE", default_value = "0", value_parser = parse_bytes)]
     pub run_read_rate: u64,
 
+    /// Finished runs kept per workload, newest first; older ones are deleted
+    /// with their results (`0`: keep every run).
+    #[arg(long, env = "TALLY_KEEP_RUNS", default_value_t = 20)]
+    pub keep_runs: usize,
+
     /// Largest accepted JSON request body (workload definitions), in bytes.
     #[arg(long, env = "TALLY_MAX_JSON_BYTES", default_value_t = 1 << 20)]
     pub max_json_bytes: usize,

@@ -82,6 +82,7 @@ impl Settings {
                 workers: usize::from(args.workers),
                 run_timeout: (!args.run_timeout.is_zero()).then_some(args.run_timeout),
                 read_rate: NonZeroU64::new(args.run_read_rate),
+                keep_runs: args.keep_runs,
                 ..DispatchSettings::default()
             },
             sample_data: args.sample_data.clone(),

@@ -311,6 +311,21 @@ impl WorkloadStore {
         Ok(rows.into_iter().next().map(WorkloadRow::into_workload))
     }
 
+    /// Every workload's id.
+    pub async fn ids(&self) -> Result<Vec<u64>, DbError> {
+        let mut res = self
+            .db
+            .client()
+            .query("SELECT VALUE num FROM workload")
+            .await?
+            .check()?;
+        let ids: Vec<i64> = res.take(0)?;
+        Ok(ids
+            .into_iter()
+            .filter_map(|i| u64::try_from(i).ok())
+            .collect())
+    }
+
     /// How many workloads have each status.
     pub async fn count_by_status(&self) -> Result<Vec<(String, u64)>, DbError> {
         let mut res = self

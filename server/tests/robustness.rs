@@ -471,3 +471,74 @@ async fn below_the_free_disk_reserve_imports_and_results_fail_cleanly() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(tables.as_array().map(Vec::len), Some(1));
 }
+
+#[tokio::test]
+async fn old_runs_are_deleted_with_their_results_and_run_lists_are_paged() {
+    let server = TestServer::start_args(&["--keep-runs", "2"]);
+    // Results in files: more distinct words than the database keeps inline.
+    let text: String = (0..3_000).map(|i| format!("w{i}\n")).collect();
+    upload_text(&server, "many", text).await;
+    let id = create(&server, &workload("many", "line", json!({}))).await;
+    wait_run(&server, 1, state_is("succeeded")).await;
+    for run in 2..=4 {
+        let res = client()
+            .post(server.url(&format!("/api/v1/workloads/{id}/runs")))
+            .send()
+            .await
+            .expect("rerun");
+        assert_eq!(res.status(), StatusCode::ACCEPTED);
+        wait_run(&server, run, state_is("succeeded")).await;
+    }
+    // Retention runs as each run ends; give the last one a moment.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, total, runs) = server
+            .get_with_total(&format!("/api/v1/workloads/{id}/runs"))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        let ids: Vec<u64> = runs
+            .as_array()
+            .expect("runs")
+            .iter()
+            .filter_map(|r| r["id"].as_u64())
+            .collect();
+        if ids == [4, 3] {
+            assert_eq!(total, Some(2));
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "kept {ids:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for gone in [1, 2] {
+        let (status, _) = server.get_json(&format!("/api/v1/runs/{gone}")).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "run {gone}");
+    }
+    let results: Vec<String> = std::fs::read_dir(server.data_dir.join("results"))
+        .expect("results")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(results.len(), 4, "two files for each kept run: {results:?}");
+    assert!(
+        results
+            .iter()
+            .all(|f| f.starts_with("run-3-") || f.starts_with("run-4-")),
+        "{results:?}"
+    );
+    let (_, total, page) = server
+        .get_with_total(&format!("/api/v1/workloads/{id}/runs?limit=1&offset=1"))
+        .await;
+    assert_eq!(total, Some(2));
+    assert_eq!(page[0]["id"], 3);
+    let (status, answer) = server
+        .get_json(&format!("/api/v1/workloads/{id}/runs?limit=0"))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(answer["detail"][0]["loc"], json!(["query", "limit"]));
+    // The latest result is still served.
+    let (status, counts) = server
+        .get_json(&format!("/api/v1/workloads/{id}/wordcount?limit=1"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(counts["total"], 3_000);
+}

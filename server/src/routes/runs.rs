@@ -47,18 +47,67 @@ pub async fn start(
     ))
 }
 
-/// A workload's runs, newest first.
+/// An integer query parameter within `range`, or `default` when absent; a bad
+/// value is recorded in `errors`, located at the parameter.
+fn query_number(
+    errors: &mut Vec<FieldError>,
+    name: &str,
+    raw: &Option<String>,
+    default: u64,
+    range: (u64, u64),
+) -> u64 {
+    match raw.as_deref().map(str::trim) {
+        None | Some("") => default,
+        Some(v) => match v.parse::<u64>() {
+            Ok(n) if (range.0..=range.1).contains(&n) => n,
+            _ => {
+                errors.push(FieldError::query(
+                    name,
+                    format!("Input should be an integer from {} to {}", range.0, range.1),
+                    "int_parsing",
+                ));
+                default
+            }
+        },
+    }
+}
+
+/// Runs in one page of a workload's run list, at most.
+const MAX_RUNS_PAGE: u64 = 1000;
+
+/// Paging of a workload's runs.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RunListParams {
+    /// Page size, 1 to 1 000 (default 100).
+    limit: Option<String>,
+    /// Runs to skip (default 0).
+    offset: Option<String>,
+}
+
+/// A workload's runs, newest first, a page at a time; `X-Total-Count` is how
+/// many it has (at most `--keep-runs` finished ones, and any active one).
 #[utoipa::path(get, path = "/api/v1/workloads/{workload_id}/runs", tag = "runs",
-    params(("workload_id" = u64, Path)),
+    params(("workload_id" = u64, Path), RunListParams),
     responses(
-        (status = 200, description = "The runs", body = [Run]),
+        (status = 200, description = "The runs", body = [Run],
+            headers(("X-Total-Count" = u64, description = "Runs of the workload"))),
         (status = 404, description = "No such workload", body = super::ErrorBody),
+        (status = 422, description = "A bad limit or offset", body = ValidationErrorBody),
     ))]
 pub async fn list(
     State(state): State<AppState>,
     WorkloadId(id): WorkloadId,
-) -> Result<Json<Vec<Run>>, ServiceError> {
-    Ok(Json(state.service.runs_of(id).await?))
+    Query(params): Query<RunListParams>,
+) -> Result<Response, ServiceError> {
+    let mut errors = Vec::new();
+    let limit = query_number(&mut errors, "limit", &params.limit, 100, (1, MAX_RUNS_PAGE));
+    let offset = query_number(&mut errors, "offset", &params.offset, 0, (0, u64::MAX));
+    if !errors.is_empty() {
+        return Err(ServiceError::Invalid(errors));
+    }
+    let (runs, total) = state.service.runs_page(id, offset, limit).await?;
+    Ok(([(TOTAL_COUNT, total.to_string())], Json(runs)).into_response())
 }
 
 /// A run, with its progress, log and timings.
@@ -116,26 +165,8 @@ pub struct WordCountParams {
 impl WordCountParams {
     fn parse(&self) -> Result<(ResultQuery, bool), ServiceError> {
         let mut errors = Vec::new();
-        let mut number =
-            |name: &str, raw: &Option<String>, default: u64, range: (u64, u64)| match raw
-                .as_deref()
-                .map(str::trim)
-            {
-                None | Some("") => default,
-                Some(v) => match v.parse::<u64>() {
-                    Ok(n) if (range.0..=range.1).contains(&n) => n,
-                    _ => {
-                        errors.push(FieldError::query(
-                            name,
-                            format!("Input should be an integer from {} to {}", range.0, range.1),
-                            "int_parsing",
-                        ));
-                        default
-                    }
-                },
-            };
-        let limit = number("limit", &self.limit, 100, (1, MAX_WORDS_PAGE));
-        let offset = number("offset", &self.offset, 0, (0, u64::MAX));
+        let limit = query_number(&mut errors, "limit", &self.limit, 100, (1, MAX_WORDS_PAGE));
+        let offset = query_number(&mut errors, "offset", &self.offset, 0, (0, u64::MAX));
         let order = match self.order.as_deref() {
             None | Some("") | Some("count") => WordOrder::Count,
             Some("word") => WordOrder::Word,

@@ -38,6 +38,16 @@ pub fn start(service: Arc<TallyService>) {
     for slot in 0..queue.settings.workers {
         tokio::spawn(supervise(slot, service.clone()));
     }
+    let retention = service.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(RETENTION_EVERY);
+        loop {
+            tick.tick().await;
+            if let Err(e) = retention.apply_retention_everywhere().await {
+                tracing::warn!(error = %e, "cannot delete old runs");
+            }
+        }
+    });
     // Runs whose lease expired are re-queued in every mode: another process
     // died (a shared database), or a slot of this one crashed with a run.
     let service = service.clone();
@@ -52,6 +62,10 @@ pub fn start(service: Arc<TallyService>) {
         }
     });
 }
+
+/// How often every workload's old runs are deleted (each workload's are also
+/// deleted as soon as one of its runs ends).
+const RETENTION_EVERY: Duration = Duration::from_secs(600);
 
 /// Runs a slot, and starts it again if it panics: a bug met by one run must
 /// not leave the queue with one worker fewer for the rest of the server's
@@ -116,6 +130,13 @@ async fn execute(service: &TallyService, run: RunRow) {
         Ok(Some(done)) => {
             tracing::info!(run = id, state = %done.state, secs = started.elapsed().as_secs_f64(), "run finished");
             service.publish_run(&done);
+            match service.apply_retention(run.workload_id()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(workload = run.workload, files = n, "old runs deleted"),
+                Err(e) => {
+                    tracing::warn!(workload = run.workload, error = %e, "cannot delete old runs")
+                }
+            }
         }
         Ok(None) => {
             // Cancelled at the last moment, deleted, or taken over: this outcome

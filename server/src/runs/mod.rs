@@ -25,6 +25,8 @@ pub struct DispatchSettings {
     pub read_rate: Option<NonZeroU64>,
     /// How long a claimed run stays claimed without a heartbeat.
     pub lease: Duration,
+    /// Finished runs kept per workload, newest first (`--keep-runs`; 0: all).
+    pub keep_runs: usize,
 }
 
 impl Default for DispatchSettings {
@@ -34,6 +36,7 @@ impl Default for DispatchSettings {
             run_timeout: None,
             read_rate: None,
             lease: Duration::from_secs(15),
+            keep_runs: 20,
         }
     }
 }

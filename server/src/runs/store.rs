@@ -312,6 +312,17 @@ pub enum Outcome {
     Cancelled(String),
 }
 
+/// A run [`RunStore::prune`] deleted.
+#[derive(Debug, SurrealValue)]
+struct PrunedRun {
+    results_file: Option<String>,
+}
+
+#[derive(Debug, SurrealValue)]
+struct RunCount {
+    n: i64,
+}
+
 /// What [`RunStore::delete_workload`]'s transaction returns.
 #[derive(Debug, SurrealValue)]
 struct DeletedWorkload {
@@ -823,6 +834,65 @@ impl RunStore {
             self.sync_workload(run).await?;
         }
         Ok(changed)
+    }
+
+    /// Deletes the finished runs of `workload` beyond the newest `keep`, with
+    /// the counts kept in the database for them, in one transaction; returns
+    /// their results files. Queued and running runs are never touched, and the
+    /// newest run (the workload's latest) is always kept.
+    pub async fn prune(&self, workload: u64, keep: usize) -> Result<Vec<String>, DbError> {
+        let keep = i64::try_from(keep.max(1)).unwrap_or(i64::MAX);
+        let res = self
+            .db
+            .execute(|client| {
+                client
+                    .query(
+                        "BEGIN TRANSACTION;
+                         LET $old = (SELECT num, results_file, results_inline FROM run
+                             WHERE workload = $wid AND state IN ['succeeded', 'failed', 'cancelled']
+                             ORDER BY num DESC START $keep);
+                         FOR $run IN $old {
+                             DELETE type::record('run', $run.num);
+                             IF $run.results_inline {
+                                 DELETE type::record('run_words', $run.num);
+                             };
+                         };
+                         RETURN $old;
+                         COMMIT TRANSACTION;",
+                    )
+                    .bind(("wid", i64::try_from(workload).unwrap_or(i64::MAX)))
+                    .bind(("keep", keep))
+            })
+            .await;
+        self.cache.invalidate(&workload);
+        let mut res = res?;
+        let pruned: Vec<PrunedRun> = res.take(last_of_transaction(&res))?;
+        Ok(pruned.into_iter().filter_map(|r| r.results_file).collect())
+    }
+
+    /// One page of a workload's runs, newest first, and how many it has.
+    pub async fn page_for_workload(
+        &self,
+        workload: u64,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<RunRow>, u64), DbError> {
+        let mut res = self
+            .db
+            .client()
+            .query(format!(
+                "{SELECT_RUN} WHERE workload = $wid ORDER BY num DESC LIMIT $limit START $offset;
+                 SELECT count() AS n FROM run WHERE workload = $wid GROUP ALL;"
+            ))
+            .bind(("wid", i64::try_from(workload).unwrap_or(i64::MAX)))
+            .bind(("limit", i64::try_from(limit).unwrap_or(i64::MAX)))
+            .bind(("offset", i64::try_from(offset).unwrap_or(i64::MAX)))
+            .await?
+            .check()?;
+        let rows: Vec<RunRow> = res.take(0)?;
+        let total: Vec<RunCount> = res.take(1)?;
+        let total = total.first().map_or(0, |c| u64::try_from(c.n).unwrap_or(0));
+        Ok((rows, total))
     }
 
     /// Deletes a workload, its runs and the results kept with them, in one

@@ -256,6 +256,48 @@ impl TallyService {
         }
     }
 
+    /// Deletes `workload`'s finished runs beyond `--keep-runs`, their counts
+    /// and their results files; returns how many runs went.
+    pub async fn apply_retention(&self, workload: u64) -> Result<usize, ServiceError> {
+        let keep = self.queue.settings.keep_runs;
+        if keep == 0 {
+            return Ok(0);
+        }
+        let stems = self.runs.prune(workload, keep).await?;
+        for stem in &stems {
+            self.discard_results(stem).await;
+        }
+        // Runs kept in the database go too; they have no files to count.
+        Ok(stems.len())
+    }
+
+    /// [`Self::apply_retention`] for every workload (a lowered `--keep-runs`
+    /// takes effect without waiting for each workload's next run).
+    pub async fn apply_retention_everywhere(&self) -> Result<(), ServiceError> {
+        if self.queue.settings.keep_runs == 0 {
+            return Ok(());
+        }
+        for id in self.workloads.ids().await? {
+            self.apply_retention(id).await?;
+        }
+        Ok(())
+    }
+
+    /// One page of a workload's runs, newest first, and how many it has.
+    pub async fn runs_page(
+        &self,
+        workload_id: u64,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<Run>, u64), ServiceError> {
+        self.workload(workload_id).await?;
+        let (rows, total) = self
+            .runs
+            .page_for_workload(workload_id, offset, limit)
+            .await?;
+        Ok((rows.iter().map(RunRow::public).collect(), total))
+    }
+
     /// Re-queues (or fails) runs whose dispatcher is gone; returns how many.
     pub async fn recover_runs(&self, all_running: bool) -> Result<usize, ServiceError> {
         let changed = self.runs.recover(all_running).await?;
