@@ -14,12 +14,15 @@
 #   TALLY_CHROMIUM    the Chromium Playwright drives (default /usr/bin/chromium, installed
 #                     from Debian's `chromium` package when missing)
 #   TALLY_SKIP_E2E=1  `test` skips the Playwright tests (for quick local loops only)
+#   TALLY_API_FUZZ_SECS  how long Schemathesis fuzzes the REST API in `test` (default 60)
+#   TALLY_SOAK_SECS   how long the crash soak test kills and restarts Tally (default 60)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$ROOT"
 
 CARGO_LEPTOS_VERSION="0.3.11"
+SCHEMATHESIS_VERSION="4.32.5"
 BINARYEN_VERSION="132.0.0"
 CACHE_DIR="${TALLY_CACHE_DIR:-$HOME/.cache/tally}"
 CHROMIUM="${TALLY_CHROMIUM:-/usr/bin/chromium}"
@@ -131,6 +134,18 @@ ensure_node_modules() {
   fi
 }
 
+ensure_schemathesis() {
+  # In a virtual environment of its own, so it never touches the system's Python.
+  local venv="$CACHE_DIR/tools/schemathesis-$SCHEMATHESIS_VERSION"
+  if [ ! -x "$venv/bin/schemathesis" ]; then
+    step "Installing Schemathesis $SCHEMATHESIS_VERSION (from PyPI)"
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+  fi
+  SCHEMATHESIS="$venv/bin/schemathesis"
+}
+
 SAMPLE="$CACHE_DIR/samples/shakespeare.jsonl"
 
 # The sample table public-data.samples.shakespeare: the public-domain texts of the
@@ -207,6 +222,49 @@ check_wasm_deps() {
   note "$(printf '%s\n' "$tree" | awk '{print $1}' | sort -u | wc -l) crates in the WASM build, none server-only"
 }
 
+# Schemathesis against the served OpenAPI document: every operation, generated
+# parameters and bodies; any 5xx, undocumented status or content type, or
+# answer that does not match its schema fails the test command.
+run_api_fuzz() {
+  local bin="$1" port dir pid status=0
+  port="$(free_port)"
+  dir="$(mktemp -d)"
+  step "Schemathesis: the REST API against its OpenAPI document (${TALLY_API_FUZZ_SECS:-60} s)"
+  "$bin" serve --addr "127.0.0.1:$port" --data-dir "$dir/data" >"$dir/tally.log" 2>&1 &
+  pid=$!
+  # Wait for the server, then give it a table and a workload to find.
+  python3 - "$port" <<'PY' || { kill "$pid" 2>/dev/null; cat "$dir/tally.log" >&2; die "Tally did not start for Schemathesis"; }
+import json, sys, time, urllib.request
+base = f"http://127.0.0.1:{sys.argv[1]}"
+for _ in range(300):
+    try:
+        urllib.request.urlopen(base + "/healthz", timeout=1)
+        break
+    except OSError:
+        time.sleep(0.1)
+else:
+    sys.exit(1)
+def send(method, path, body, kind):
+    req = urllib.request.Request(base + path, data=body, method=method, headers={"content-type": kind})
+    urllib.request.urlopen(req, timeout=30).read()
+send("POST", "/api/v1/projects/p/datasets/d/tables/t?format=text", b"to be or not to be\n", "text/plain")
+workload = {"workload_type": "wordcount", "name": "w", "src_project": "p", "src_dataset": "d",
+            "src_table": "t", "src_column_name": "line", "options": {}}
+send("POST", "/api/v1/workloads", json.dumps(workload).encode(), "application/json")
+PY
+  "$SCHEMATHESIS" run "http://127.0.0.1:$port/api/v1/openapi.json" \
+    --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
+    --phases examples,coverage,fuzzing --max-time "${TALLY_API_FUZZ_SECS:-60}" --workers 2 \
+    --request-timeout 30 --no-color || status=$?
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  if [ "$status" -ne 0 ]; then
+    note "the server's log: $dir/tally.log"
+    die "Schemathesis found answers that do not match the OpenAPI document (see above)"
+  fi
+  rm -rf "$dir"
+}
+
 run_tests() {
   ensure_target_dir
   ensure_rust
@@ -214,6 +272,7 @@ run_tests() {
   ensure_wasm_bindgen
   ensure_wasm_opt
   [ -n "${TALLY_SKIP_E2E:-}" ] || { ensure_chromium; ensure_node_modules; }
+  ensure_schemathesis
   # Every binary built here embeds the release site: the bundle users get is the
   # one the tests check (a debug site would never meet wasm-opt).
   export TALLY_SITE_DIR="$RELEASE_SITE"
@@ -230,8 +289,10 @@ run_tests() {
 
   build_release_site
 
-  step "cargo test (unit, property and black-box server tests)"
+  step "cargo test (unit, property and black-box server tests, the crash soak)"
   cargo test --workspace --exclude tally-frontend --locked
+
+  run_api_fuzz "$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/debug/tally"
 
   if [ -z "${TALLY_SKIP_E2E:-}" ]; then
     build_release_binary

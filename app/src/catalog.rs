@@ -161,7 +161,7 @@ pub struct TableDetail {
     #[serde(flatten)]
     pub table: TableInfo,
     /// The first rows, one JSON value per column, in schema order.
-    #[cfg_attr(feature = "ssr", schema(value_type = Vec<Vec<Object>>))]
+    #[cfg_attr(feature = "ssr", schema(value_type = Vec<Vec<Value>>))]
     pub preview: Vec<Vec<serde_json::Value>>,
 }
 

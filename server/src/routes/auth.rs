@@ -242,7 +242,7 @@ pub async fn list_users(
     responses(
         (status = 201, description = "The new user", body = UserInfo),
         (status = 409, description = "The name is taken", body = super::ErrorBody),
-        (status = 422, description = "Invalid name, password or role", body = super::ErrorBody),
+        (status = 422, description = "Invalid name, password or role", body = super::AnyErrorBody),
     ))]
 pub async fn create_user(
     State(state): State<AppState>,
@@ -324,7 +324,8 @@ pub async fn list_tokens(
 #[utoipa::path(post, path = "/api/v1/tokens", tag = "accounts", request_body = NewTokenBody,
     responses(
         (status = 201, description = "The token, with its secret (shown once)", body = NewToken),
-        (status = 422, description = "Invalid name, a role above the caller's, or a bad expiry", body = super::ErrorBody),
+        (status = 409, description = "The server runs without sign-in: tokens have no user to belong to", body = super::ErrorBody),
+        (status = 422, description = "Invalid name, a role above the caller's, or a bad expiry", body = super::AnyErrorBody),
     ))]
 pub async fn create_token(
     State(state): State<AppState>,

@@ -1,13 +1,14 @@
 //! `/api/v1/projects/...`: the catalog over REST, and table uploads.
 
 use axum::Json;
-use axum::extract::{Extension, Path, Query, Request, State};
+use axum::extract::{Extension, Path, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use tally_app::auth::Principal;
 use tally_app::catalog::{DatasetInfo, ProjectInfo, TableDetail, TableInfo};
 use tally_app::names::{DatasetName, ProjectName, TableRef};
 
+use super::json_body::QueryParams;
 use crate::catalog;
 use crate::error::ServiceError;
 use crate::service::uploads::{Spooled, UploadParams, too_large};
@@ -123,14 +124,14 @@ pub async fn delete_table(
         (status = 409, description = "The table exists", body = crate::routes::ErrorBody),
         (status = 413, description = "Larger than the upload limit", body = crate::routes::ErrorBody),
         (status = 415, description = "Unknown format", body = crate::routes::ErrorBody),
-        (status = 422, description = "Invalid name or content (the detail says where)", body = crate::routes::ErrorBody,
+        (status = 422, description = "Invalid name or content (the detail says where)", body = crate::routes::AnyErrorBody,
             example = json!({"detail": "line 3: expected 2 fields like the header, found 3"})),
     ))]
 pub async fn upload_table(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
     Path((p, d, t)): Path<(String, String, String)>,
-    Query(params): Query<UploadParams>,
+    QueryParams(params): QueryParams<UploadParams>,
     headers: HeaderMap,
     request: Request,
 ) -> Result<impl IntoResponse, ServiceError> {

@@ -55,6 +55,8 @@ use crate::startup::AppState;
         super::health::Health,
         super::health::DatabaseHealth,
         super::ErrorBody,
+        super::AnyErrorBody,
+        super::ErrorDetail,
         super::workloads::NewWorkload,
         super::workloads::WorkloadPatch,
         super::workloads::ValidationErrorBody,
@@ -93,7 +95,7 @@ use crate::startup::AppState;
         tally_app::auth::AuditEntry,
         tally_app::auth::AuditPage,
     )),
-    modifiers(&Security),
+    modifiers(&Security, &CommonAnswers),
     tags(
         (name = "health", description = "Liveness and readiness"),
         (name = "runs", description = "Runs of workloads, their results, and the live event stream"),
@@ -162,6 +164,74 @@ impl Modify for Security {
                     .extensions
                     .get_or_insert_with(Default::default)
                     .insert("x-required-role".into(), role.as_str().into());
+            }
+        }
+    }
+}
+
+/// The answers the layers in front of every handler give, documented on
+/// each operation they can reach (an operation's own description wins):
+/// 401/403 from the guard, 503 from the request time limit, 422 for a bad path
+/// or query parameter, 400/413/415 for a body that is malformed, too large or
+/// of another type, 507 for an upload below the free-disk reserve. Found
+/// missing by Schemathesis, which holds the document to what the server does.
+struct CommonAnswers;
+
+impl Modify for CommonAnswers {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let answer = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("AnyErrorBody")))
+                        .build(),
+                )
+                .build()
+        };
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let operations = [
+                (Method::GET, item.get.as_mut()),
+                (Method::PUT, item.put.as_mut()),
+                (Method::POST, item.post.as_mut()),
+                (Method::DELETE, item.delete.as_mut()),
+                (Method::PATCH, item.patch.as_mut()),
+            ];
+            for (method, operation) in operations {
+                let Some(operation) = operation else { continue };
+                let mut common = vec![("503", "The answer took longer than --request-timeout")];
+                if !matches!(policy::need(&method, path), Need::Public) {
+                    common.push(("401", "Sign-in required (a session or an API token)"));
+                    common.push((
+                        "403",
+                        "The caller's role may not do this, or a cross-site request",
+                    ));
+                }
+                if operation.parameters.as_ref().is_some_and(|p| !p.is_empty()) {
+                    common.push(("400", "The query does not parse (a repeated parameter)"));
+                    common.push((
+                        "422",
+                        "A path or query parameter is not valid (the detail says which)",
+                    ));
+                }
+                if operation.request_body.is_some() {
+                    common.push(("400", "The body is malformed"));
+                    common.push(("413", "The body is larger than its limit"));
+                    common.push(("415", "The body is not of a type this operation takes"));
+                    common.push(("422", "The body is not valid (the detail says where)"));
+                }
+                if method == Method::POST && path.contains("/tables/") {
+                    common.push(("507", "Storing the table would cross --min-free-disk"));
+                }
+                for (status, description) in common {
+                    operation
+                        .responses
+                        .responses
+                        .entry(status.to_string())
+                        .or_insert_with(|| answer(description).into());
+                }
             }
         }
     }

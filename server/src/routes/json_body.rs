@@ -120,6 +120,20 @@ impl FromRequestParts<AppState> for RunId {
     }
 }
 
+/// Query parameters as `T`; a query that does not fit (a repeated parameter,
+/// say) is a 400 with a JSON `detail`, not axum's plain-text rejection.
+pub struct QueryParams<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned> FromRequestParts<AppState> for QueryParams<T> {
+    type Rejection = ServiceError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::try_from_uri(&parts.uri)
+            .map(|axum::extract::Query(params)| Self(params))
+            .map_err(|e| ServiceError::BadRequest(format!("query: {}", e.body_text())))
+    }
+}
+
 /// A user id in a URL path, as [`WorkloadId`].
 pub struct UserId(pub u64);
 

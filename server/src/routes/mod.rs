@@ -11,6 +11,22 @@ pub mod liveness;
 pub mod runs;
 pub mod workloads;
 
+/// Either shape of error answer: a message, or (a 422) each problem with its
+/// location. Documented on the answers any operation may give (see
+/// `docs::CommonAnswers`).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct AnyErrorBody {
+    pub detail: ErrorDetail,
+}
+
+/// A message, or located problems.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum ErrorDetail {
+    Message(String),
+    Problems(Vec<tally_app::error::FieldError>),
+}
+
 /// Every error answer: `{"detail": "..."}`, as FastAPI writes it.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Extension, Query, State};
+use axum::extract::{Extension, State};
 use axum::http::{StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -17,7 +17,7 @@ use tally_app::run::{MAX_WORDS_PAGE, Run, ServerEvent, WordCountPage, WordCountR
 use tokio::sync::broadcast::error::RecvError;
 use utoipa::IntoParams;
 
-use super::json_body::{RunId, WorkloadId};
+use super::json_body::{QueryParams, RunId, WorkloadId};
 use super::workloads::{TOTAL_COUNT, ValidationErrorBody};
 use crate::auth::guard::PeerAddress;
 use crate::error::ServiceError;
@@ -98,7 +98,7 @@ pub struct RunListParams {
 pub async fn list(
     State(state): State<AppState>,
     WorkloadId(id): WorkloadId,
-    Query(params): Query<RunListParams>,
+    QueryParams(params): QueryParams<RunListParams>,
 ) -> Result<Response, ServiceError> {
     let mut errors = Vec::new();
     let limit = query_number(&mut errors, "limit", &params.limit, 100, (1, MAX_RUNS_PAGE));
@@ -221,7 +221,7 @@ impl WordCountParams {
 pub async fn workload_wordcount(
     State(state): State<AppState>,
     WorkloadId(id): WorkloadId,
-    Query(params): Query<WordCountParams>,
+    QueryParams(params): QueryParams<WordCountParams>,
 ) -> Result<Response, ServiceError> {
     let (query, csv) = params.parse()?;
     if csv {
@@ -246,7 +246,7 @@ pub async fn workload_wordcount(
 pub async fn run_wordcount(
     State(state): State<AppState>,
     RunId(id): RunId,
-    Query(params): Query<WordCountParams>,
+    QueryParams(params): QueryParams<WordCountParams>,
 ) -> Result<Response, ServiceError> {
     let (query, csv) = params.parse()?;
     if csv {

@@ -41,8 +41,9 @@ pub struct UploadParams {
     pub delimiter: Option<String>,
     /// CSV quote character (default `"`).
     pub quote: Option<String>,
-    /// Replace invalid UTF-8 with U+FFFD instead of rejecting the upload.
-    pub replace_invalid_utf8: Option<bool>,
+    /// `true` to replace invalid UTF-8 with U+FFFD instead of rejecting the
+    /// upload (default `false`).
+    pub replace_invalid_utf8: Option<String>,
     /// The file's name, for a raw body (guesses the format from its extension).
     pub filename: Option<String>,
 }
@@ -65,9 +66,7 @@ impl UploadParams {
             "format" => self.format = Some(value),
             "delimiter" => self.delimiter = Some(value),
             "quote" => self.quote = Some(value),
-            "replace_invalid_utf8" => {
-                self.replace_invalid_utf8 = Some(matches!(value.as_str(), "true" | "on" | "1"))
-            }
+            "replace_invalid_utf8" => self.replace_invalid_utf8 = Some(value),
             "filename" => self.filename = Some(value),
             _ => {}
         }
@@ -105,7 +104,17 @@ impl UploadParams {
                 .map(|q| one_ascii("quote", q))
                 .transpose()?
                 .unwrap_or(b'"'),
-            replace_invalid_utf8: self.replace_invalid_utf8.unwrap_or(false),
+            replace_invalid_utf8: match self.replace_invalid_utf8.as_deref().map(str::trim) {
+                None | Some("" | "false" | "off" | "0") => false,
+                // `on` is what a checked HTML checkbox sends.
+                Some("true" | "on" | "1") => true,
+                Some(other) => {
+                    let shown: String = other.chars().take(40).collect();
+                    return Err(ServiceError::Unprocessable(format!(
+                        "replace_invalid_utf8: must be true or false, not '{shown}'"
+                    )));
+                }
+            },
         })
     }
 }
