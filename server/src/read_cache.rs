@@ -27,9 +27,50 @@ pub type WorkloadCache = ReadCache<u64, Workload>;
 /// Catalog tables by reference.
 pub type TableCache = ReadCache<TableRef, StoredTable>;
 
-/// Keys remembered at most (each slot is a few hundred bytes). Past it the
-/// cache starts over, which is always safe.
+/// Keys remembered at most. Past it the cache starts over, which is always safe.
 const MAX_SLOTS: usize = 100_000;
+
+/// Bytes of cached values at most, by their [`Weigh`]t: a workload may carry a
+/// stopword list of up to a JSON body's size, so a count of slots alone does
+/// not bound memory. Past it the cache starts over too.
+const MAX_BYTES: usize = 64 << 20;
+
+/// About how many bytes a value holds in memory, for [`MAX_BYTES`].
+pub trait Weigh {
+    fn weight(&self) -> usize;
+}
+
+/// What a value's fixed fields and the map entry cost, roughly.
+const BASE_WEIGHT: usize = 256;
+
+impl Weigh for Workload {
+    fn weight(&self) -> usize {
+        let stopwords = match &self.options.stopwords {
+            tally_engine::Stopwords::Custom(words) => words.iter().map(|w| w.len() + 24).sum(),
+            _ => 0,
+        };
+        BASE_WEIGHT
+            + self.name.len()
+            + self.src_project.len()
+            + self.src_dataset.len()
+            + self.src_table.len()
+            + self.src_column_name.len()
+            + stopwords
+    }
+}
+
+impl Weigh for StoredTable {
+    fn weight(&self) -> usize {
+        BASE_WEIGHT
+            + self.file.len()
+            + self
+                .info
+                .columns
+                .iter()
+                .map(|c| c.name.len() + 32)
+                .sum::<usize>()
+    }
+}
 
 pub struct ReadCache<K, V> {
     enabled: bool,
@@ -38,6 +79,8 @@ pub struct ReadCache<K, V> {
 
 struct Slots<K, V> {
     by_key: HashMap<K, Slot<V>>,
+    /// The weight of every value held.
+    bytes: usize,
     /// Moves on whenever the map is cleared, voiding every ticket.
     epoch: u64,
 }
@@ -48,6 +91,8 @@ struct Slots<K, V> {
 struct Slot<V> {
     changes: u64,
     value: Option<Arc<V>>,
+    /// The value's weight (0 without one).
+    weight: usize,
 }
 
 /// Permission to store a value read from the database, valid while nothing
@@ -59,12 +104,13 @@ pub struct Ticket<K> {
     changes: u64,
 }
 
-impl<K: Hash + Eq + Clone, V: Clone> ReadCache<K, V> {
+impl<K: Hash + Eq + Clone, V: Clone + Weigh> ReadCache<K, V> {
     pub fn new(enabled: bool) -> Self {
         Self {
             enabled,
             inner: Mutex::new(Slots {
                 by_key: HashMap::new(),
+                bytes: 0,
                 epoch: 0,
             }),
         }
@@ -90,13 +136,16 @@ impl<K: Hash + Eq + Clone, V: Clone> ReadCache<K, V> {
     /// Stores `value` unless a change was reported since `ticket` was taken.
     pub fn fill(&self, ticket: Option<Ticket<K>>, value: &V) {
         let Some(ticket) = ticket else { return };
+        let weight = value.weight();
         let mut slots = self.lock();
-        if slots.epoch != ticket.epoch || slots.make_room(&ticket.key) {
+        if slots.epoch != ticket.epoch || slots.make_room(&ticket.key, weight) {
             return;
         }
         let slot = slots.slot(ticket.key);
         if slot.changes == ticket.changes {
+            let before = std::mem::replace(&mut slot.weight, weight);
             slot.value = Some(Arc::new(value.clone()));
+            slots.bytes = slots.bytes.saturating_sub(before) + weight;
         }
     }
 
@@ -109,19 +158,19 @@ impl<K: Hash + Eq + Clone, V: Clone> ReadCache<K, V> {
         }
         let mut slots = self.lock();
         // Clearing voids every ticket, this key's included.
-        if slots.make_room(key) {
+        if slots.make_room(key, 0) {
             return;
         }
         let slot = slots.slot(key.clone());
         slot.changes += 1;
         slot.value = None;
+        let freed = std::mem::take(&mut slot.weight);
+        slots.bytes = slots.bytes.saturating_sub(freed);
     }
 
     /// Forgets everything (a change whose extent is not known key by key).
     pub fn clear(&self) {
-        let mut slots = self.lock();
-        slots.by_key.clear();
-        slots.epoch += 1;
+        self.lock().start_over();
     }
 
     fn lock(&self) -> MutexGuard<'_, Slots<K, V>> {
@@ -130,20 +179,29 @@ impl<K: Hash + Eq + Clone, V: Clone> ReadCache<K, V> {
 }
 
 impl<K: Hash + Eq, V> Slots<K, V> {
-    /// Clears the map when `key` would be one too many; `true` if it did.
-    fn make_room(&mut self, key: &K) -> bool {
-        if self.by_key.len() < MAX_SLOTS || self.by_key.contains_key(key) {
+    /// Clears the map when `key`, or `weight` more bytes, would be too
+    /// many; `true` if it did.
+    fn make_room(&mut self, key: &K, weight: usize) -> bool {
+        let slots_full = self.by_key.len() >= MAX_SLOTS && !self.by_key.contains_key(key);
+        if !slots_full && self.bytes.saturating_add(weight) <= MAX_BYTES {
             return false;
         }
-        self.by_key.clear();
-        self.epoch += 1;
+        self.start_over();
         true
+    }
+
+    /// Forgets everything; moving the epoch on voids every ticket.
+    fn start_over(&mut self) {
+        self.by_key.clear();
+        self.bytes = 0;
+        self.epoch += 1;
     }
 
     fn slot(&mut self, key: K) -> &mut Slot<V> {
         self.by_key.entry(key).or_insert(Slot {
             changes: 0,
             value: None,
+            weight: 0,
         })
     }
 }
@@ -230,5 +288,23 @@ mod tests {
             cache.get(&0).is_err(),
             "a ticket from before the clear was honoured"
         );
+    }
+
+    #[test]
+    fn big_values_are_held_within_the_byte_budget() {
+        let cache = WorkloadCache::new(true);
+        let mut big = workload(0, "big");
+        big.options.stopwords = tally_engine::Stopwords::Custom(vec!["x".repeat(1 << 10); 1 << 10]);
+        assert!(big.weight() > 1 << 20);
+        for id in 0..200 {
+            big.id = id;
+            let ticket = cache.get(&id).expect_err("not yet cached");
+            cache.fill(ticket, &big);
+            let bytes = cache.lock().bytes;
+            assert!(bytes <= MAX_BYTES, "{bytes} bytes held after {id}");
+        }
+        assert!(cache.get(&199).is_ok(), "the newest is still served");
+        cache.invalidate(&199);
+        assert!(cache.get(&199).is_err());
     }
 }

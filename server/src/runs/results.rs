@@ -18,6 +18,7 @@
 //! the first word of each row group in its key-value metadata (the fences), so a
 //! prefix or an exact word is found by reading two row groups at most.
 
+use std::collections::BinaryHeap;
 use std::fs::{self, File};
 use std::io;
 use std::ops::Range;
@@ -208,11 +209,32 @@ impl ResultStore {
                 file.read(start..start.saturating_add(limit).min(range.end))?
             }
             WordOrder::Count => {
-                let mut all = file.read(range)?;
-                all.sort_unstable_by(|a, b| {
-                    b.count.cmp(&a.count).then_with(|| a.word.cmp(&b.word))
-                });
-                all.into_iter().skip(offset).take(limit).collect()
+                // The matching words are in word order: keep only the best
+                // `offset + limit` of them in count order while reading them a
+                // row group at a time, instead of loading every match (a
+                // one-letter prefix of a large result is most of it).
+                let keep = offset.saturating_add(limit);
+                let mut best: BinaryHeap<Ranked> = BinaryHeap::with_capacity(keep.min(range.len()));
+                let mut start = range.start;
+                while start < range.end && keep > 0 {
+                    let end = start.saturating_add(GROUP_ROWS).min(range.end);
+                    for row in file.read(start..end)? {
+                        let row = Ranked(row);
+                        if best.len() < keep {
+                            best.push(row);
+                        } else if best.peek().is_some_and(|worst| row < *worst) {
+                            best.pop();
+                            best.push(row);
+                        }
+                    }
+                    start = end;
+                }
+                best.into_sorted_vec()
+                    .into_iter()
+                    .skip(offset)
+                    .take(limit)
+                    .map(|r| r.0)
+                    .collect()
             }
         };
         Ok(ResultPage {
@@ -252,6 +274,27 @@ impl Groups {
             }
             Self::Rows(rows) => Ok(rows.take()),
         }
+    }
+}
+
+/// A row ordered by rank: more frequent first, then by word. "Greater" is
+/// worse, so a max-heap of these has the worst kept row on top.
+#[derive(PartialEq, Eq)]
+struct Ranked(WordCountRow);
+
+impl Ord for Ranked {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        other
+            .0
+            .count
+            .cmp(&self.0.count)
+            .then_with(|| self.0.word.cmp(&other.0.word))
+    }
+}
+
+impl PartialOrd for Ranked {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
     }
 }
 
