@@ -16,6 +16,7 @@
 #   TALLY_SKIP_E2E=1  `test` skips the Playwright tests (for quick local loops only)
 #   TALLY_API_FUZZ_SECS  how long Schemathesis fuzzes the REST API in `test` (default 60)
 #   TALLY_SOAK_SECS   how long the crash soak test kills and restarts Tally (default 60)
+#   TALLY_FUZZ_SECS   how long `test` runs each cargo-fuzz target (default 20)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -23,6 +24,7 @@ cd "$ROOT"
 
 CARGO_LEPTOS_VERSION="0.3.11"
 SCHEMATHESIS_VERSION="4.32.5"
+CARGO_FUZZ_VERSION="0.13.2"
 BINARYEN_VERSION="132.0.0"
 CACHE_DIR="${TALLY_CACHE_DIR:-$HOME/.cache/tally}"
 CHROMIUM="${TALLY_CHROMIUM:-/usr/bin/chromium}"
@@ -134,6 +136,15 @@ ensure_node_modules() {
   fi
 }
 
+ensure_cargo_fuzz() {
+  # cargo-fuzz drives libFuzzer with sanitizers, which needs a nightly compiler.
+  rustup toolchain list | grep -q '^nightly' \
+    || die "the fuzz targets need a nightly toolchain: rustup toolchain install nightly"
+  if cargo fuzz --version 2>/dev/null | grep -q "$CARGO_FUZZ_VERSION"; then return; fi
+  step "Installing cargo-fuzz $CARGO_FUZZ_VERSION"
+  cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked --debug
+}
+
 ensure_schemathesis() {
   # In a virtual environment of its own, so it never touches the system's Python.
   local venv="$CACHE_DIR/tools/schemathesis-$SCHEMATHESIS_VERSION"
@@ -222,6 +233,25 @@ check_wasm_deps() {
   note "$(printf '%s\n' "$tree" | awk '{print $1}' | sort -u | wc -l) crates in the WASM build, none server-only"
 }
 
+FUZZ_TARGETS="import_csv import_jsonl import_text import_parquet tokenize"
+
+# Each fuzz target for a bounded time, from the seeds in fuzz/corpus (copied:
+# what the fuzzer adds stays out of the clone). A crash fails the command and
+# leaves its input in fuzz/artifacts/<target>/: add it to the seeds (a
+# regression case from then on) and fix the code.
+run_fuzz() {
+  local secs="${TALLY_FUZZ_SECS:-20}" target corpus
+  step "cargo fuzz: the import paths and the tokenizers (${secs} s each)"
+  for target in $FUZZ_TARGETS; do
+    corpus="$CACHE_DIR/fuzz-corpus/$target"
+    mkdir -p "$corpus"
+    cp fuzz/corpus/"$target"/* "$corpus"/
+    (cd fuzz && cargo +nightly fuzz run --target-dir "$CACHE_DIR/fuzz-target" "$target" "$corpus" -- \
+        -max_total_time="$secs" -rss_limit_mb=4096 -timeout=30 -print_final_stats=1) \
+      || die "the fuzz target $target failed: its input is in fuzz/artifacts/$target/"
+  done
+}
+
 # Schemathesis against the served OpenAPI document: every operation, generated
 # parameters and bodies; any 5xx, undocumented status or content type, or
 # answer that does not match its schema fails the test command.
@@ -273,6 +303,7 @@ run_tests() {
   ensure_wasm_opt
   [ -n "${TALLY_SKIP_E2E:-}" ] || { ensure_chromium; ensure_node_modules; }
   ensure_schemathesis
+  ensure_cargo_fuzz
   # Every binary built here embeds the release site: the bundle users get is the
   # one the tests check (a debug site would never meet wasm-opt).
   export TALLY_SITE_DIR="$RELEASE_SITE"
@@ -292,6 +323,7 @@ run_tests() {
   step "cargo test (unit, property and black-box server tests, the crash soak)"
   cargo test --workspace --exclude tally-frontend --locked
 
+  run_fuzz
   run_api_fuzz "$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/debug/tally"
 
   if [ -z "${TALLY_SKIP_E2E:-}" ]; then

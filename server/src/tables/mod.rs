@@ -4,12 +4,14 @@
 //! What this module does not do: names and statistics live in the catalog
 //! ([`crate::catalog`]); this module only reads and writes files.
 
-pub mod import;
 pub mod leases;
 pub mod preview;
 pub mod scan;
-pub mod schema;
 pub mod store;
+
+/// Imports live in a crate of their own (the fuzz targets build it alone).
+pub use tally_import as import;
+pub use tally_import::schema;
 
 pub use leases::{TableLease, TableLeases};
 pub use store::TableStore;

@@ -17,7 +17,7 @@ use tally_app::names::ColumnName;
 use tally_engine::CancelToken;
 
 use super::{ImportError, ImportLimits, ImportSource};
-use crate::tables::schema::column_type;
+use crate::schema::column_type;
 
 /// What any Parquet file may decode to, whatever its size.
 pub(super) const EXPANSION_FLOOR: u64 = 256 << 20;

@@ -1,5 +1,9 @@
 //! Imports: a source file (CSV, JSON Lines, Parquet or plain text) into a new
-//! Parquet table file, with schema inference and precise errors.
+//! Parquet table file, with schema inference and precise errors, within
+//! [`ImportLimits`] whoever sends the file.
+//!
+//! A crate of its own, with no database or web server in it: the server
+//! calls it, and the fuzz targets (`fuzz/`) drive it with hostile files.
 //!
 //! Converting is synchronous and streams: each format reads its source once to
 //! infer the schema and once to write (Parquet only validates), holding one batch
@@ -10,6 +14,7 @@ mod guard;
 pub mod infer;
 mod jsonl;
 mod parquet_file;
+pub mod schema;
 mod text;
 pub mod writer;
 

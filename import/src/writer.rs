@@ -22,7 +22,7 @@ use tally_app::catalog::{Column, ColumnType};
 
 use super::ImportError;
 use super::infer::{parse_bool, parse_float, parse_int, parse_timestamp};
-use crate::tables::schema::{UTC, arrow_schema};
+use crate::schema::{UTC, arrow_schema};
 
 const BATCH_ROWS: usize = 64 * 1024;
 const BATCH_BYTES: usize = 32 << 20;

@@ -1,0 +1,42 @@
+//! Every tokenizer and case mode: the parallel engine counts any bytes exactly
+//! as the plain reference implementation does (and never panics).
+
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use tally_engine::{CaseMode, CountOptions, Engine, Stopwords, TokenizerKind, reference};
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&first, text)) = data.split_first() else {
+        return;
+    };
+    let options = CountOptions {
+        tokenizer: [
+            TokenizerKind::Whitespace,
+            TokenizerKind::Words,
+            TokenizerKind::Spark,
+        ][usize::from(first % 3)],
+        case: if first & 4 == 0 {
+            CaseMode::Lower
+        } else {
+            CaseMode::Preserve
+        },
+        min_length: usize::from((first >> 3) & 3),
+        stopwords: if first & 32 == 0 {
+            Stopwords::None
+        } else {
+            Stopwords::English
+        },
+    };
+    let Ok(engine) = Engine::new(options.clone()) else {
+        return;
+    };
+    // Small chunks, so that chunk boundaries fall inside words and lines.
+    let Ok(engine) = engine.with_threads(2) else {
+        return;
+    };
+    let got = engine.with_chunk_size(7).count_bytes(text);
+    let (want, invalid) = reference::count_text(&options, text);
+    assert_eq!(got.words, want, "{options:?}");
+    assert_eq!(got.stats.invalid_utf8, invalid, "{options:?}");
+});
