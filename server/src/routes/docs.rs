@@ -133,39 +133,29 @@ impl Modify for Security {
                 "The browser session set by signing in at /login",
             ))),
         );
-        for (path, item) in openapi.paths.paths.iter_mut() {
-            let operations = [
-                (Method::GET, item.get.as_mut()),
-                (Method::PUT, item.put.as_mut()),
-                (Method::POST, item.post.as_mut()),
-                (Method::DELETE, item.delete.as_mut()),
-                (Method::PATCH, item.patch.as_mut()),
-            ];
-            for (method, operation) in operations {
-                let Some(operation) = operation else { continue };
-                // The documented `{workload_id}` placeholders match like any segment.
-                let role = match policy::need(&method, path) {
-                    Need::Public => {
-                        operation.security = Some(vec![SecurityRequirement::default()]);
-                        continue;
-                    }
-                    Need::Role(role) => role,
-                };
-                operation.security = Some(vec![
-                    SecurityRequirement::new("bearer", Vec::<String>::new()),
-                    SecurityRequirement::new("session", Vec::<String>::new()),
-                ]);
-                let note = format!("Needs the `{role}` role when the server requires sign-in.");
-                operation.description = Some(match operation.description.take() {
-                    Some(text) if !text.is_empty() => format!("{text}\n\n{note}"),
-                    _ => note,
-                });
-                operation
-                    .extensions
-                    .get_or_insert_with(Default::default)
-                    .insert("x-required-role".into(), role.as_str().into());
-            }
-        }
+        for_each_operation(openapi, |method, path, operation| {
+            // The documented `{workload_id}` placeholders match like any segment.
+            let role = match policy::need(method, path) {
+                Need::Public => {
+                    operation.security = Some(vec![SecurityRequirement::default()]);
+                    return;
+                }
+                Need::Role(role) => role,
+            };
+            operation.security = Some(vec![
+                SecurityRequirement::new("bearer", Vec::<String>::new()),
+                SecurityRequirement::new("session", Vec::<String>::new()),
+            ]);
+            let note = format!("Needs the `{role}` role when the server requires sign-in.");
+            operation.description = Some(match operation.description.take() {
+                Some(text) if !text.is_empty() => format!("{text}\n\n{note}"),
+                _ => note,
+            });
+            operation
+                .extensions
+                .get_or_insert_with(Default::default)
+                .insert("x-required-role".into(), role.as_str().into());
+        });
     }
 }
 
@@ -191,47 +181,58 @@ impl Modify for CommonAnswers {
                 )
                 .build()
         };
-        for (path, item) in openapi.paths.paths.iter_mut() {
-            let operations = [
-                (Method::GET, item.get.as_mut()),
-                (Method::PUT, item.put.as_mut()),
-                (Method::POST, item.post.as_mut()),
-                (Method::DELETE, item.delete.as_mut()),
-                (Method::PATCH, item.patch.as_mut()),
-            ];
-            for (method, operation) in operations {
-                let Some(operation) = operation else { continue };
-                let mut common = vec![("503", "The answer took longer than --request-timeout")];
-                if !matches!(policy::need(&method, path), Need::Public) {
-                    common.push(("401", "Sign-in required (a session or an API token)"));
-                    common.push((
-                        "403",
-                        "The caller's role may not do this, or a cross-site request",
-                    ));
-                }
-                if operation.parameters.as_ref().is_some_and(|p| !p.is_empty()) {
-                    common.push(("400", "The query does not parse (a repeated parameter)"));
-                    common.push((
-                        "422",
-                        "A path or query parameter is not valid (the detail says which)",
-                    ));
-                }
-                if operation.request_body.is_some() {
-                    common.push(("400", "The body is malformed"));
-                    common.push(("413", "The body is larger than its limit"));
-                    common.push(("415", "The body is not of a type this operation takes"));
-                    common.push(("422", "The body is not valid (the detail says where)"));
-                }
-                if method == Method::POST && path.contains("/tables/") {
-                    common.push(("507", "Storing the table would cross --min-free-disk"));
-                }
-                for (status, description) in common {
-                    operation
-                        .responses
-                        .responses
-                        .entry(status.to_string())
-                        .or_insert_with(|| answer(description).into());
-                }
+        for_each_operation(openapi, |method, path, operation| {
+            let mut common = vec![("503", "The answer took longer than --request-timeout")];
+            if !matches!(policy::need(method, path), Need::Public) {
+                common.push(("401", "Sign-in required (a session or an API token)"));
+                common.push((
+                    "403",
+                    "The caller's role may not do this, or a cross-site request",
+                ));
+            }
+            if operation.parameters.as_ref().is_some_and(|p| !p.is_empty()) {
+                common.push(("400", "The query does not parse (a repeated parameter)"));
+                common.push((
+                    "422",
+                    "A path or query parameter is not valid (the detail says which)",
+                ));
+            }
+            if operation.request_body.is_some() {
+                common.push(("400", "The body is malformed"));
+                common.push(("413", "The body is larger than its limit"));
+                common.push(("415", "The body is not of a type this operation takes"));
+                common.push(("422", "The body is not valid (the detail says where)"));
+            }
+            if *method == Method::POST && path.contains("/tables/") {
+                common.push(("507", "Storing the table would cross --min-free-disk"));
+            }
+            for (status, description) in common {
+                operation
+                    .responses
+                    .responses
+                    .entry(status.to_string())
+                    .or_insert_with(|| answer(description).into());
+            }
+        });
+    }
+}
+
+/// Calls `f` with each operation of the document, its method and its path.
+fn for_each_operation(
+    openapi: &mut utoipa::openapi::OpenApi,
+    mut f: impl FnMut(&Method, &str, &mut utoipa::openapi::path::Operation),
+) {
+    for (path, item) in openapi.paths.paths.iter_mut() {
+        let operations = [
+            (Method::GET, item.get.as_mut()),
+            (Method::PUT, item.put.as_mut()),
+            (Method::POST, item.post.as_mut()),
+            (Method::DELETE, item.delete.as_mut()),
+            (Method::PATCH, item.patch.as_mut()),
+        ];
+        for (method, operation) in operations {
+            if let Some(operation) = operation {
+                f(&method, path, operation);
             }
         }
     }
