@@ -542,3 +542,14 @@ async fn old_runs_are_deleted_with_their_results_and_run_lists_are_paged() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(counts["total"], 3_000);
 }
+
+#[tokio::test]
+async fn a_run_timeout_beyond_the_clock_means_no_timeout() {
+    // u64::MAX seconds: `Instant::now() + timeout` used to overflow and panic
+    // the run's task, leaving the run `running` until its lease ran out.
+    let server = TestServer::start_args(&["--run-timeout", "18446744073709551615s"]);
+    upload_text(&server, "t", "a b a\n").await;
+    create(&server, &workload("t", "line", json!({}))).await;
+    let run = wait_run(&server, 1, state_is("succeeded")).await;
+    assert_eq!(run["total_words"], 3, "{run}");
+}
