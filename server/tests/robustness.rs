@@ -10,7 +10,9 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{TestServer, client, create, state_is, tally_bin, upload_text, wait_run, workload};
+use common::{
+    TestServer, client, create, files_in, state_is, tally_bin, upload_text, wait_run, workload,
+};
 use reqwest::StatusCode;
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
@@ -42,16 +44,8 @@ fn detail(answer: &Value) -> String {
 
 /// The table files in the data directory (none are left by a refused import).
 fn table_files(data_dir: &Path) -> Vec<String> {
-    let mut names = Vec::new();
-    for dir in [data_dir.join("tables"), data_dir.join("tables/.incoming")] {
-        if let Ok(entries) = std::fs::read_dir(dir) {
-            for entry in entries.flatten() {
-                if entry.path().is_file() {
-                    names.push(entry.file_name().to_string_lossy().into_owned());
-                }
-            }
-        }
-    }
+    let mut names = files_in(&data_dir.join("tables"));
+    names.extend(files_in(&data_dir.join("tables/.incoming")));
     names
 }
 
@@ -552,4 +546,65 @@ async fn a_run_timeout_beyond_the_clock_means_no_timeout() {
     create(&server, &workload("t", "line", json!({}))).await;
     let run = wait_run(&server, 1, state_is("succeeded")).await;
     assert_eq!(run["total_words"], 3, "{run}");
+}
+
+#[tokio::test]
+async fn an_import_whose_client_went_away_stops_and_leaves_nothing() {
+    let server = TestServer::start();
+    // A CSV that takes the (debug) server many seconds to convert.
+    let row = format!("{}\n", ["some words to count"; 8].join(","));
+    let rows = (300 << 20) / row.len();
+    let body = reqwest::Body::wrap_stream(futures_util::stream::iter(
+        (0..rows / 1000).map(move |_| Ok::<_, std::io::Error>(row.repeat(1000))),
+    ));
+    let url = server.url(&format!("{TABLES}/abandoned?format=csv"));
+    let upload = tokio::spawn(async move {
+        let _ = client()
+            .post(url)
+            .header("content-type", "text/csv")
+            .body(body)
+            .send()
+            .await;
+    });
+    let incoming = server.data_dir.join("tables/.incoming");
+    let converting = |names: &[String]| names.iter().any(|n| n.ends_with(".parquet.tmp"));
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !converting(&files_in(&incoming)) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the conversion never started"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The client goes away mid-conversion.
+    upload.abort();
+    let _ = upload.await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let left = files_in(&incoming);
+        if left.is_empty() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the import went on for nobody: {left:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The conversion itself stops (its files alone would go with the request).
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut log = Vec::new();
+    while !log
+        .iter()
+        .any(|l: &String| l.contains("import stopped: its client went away"))
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the conversion went on for nobody: {log:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        log.extend(server.log_lines());
+    }
+    assert!(log.iter().all(|l| !l.contains("table imported")), "{log:?}");
+    assert_eq!(table_count(&server).await, 0);
 }

@@ -11,7 +11,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{TestServer, tally_bin, upload_text, workload};
+use common::{TestServer, files_in, tally_bin, upload_text, workload};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -228,18 +228,6 @@ async fn settled_runs(server: &TestServer, seed: u64) -> BTreeMap<u64, Vec<Value
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-}
-
-fn files_in(dir: &Path) -> Vec<String> {
-    std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .flatten()
-                .filter(|e| e.path().is_file())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

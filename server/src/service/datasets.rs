@@ -123,8 +123,13 @@ impl TallyService {
         let cancel = CancelToken::new();
         let _cancel_on_drop = CancelOnDrop(cancel.clone());
         let limits = self.limits.import;
+        let name = table.to_string();
         let converted = tokio::task::spawn_blocking(move || {
-            import::convert(&sources, &options, &limits, &cancel, &work_out)
+            let converted = import::convert(&sources, &options, &limits, &cancel, &work_out);
+            if matches!(converted, Err(import::ImportError::Cancelled)) {
+                tracing::info!(table = %name, "import stopped: its client went away");
+            }
+            converted
         })
         .await
         .map_err(ServiceError::internal)?;

@@ -191,6 +191,17 @@ impl TallyService {
         &self,
         mut form: multer::Multipart<'static>,
     ) -> Result<UploadForm, ServiceError> {
+        let read = self.read_form_parts(&mut form).await;
+        if matches!(read, Err(ServiceError::PayloadTooLarge(_))) {
+            drain(&mut form, DRAIN_BYTES).await;
+        }
+        read
+    }
+
+    async fn read_form_parts(
+        &self,
+        form: &mut multer::Multipart<'static>,
+    ) -> Result<UploadForm, ServiceError> {
         let mut upload = UploadForm {
             files: Vec::new(),
             params: UploadParams::default(),
@@ -232,6 +243,24 @@ impl TallyService {
             ));
         }
         Ok(upload)
+    }
+}
+
+/// How much of a refused form is still read, so that a client still sending a
+/// form a little over a limit reads the 413 instead of a reset connection
+/// (the server closes a connection whose request it did not read to the end).
+const DRAIN_BYTES: usize = 4 << 20;
+
+/// Reads and drops up to `budget` more bytes of `form`.
+async fn drain(form: &mut multer::Multipart<'static>, budget: usize) {
+    let mut left = budget;
+    while let Ok(Some(mut field)) = form.next_field().await {
+        while let Ok(Some(chunk)) = field.chunk().await {
+            match left.checked_sub(chunk.len()) {
+                Some(rest) => left = rest,
+                None => return,
+            }
+        }
     }
 }
 

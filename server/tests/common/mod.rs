@@ -263,6 +263,19 @@ impl Drop for TestServer {
     }
 }
 
+/// The names of the files (not directories) in `dir`; none if it is missing.
+pub fn files_in(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter(|e| e.path().is_file())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// A client that does not follow redirects, to see them.
 pub fn no_redirects() -> reqwest::Client {
     reqwest::Client::builder()
