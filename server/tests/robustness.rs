@@ -608,3 +608,43 @@ async fn an_import_whose_client_went_away_stops_and_leaves_nothing() {
     assert!(log.iter().all(|l| !l.contains("table imported")), "{log:?}");
     assert_eq!(table_count(&server).await, 0);
 }
+
+#[tokio::test]
+async fn imports_past_the_concurrency_limit_wait_their_turn() {
+    let server = TestServer::start_args(&["--max-concurrent-imports", "1"]);
+    let row = format!("{}\n", ["some words to count"; 8].join(","));
+    let big: String = row.repeat((80 << 20) / row.len());
+    let url = server.url(&format!("{TABLES}/big?format=csv"));
+    let first = tokio::spawn(async move {
+        let res = client()
+            .post(url)
+            .body(big)
+            .timeout(Duration::from_secs(300))
+            .send()
+            .await
+            .expect("big upload");
+        (res.status(), std::time::Instant::now())
+    });
+    // Once the big one is converting, it holds the only permit.
+    let incoming = server.data_dir.join("tables/.incoming");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !files_in(&incoming)
+        .iter()
+        .any(|n| n.ends_with(".parquet.tmp"))
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the conversion never started"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let (status, _) = upload(&server, "small", "csv", "a\n1\n").await;
+    let small_done = std::time::Instant::now();
+    assert_eq!(status, StatusCode::CREATED);
+    let (big_status, big_done) = first.await.expect("big upload task");
+    assert_eq!(big_status, StatusCode::CREATED);
+    assert!(
+        small_done >= big_done,
+        "the small import ran beside the big one instead of after it"
+    );
+}
