@@ -49,6 +49,17 @@ fn table_files(data_dir: &Path) -> Vec<String> {
     names
 }
 
+/// Runs `tally` with `args` (no stdin), which must fail; returns its stderr.
+fn refused(args: &[&str]) -> String {
+    let out = Command::new(tally_bin())
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run tally");
+    assert!(!out.status.success(), "tally {args:?} was not refused");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 /// Tables in dataset `p.d` (none while the dataset does not exist).
 async fn table_count(server: &TestServer) -> usize {
     let (status, tables) = server.get_json(TABLES).await;
@@ -238,32 +249,21 @@ async fn a_parquet_file_that_decodes_to_far_more_than_its_size_is_refused() {
 async fn a_second_process_on_a_data_directory_is_refused_with_the_holders_pid() {
     let server = TestServer::start();
     let data_dir = server.data_dir.to_str().expect("utf-8").to_string();
-    let second = Command::new(tally_bin())
-        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir", &data_dir])
-        .output()
-        .expect("run");
-    assert!(!second.status.success());
-    let stderr = String::from_utf8_lossy(&second.stderr);
+    let stderr = refused(&["serve", "--addr", "127.0.0.1:0", "--data-dir", &data_dir]);
     assert!(
         stderr.contains("in use by another Tally process (pid "),
         "{stderr}"
     );
-    let admin = Command::new(tally_bin())
-        .args([
-            "admin",
-            "create-user",
-            "ann",
-            "--role",
-            "admin",
-            "--password-stdin",
-            "--data-dir",
-            &data_dir,
-        ])
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("run");
-    assert!(!admin.status.success());
-    let stderr = String::from_utf8_lossy(&admin.stderr);
+    let stderr = refused(&[
+        "admin",
+        "create-user",
+        "ann",
+        "--role",
+        "admin",
+        "--password-stdin",
+        "--data-dir",
+        &data_dir,
+    ]);
     assert!(
         stderr.contains("in use by another Tally process"),
         "{stderr}"
@@ -289,13 +289,15 @@ async fn a_data_directory_paired_with_another_database_is_refused_and_keeps_its_
     assert_eq!(files.len(), 1, "{files:?}");
 
     // A new, empty database used to call every file unknown and delete it.
-    let out = Command::new(tally_bin())
-        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir", data])
-        .args(["--db", "mem://"])
-        .output()
-        .expect("run");
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = refused(&[
+        "serve",
+        "--addr",
+        "127.0.0.1:0",
+        "--data-dir",
+        data,
+        "--db",
+        "mem://",
+    ]);
     assert!(
         stderr.contains("holds the files of another database"),
         "{stderr}"
@@ -304,14 +306,15 @@ async fn a_data_directory_paired_with_another_database_is_refused_and_keeps_its_
 
     // Another directory for this database is refused the other way round.
     let other = temp.path().join("other");
-    let out = Command::new(tally_bin())
-        .args(["serve", "--addr", "127.0.0.1:0"])
-        .args(["--data-dir", other.to_str().expect("utf-8")])
-        .args(["--db", &format!("surrealkv://{}/db", data)])
-        .output()
-        .expect("run");
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = refused(&[
+        "serve",
+        "--addr",
+        "127.0.0.1:0",
+        "--data-dir",
+        other.to_str().expect("utf-8"),
+        "--db",
+        &format!("surrealkv://{data}/db"),
+    ]);
     assert!(
         stderr.contains("live in another data directory"),
         "{stderr}"
