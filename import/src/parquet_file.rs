@@ -12,12 +12,37 @@ use std::path::Path;
 
 use arrow_array::Array;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::file::metadata::ParquetMetaData;
 use tally_app::catalog::Column;
 use tally_app::names::ColumnName;
 use tally_engine::CancelToken;
 
 use super::{ImportError, ImportLimits, ImportSource};
 use crate::schema::column_type;
+
+/// Refuses column chunks whose place in the file is impossible (a negative
+/// offset or size, or past the end): the Parquet reader asserts on them and
+/// panics (found by the `import_parquet` fuzz target).
+fn check_chunks(metadata: &ParquetMetaData, file_bytes: u64) -> Result<(), String> {
+    for (g, group) in metadata.row_groups().iter().enumerate() {
+        for (c, chunk) in group.columns().iter().enumerate() {
+            let start = chunk
+                .dictionary_page_offset()
+                .unwrap_or_else(|| chunk.data_page_offset());
+            let fits = u64::try_from(start)
+                .ok()
+                .zip(u64::try_from(chunk.compressed_size()).ok())
+                .and_then(|(start, len)| start.checked_add(len))
+                .is_some_and(|end| end <= file_bytes);
+            if !fits {
+                return Err(format!(
+                    "column chunk {c} of row group {g} lies outside the file"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
 
 /// What any Parquet file may decode to, whatever its size.
 pub(super) const EXPANSION_FLOOR: u64 = 256 << 20;
@@ -53,6 +78,7 @@ pub(super) fn convert(
             source.name, limits.max_parquet_expansion
         ))
     };
+    check_chunks(builder.metadata(), file_bytes).map_err(|e| invalid(&e))?;
     let claimed: u64 = builder
         .metadata()
         .row_groups()
