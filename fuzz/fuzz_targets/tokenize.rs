@@ -3,6 +3,8 @@
 
 #![no_main]
 
+use std::sync::{Arc, OnceLock};
+
 use libfuzzer_sys::fuzz_target;
 use tally_engine::{CaseMode, CountOptions, Engine, Stopwords, TokenizerKind, reference};
 
@@ -31,11 +33,23 @@ fuzz_target!(|data: &[u8]| {
     let Ok(engine) = Engine::new(options.clone()) else {
         return;
     };
-    // Small chunks, so that chunk boundaries fall inside words and lines.
-    let Ok(engine) = engine.with_threads(2) else {
+    // One pool for every input: a pool per input is slow, and its threads
+    // outlive it, which the leak sanitizer reports.
+    static POOL: OnceLock<Option<Arc<rayon::ThreadPool>>> = OnceLock::new();
+    let Some(pool) = POOL
+        .get_or_init(|| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(2)
+                .build()
+                .ok()
+                .map(Arc::new)
+        })
+        .clone()
+    else {
         return;
     };
-    let got = engine.with_chunk_size(7).count_bytes(text);
+    // Small chunks, so that chunk boundaries fall inside words and lines.
+    let got = engine.with_pool(pool).with_chunk_size(7).count_bytes(text);
     let (want, invalid) = reference::count_text(&options, text);
     assert_eq!(got.words, want, "{options:?}");
     assert_eq!(got.stats.invalid_utf8, invalid, "{options:?}");

@@ -56,6 +56,33 @@ pub(super) fn convert(
     cancel: &CancelToken,
     out: &Path,
 ) -> Result<(Vec<Column>, u64), ImportError> {
+    // The Parquet reader panics on some malformed files (an assertion on chunk
+    // offsets, a division by zero in a byte-array decoder: both found by the
+    // `import_parquet` fuzz target). Such a panic is the file's fault and is
+    // answered like any other invalid file, not as a crashed request.
+    let validated = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        validate(source, limits, cancel)
+    }))
+    .unwrap_or_else(|_| {
+        Err(ImportError::Invalid(format!(
+            "'{}' is not a valid Parquet file: the Parquet reader could not decode it",
+            source.name
+        )))
+    });
+    let (columns, rows) = validated?;
+    // The upload is already a file of ours: move it (copy across file systems).
+    if fs::rename(&source.path, out).is_err() {
+        fs::copy(&source.path, out)?;
+    }
+    Ok((columns, rows))
+}
+
+/// Reads the whole file within the limits; returns its columns and row count.
+fn validate(
+    source: &ImportSource,
+    limits: &ImportLimits,
+    cancel: &CancelToken,
+) -> Result<(Vec<Column>, u64), ImportError> {
     let invalid = |e: &dyn std::fmt::Display| {
         ImportError::Invalid(format!(
             "'{}' is not a valid Parquet file: {e}",
@@ -128,10 +155,6 @@ pub(super) fn convert(
         if decoded > bound {
             return Err(too_big(decoded));
         }
-    }
-    // The upload is already a file of ours: move it (copy across file systems).
-    if fs::rename(&source.path, out).is_err() {
-        fs::copy(&source.path, out)?;
     }
     Ok((columns, rows))
 }
