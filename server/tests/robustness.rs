@@ -651,3 +651,23 @@ async fn imports_past_the_concurrency_limit_wait_their_turn() {
         "the small import ran beside the big one instead of after it"
     );
 }
+
+#[tokio::test]
+async fn parquet_files_the_fuzzer_found_are_refused_as_invalid() {
+    let server = TestServer::start();
+    let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/import_parquet");
+    // Each panicked the Parquet reader: a 500 from a crashed request before.
+    for (table, file) in [
+        ("offsets", "negative-column-offset.parquet"),
+        ("division", "byte-array-division-by-zero.parquet"),
+    ] {
+        let bytes = std::fs::read(seeds.join(file)).expect("seed");
+        let (status, answer) = upload(&server, table, "parquet", bytes).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{file}: {answer}");
+        assert!(
+            detail(&answer).contains("is not a valid Parquet file"),
+            "{file}: {answer}"
+        );
+    }
+    assert_eq!(table_count(&server).await, 0);
+}
