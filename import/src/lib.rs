@@ -112,18 +112,19 @@ impl ImportLimits {
     /// Refuses a record of `len` bytes that ends at `line`.
     fn check_record(&self, len: u64, line: u64) -> Result<(), ImportError> {
         if len > self.max_record_bytes {
-            return Err(self.record_too_long(Some(line)));
+            return Err(record_too_long(self.max_record_bytes, Some(line)));
         }
         Ok(())
     }
+}
 
-    fn record_too_long(&self, line: Option<u64>) -> ImportError {
-        let at = line.map_or_else(String::new, |l| format!("line {l}: "));
-        ImportError::TooLarge(format!(
-            "{at}a record is longer than the limit of {} bytes (--max-record-bytes)",
-            self.max_record_bytes
-        ))
-    }
+/// A record past `--max-record-bytes`, at `line` when it is known (the guard
+/// stops one that never ends before its line is counted).
+fn record_too_long(limit: u64, line: Option<u64>) -> ImportError {
+    let at = line.map_or_else(String::new, |l| format!("line {l}: "));
+    ImportError::TooLarge(format!(
+        "{at}a record is longer than the limit of {limit} bytes (--max-record-bytes)"
+    ))
 }
 
 /// What a conversion wrote.
@@ -164,9 +165,7 @@ impl From<std::io::Error> for ImportError {
     fn from(e: std::io::Error) -> Self {
         match Stop::of(&e) {
             Some(Stop::Cancelled) => Self::Cancelled,
-            Some(Stop::RecordTooLong { limit }) => Self::TooLarge(format!(
-                "a record is longer than the limit of {limit} bytes (--max-record-bytes)"
-            )),
+            Some(Stop::RecordTooLong { limit }) => record_too_long(limit, None),
             None => Self::Io(e),
         }
     }

@@ -28,14 +28,7 @@ async fn upload(
     query: &str,
     body: impl Into<reqwest::Body>,
 ) -> (StatusCode, Value) {
-    let res = client()
-        .post(format!("{}?{query}", table_url(server, reference)))
-        .body(body)
-        .send()
-        .await
-        .expect("request");
-    let status = res.status();
-    (status, res.json().await.unwrap_or(Value::Null))
+    server.post_table(reference, query, body).await
 }
 
 fn types(table: &Value) -> Vec<(String, String)> {

@@ -27,15 +27,9 @@ async fn upload(
     format: &str,
     body: impl Into<reqwest::Body>,
 ) -> (StatusCode, Value) {
-    let res = client()
-        .post(server.url(&format!("{TABLES}/{table}?format={format}")))
-        .body(body)
-        .timeout(Duration::from_secs(120))
-        .send()
+    server
+        .post_table(&format!("p.d.{table}"), &format!("format={format}"), body)
         .await
-        .expect("upload");
-    let status = res.status();
-    (status, res.json().await.unwrap_or(Value::Null))
 }
 
 fn detail(answer: &Value) -> String {

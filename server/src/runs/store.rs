@@ -333,6 +333,11 @@ struct DeletedWorkload {
 const SELECT_RUN_COLUMNS: &str = "SELECT * OMIT id";
 const SELECT_RUN: &str = "SELECT * OMIT id FROM run";
 
+/// Deletes the counts kept in the database for `$run` (inside a `FOR $run`
+/// of a transaction that deletes the run).
+const DELETE_INLINE_COUNTS_OF_RUN: &str =
+    "IF $run.results_inline { DELETE type::record('run_words', $run.num); };";
+
 /// Sets the workload's status from the run, when the run is its latest.
 const SYNC_WORKLOAD: &str =
     "UPDATE type::record('workload', $wid) SET status = $state WHERE last_run = $num";
@@ -846,20 +851,18 @@ impl RunStore {
             .db
             .execute(|client| {
                 client
-                    .query(
+                    .query(format!(
                         "BEGIN TRANSACTION;
                          LET $old = (SELECT num, results_file, results_inline FROM run
                              WHERE workload = $wid AND state IN ['succeeded', 'failed', 'cancelled']
                              ORDER BY num DESC START $keep);
-                         FOR $run IN $old {
+                         FOR $run IN $old {{
                              DELETE type::record('run', $run.num);
-                             IF $run.results_inline {
-                                 DELETE type::record('run_words', $run.num);
-                             };
-                         };
+                             {DELETE_INLINE_COUNTS_OF_RUN}
+                         }};
                          RETURN $old;
-                         COMMIT TRANSACTION;",
-                    )
+                         COMMIT TRANSACTION;"
+                    ))
                     .bind(("wid", i64::try_from(workload).unwrap_or(i64::MAX)))
                     .bind(("keep", keep))
             })
@@ -904,20 +907,16 @@ impl RunStore {
             .db
             .execute(|client| {
                 client
-                    .query(
+                    .query(format!(
                         "BEGIN TRANSACTION;
                          LET $workload = (DELETE type::record('workload', $wid) RETURN BEFORE);
-                         LET $gone = IF array::len($workload) > 0 {
+                         LET $gone = IF array::len($workload) > 0 {{
                              DELETE run WHERE workload = $wid RETURN BEFORE
-                         } ELSE { [] };
-                         FOR $run IN $gone {
-                             IF $run.results_inline {
-                                 DELETE type::record('run_words', $run.num);
-                             };
-                         };
-                         RETURN { found: array::len($workload) > 0, runs: $gone };
-                         COMMIT TRANSACTION;",
-                    )
+                         }} ELSE {{ [] }};
+                         FOR $run IN $gone {{ {DELETE_INLINE_COUNTS_OF_RUN} }};
+                         RETURN {{ found: array::len($workload) > 0, runs: $gone }};
+                         COMMIT TRANSACTION;"
+                    ))
                     .bind(("wid", i64::try_from(workload).unwrap_or(i64::MAX)))
             })
             .await;

@@ -104,6 +104,8 @@ impl TallyService {
                 .reporting_to(cache.clone())
                 .reserving_ids_ahead(ids_ahead),
         );
+        let limits = Limits::default();
+        let (imports, stream_slots) = admission(&limits);
         let service = Self {
             catalog: Catalog::new(db.clone()).caching(exclusive),
             creates: CreateBatcher::start(workloads.clone(), runs.clone()),
@@ -113,19 +115,14 @@ impl TallyService {
             results: Arc::new(results),
             queue,
             events: EventBus::default(),
-            stream_slots: StreamSlots::new(
-                Limits::default().event_streams,
-                Limits::default().event_streams_per_client,
-            ),
+            stream_slots,
             accounts: Arc::new(Accounts::new(db.clone(), AccountSettings::default())),
             db,
             store,
             data_dir,
             leases: TableLeases::default(),
-            imports: Arc::new(tokio::sync::Semaphore::new(
-                Limits::default().concurrent_imports,
-            )),
-            limits: Limits::default(),
+            imports,
+            limits,
             started: Instant::now(),
         };
         if exclusive {
@@ -184,10 +181,7 @@ impl TallyService {
 
     /// Sets what requests and imports may cost.
     pub fn with_limits(mut self, limits: Limits) -> Self {
-        self.imports = Arc::new(tokio::sync::Semaphore::new(
-            limits.concurrent_imports.max(1),
-        ));
-        self.stream_slots = StreamSlots::new(limits.event_streams, limits.event_streams_per_client);
+        (self.imports, self.stream_slots) = admission(&limits);
         self.limits = limits;
         self
     }
@@ -370,6 +364,16 @@ impl From<ServiceError> for AppError {
             other => AppError::new(other.status().as_u16(), other.detail()),
         }
     }
+}
+
+/// The import permits and event-stream slots that `limits` allow.
+fn admission(limits: &Limits) -> (Arc<tokio::sync::Semaphore>, StreamSlots) {
+    (
+        Arc::new(tokio::sync::Semaphore::new(
+            limits.concurrent_imports.max(1),
+        )),
+        StreamSlots::new(limits.event_streams, limits.event_streams_per_client),
+    )
 }
 
 /// Formats a time as RFC 3339 in UTC with milliseconds, e.g. `2026-11-23T10:15:30.123Z`.

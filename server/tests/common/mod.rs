@@ -203,8 +203,14 @@ impl TestServer {
         )
     }
 
-    /// Uploads a CSV as table `p.d.t` (a source for workloads).
-    pub async fn upload_csv(&self, reference: &str, csv: &str) {
+    /// POSTs `body` as table `p.d.t` (`reference`) with `query` (`format=csv`...);
+    /// returns the status and the JSON answer.
+    pub async fn post_table(
+        &self,
+        reference: &str,
+        query: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> (reqwest::StatusCode, serde_json::Value) {
         let mut parts = reference.splitn(3, '.');
         let (p, d, t) = (
             parts.next().unwrap_or(""),
@@ -213,16 +219,25 @@ impl TestServer {
         );
         let res = client()
             .post(self.url(&format!(
-                "/api/v1/projects/{p}/datasets/{d}/tables/{t}?format=csv"
+                "/api/v1/projects/{p}/datasets/{d}/tables/{t}?{query}"
             )))
-            .body(csv.to_string())
+            .body(body)
             .send()
             .await
             .expect("upload");
+        let status = res.status();
+        (status, res.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    /// Uploads a CSV as table `p.d.t` (a source for workloads).
+    pub async fn upload_csv(&self, reference: &str, csv: &str) {
+        let (status, answer) = self
+            .post_table(reference, "format=csv", csv.to_string())
+            .await;
         assert_eq!(
-            res.status(),
+            status,
             reqwest::StatusCode::CREATED,
-            "upload {reference}"
+            "upload {reference}: {answer}"
         );
     }
 
