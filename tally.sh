@@ -312,7 +312,7 @@ run_tests() {
   cargo fmt --all -- --check
 
   step "cargo clippy (server: ssr)"
-  cargo clippy --workspace --exclude tally-frontend --all-targets --locked -- -D warnings
+  cargo clippy --workspace --exclude tally-frontend --all-targets --locked --features tally-server/fault-injection -- -D warnings
   step "cargo clippy (frontend: hydrate, wasm32)"
   cargo clippy -p tally-frontend --target wasm32-unknown-unknown --locked -- -D warnings
 
@@ -321,7 +321,7 @@ run_tests() {
   build_release_site
 
   step "cargo test (unit, property and black-box server tests, the crash soak)"
-  cargo test --workspace --exclude tally-frontend --locked
+  cargo test --workspace --exclude tally-frontend --locked --features tally-server/fault-injection
 
   run_fuzz
   run_api_fuzz "$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/debug/tally"

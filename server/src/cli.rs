@@ -126,6 +126,16 @@ pub struct ServeArgs {
     #[arg(long, env = "TALLY_KEEP_RUNS", default_value_t = 20)]
     pub keep_runs: usize,
 
+    /// Finished runs older than this are deleted with their results (`30d`,
+    /// `12h`; `0`: no age limit), except each workload's newest run.
+    #[arg(long, env = "TALLY_KEEP_RESULTS_FOR", default_value = "0", value_parser = parse_duration)]
+    pub keep_results_for: std::time::Duration,
+
+    /// A run's claim lasts this long without a heartbeat (one a second) before
+    /// another slot or server may take the run over (`15s`; at least `3s`).
+    #[arg(long, env = "TALLY_RUN_LEASE", default_value = "15s", value_parser = parse_run_lease)]
+    pub run_lease: std::time::Duration,
+
     /// Largest accepted JSON request body (workload definitions), in bytes.
     #[arg(long, env = "TALLY_MAX_JSON_BYTES", default_value_t = 1 << 20)]
     pub max_json_bytes: usize,
@@ -279,6 +289,16 @@ pub fn parse_duration(raw: &str) -> Result<std::time::Duration, String> {
         .checked_mul(multiple)
         .ok_or_else(|| format!("'{raw}' is too long a duration"))?;
     Ok(std::time::Duration::from_secs(secs))
+}
+
+/// [`parse_duration`], at least three heartbeats long: a shorter lease could
+/// run out between two heartbeats of a healthy run.
+fn parse_run_lease(raw: &str) -> Result<std::time::Duration, String> {
+    let lease = parse_duration(raw)?;
+    if lease < std::time::Duration::from_secs(3) {
+        return Err(format!("'{raw}' is too short: a run lease lasts at least 3s"));
+    }
+    Ok(lease)
 }
 
 impl Cli {

@@ -40,6 +40,10 @@ fn runtime() -> Result<tokio::runtime::Runtime, String> {
 }
 
 fn serve(cli: &Cli) -> Result<(), String> {
+    // Arms the fail points `FAILPOINTS` names, for the fault tests; a binary
+    // built without `fault-injection` has no fail points and ignores it.
+    #[cfg(feature = "fault-injection")]
+    let _faults = fail::FailScenario::setup();
     runtime()?.block_on(async {
         let settings = Settings::from_args(&cli.serve_args()).map_err(|e| e.to_string())?;
         let app = Application::build(settings)

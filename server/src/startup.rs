@@ -29,7 +29,7 @@ use crate::db::{Database, DbError, DbSettings};
 use crate::limits::Limits;
 use crate::migrations;
 use crate::routes;
-use crate::runs::DispatchSettings;
+use crate::runs::{DispatchSettings, Retention};
 use crate::service::TallyService;
 use crate::site;
 
@@ -82,8 +82,11 @@ impl Settings {
                 workers: usize::from(args.workers),
                 run_timeout: (!args.run_timeout.is_zero()).then_some(args.run_timeout),
                 read_rate: NonZeroU64::new(args.run_read_rate),
-                keep_runs: args.keep_runs,
-                ..DispatchSettings::default()
+                lease: args.run_lease,
+                retention: Retention {
+                    keep_runs: args.keep_runs,
+                    keep_for: (!args.keep_results_for.is_zero()).then_some(args.keep_results_for),
+                },
             },
             sample_data: args.sample_data.clone(),
         })

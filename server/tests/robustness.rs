@@ -665,3 +665,123 @@ async fn parquet_files_the_fuzzer_found_are_refused_as_invalid() {
     }
     assert_eq!(table_count(&server).await, 0);
 }
+
+#[tokio::test]
+async fn runs_older_than_the_retention_age_go_but_a_workloads_newest_stays() {
+    let server = TestServer::start_args(&["--keep-results-for", "2s", "--keep-runs", "0"]);
+    let text: String = (0..3_000).map(|i| format!("w{i}\n")).collect();
+    upload_text(&server, "many", text).await;
+    let id = create(&server, &workload("many", "line", json!({}))).await;
+    wait_run(&server, 1, state_is("succeeded")).await;
+    let rerun = || async {
+        let res = client()
+            .post(server.url(&format!("/api/v1/workloads/{id}/runs")))
+            .send()
+            .await
+            .expect("rerun");
+        assert_eq!(res.status(), StatusCode::ACCEPTED);
+    };
+    rerun().await;
+    wait_run(&server, 2, state_is("succeeded")).await;
+    // Runs 1 and 2 are past the age when run 3 ends; only run 3 is kept.
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    rerun().await;
+    wait_run(&server, 3, state_is("succeeded")).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, total, _) = server
+            .get_with_total(&format!("/api/v1/workloads/{id}/runs"))
+            .await;
+        if total == Some(1) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "kept {total:?} runs");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for gone in [1, 2] {
+        let (status, _) = server.get_json(&format!("/api/v1/runs/{gone}")).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "run {gone}");
+    }
+    let results = files_in(&server.data_dir.join("results"));
+    assert!(
+        results.len() == 2 && results.iter().all(|f| f.starts_with("run-3-")),
+        "{results:?}"
+    );
+    // Past the age itself, the newest run stays through a restart (which
+    // applies retention at once).
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let server = server.restart();
+    let (status, counts) = server
+        .get_json(&format!("/api/v1/workloads/{id}/wordcount?limit=1"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{counts}");
+    assert_eq!(counts["total"], 3_000);
+    let (status, run) = server.get_json("/api/v1/runs/3").await;
+    assert_eq!(status, StatusCode::OK, "{run}");
+}
+
+/// Threads the process has now.
+fn threads_of(pid: u32) -> usize {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Threads:"))
+        .and_then(|n| n.trim().parse().ok())
+        .expect("a Threads line")
+}
+
+#[tokio::test]
+async fn downloads_that_are_not_read_hold_no_thread() {
+    use std::io::{Read, Write};
+
+    let server = TestServer::start();
+    // 300 000 distinct words: a CSV of several megabytes, far more than the
+    // socket buffers of a client that stops reading take in.
+    let text: String = (0..300_000).map(|i| format!("word{i:07}\n")).collect();
+    upload_text(&server, "big", text).await;
+    create(&server, &workload("big", "line", json!({}))).await;
+    wait_run(&server, 1, state_is("succeeded")).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let before = threads_of(server.pid());
+
+    let address = server.base_url.trim_start_matches("http://").to_string();
+    let stalled: Vec<std::net::TcpStream> = (0..40)
+        .map(|_| {
+            let mut stream = std::net::TcpStream::connect(&address).expect("connect");
+            write!(
+                stream,
+                "GET /api/v1/runs/1/wordcount?format=csv HTTP/1.1\r\nHost: {address}\r\n\r\n"
+            )
+            .expect("request");
+            let mut first = [0u8; 12];
+            stream.read_exact(&mut first).expect("the answer starts");
+            assert_eq!(&first, b"HTTP/1.1 200", "a download");
+            stream
+        })
+        .collect();
+    // Each group is read on a blocking thread for a moment; idle ones exit
+    // after tokio's 10 s keep-alive. A download that held its thread until
+    // its client read on would keep 40 of them.
+    let deadline = std::time::Instant::now() + Duration::from_secs(40);
+    loop {
+        let now = threads_of(server.pid());
+        if now < before + 10 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{now} threads with 40 stalled downloads, {before} before"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    // Meanwhile the server answers, and a download that is read completes.
+    let res = client()
+        .get(server.url("/api/v1/runs/1/wordcount?format=csv"))
+        .send()
+        .await
+        .expect("download");
+    assert_eq!(res.status(), StatusCode::OK);
+    let csv = res.text().await.expect("csv");
+    assert_eq!(csv.lines().count(), 300_001, "the header and every word");
+    drop(stalled);
+}

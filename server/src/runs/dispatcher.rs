@@ -90,7 +90,11 @@ async fn slot_loop(service: Arc<TallyService>) {
     loop {
         let lease_until = Utc::now() + queue.lease_delta();
         match service.runs().claim(&queue.owner, lease_until).await {
-            Ok(Some(run)) => execute(&service, run).await,
+            Ok(Some(run)) => {
+                // Tests crash a slot holding a claimed run here.
+                fail::fail_point!("dispatcher-slot");
+                execute(&service, run).await
+            }
             Ok(None) => {
                 tokio::select! {
                     () = queue.wake.notified() => {}
@@ -128,6 +132,13 @@ async fn execute(service: &TallyService, run: RunRow) {
     let owner = &queue.owner;
     match finish(service, id, outcome, progress.clone(), log).await {
         Ok(Some(done)) => {
+            // Recorded as failed after all (its success could not be written):
+            // the files written for the success belong to no run.
+            if let Some(stem) = stem
+                && done.results_file.as_deref() != Some(stem.as_str())
+            {
+                service.discard_results(&stem).await;
+            }
             tracing::info!(run = id, state = %done.state, secs = started.elapsed().as_secs_f64(), "run finished");
             service.publish_run(&done);
             match service.apply_retention(run.workload_id()).await {
@@ -194,10 +205,7 @@ async fn finish(
     let mut pause = Duration::from_millis(200);
     let mut last_error = None;
     for attempt in 1..=FINISH_TRIES {
-        match service
-            .runs()
-            .finish(id, owner, outcome.clone(), progress.clone(), log.clone())
-            .await
+        match record_end(service, id, owner, outcome.clone(), progress.clone(), log.clone()).await
         {
             Ok(done) => return Ok(done),
             Err(e) => {
@@ -210,9 +218,25 @@ async fn finish(
     }
     let reason = last_error.map_or_else(String::new, |e| e.to_string());
     let failed = Outcome::Failed(format!("cannot record the run's result: {reason}"));
+    record_end(service, id, owner, failed, progress, log).await
+}
+
+/// One try at writing a run's end.
+async fn record_end(
+    service: &TallyService,
+    id: u64,
+    owner: &str,
+    outcome: Outcome,
+    progress: ProgressRow,
+    log: Vec<LogRow>,
+) -> Result<Option<RunRow>, crate::db::DbError> {
+    // Tests make the database refuse the write here.
+    fail::fail_point!("run-finish", |_| Err(crate::db::DbError::Unexpected(
+        "injected fault: run-finish".into()
+    )));
     service
         .runs()
-        .finish(id, owner, failed, progress, log)
+        .finish(id, owner, outcome, progress, log)
         .await
 }
 

@@ -25,8 +25,34 @@ pub struct DispatchSettings {
     pub read_rate: Option<NonZeroU64>,
     /// How long a claimed run stays claimed without a heartbeat.
     pub lease: Duration,
+    /// Which finished runs are kept.
+    pub retention: Retention,
+}
+
+/// Which finished runs are kept: a workload's newest always, and of the
+/// others those within both limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
     /// Finished runs kept per workload, newest first (`--keep-runs`; 0: all).
     pub keep_runs: usize,
+    /// Finished runs older than this go (`--keep-results-for`; none: any age).
+    pub keep_for: Option<Duration>,
+}
+
+impl Retention {
+    /// Whether it deletes anything at all.
+    pub fn deletes(&self) -> bool {
+        self.keep_runs > 0 || self.keep_for.is_some()
+    }
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Self {
+            keep_runs: 20,
+            keep_for: None,
+        }
+    }
 }
 
 impl Default for DispatchSettings {
@@ -36,7 +62,7 @@ impl Default for DispatchSettings {
             run_timeout: None,
             read_rate: None,
             lease: Duration::from_secs(15),
-            keep_runs: 20,
+            retention: Retention::default(),
         }
     }
 }

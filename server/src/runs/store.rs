@@ -16,6 +16,7 @@ use tally_app::run::{Run, RunLogEntry, RunProgress, RunState, RunTimings};
 use tally_app::workload::{RunSummary, Workload};
 use tally_engine::{CountOptions, WordCount};
 
+use super::Retention;
 use super::results::ResultsAt;
 use crate::db::{Database, DbError, last_of_transaction};
 use crate::read_cache::WorkloadCache;
@@ -330,6 +331,8 @@ struct DeletedWorkload {
     runs: Vec<RunRow>,
 }
 
+/// The states of a run that has ended, as a SurrealQL array.
+const FINISHED: &str = "['succeeded', 'failed', 'cancelled']";
 const SELECT_RUN_COLUMNS: &str = "SELECT * OMIT id";
 const SELECT_RUN: &str = "SELECT * OMIT id FROM run";
 
@@ -508,8 +511,7 @@ impl RunStore {
             .db
             .client()
             .query(format!(
-                "{SELECT_RUN} WHERE state IN ['succeeded', 'failed', 'cancelled'] \
-                 ORDER BY num DESC LIMIT $limit"
+                "{SELECT_RUN} WHERE state IN {FINISHED} ORDER BY num DESC LIMIT $limit"
             ))
             .bind(("limit", i64::try_from(limit).unwrap_or(i64::MAX)))
             .await?
@@ -809,10 +811,13 @@ impl RunStore {
     /// orphaned (an embedded database has one process); otherwise only those
     /// whose lease expired. Returns the runs changed.
     pub async fn recover(&self, all_running: bool) -> Result<Vec<RunRow>, DbError> {
-        let expired = if all_running {
-            ""
+        let (expired, why) = if all_running {
+            ("", "the server stopped")
         } else {
-            "AND lease_expires < time::now()"
+            (
+                "AND lease_expires < time::now()",
+                "its lease ran out: the server or dispatcher slot running it stopped",
+            )
         };
         let mut res = self
             .db
@@ -820,7 +825,7 @@ impl RunStore {
             .query(format!(
                 "UPDATE run SET state = 'queued', lease_owner = NONE, lease_expires = NONE,
                      started_at = NONE,
-                     log += {{ at: time::now(), message: 'interrupted (the server stopped); queued again' }}
+                     log += {{ at: time::now(), message: 'interrupted ({why}); queued again' }}
                  WHERE state = 'running' {expired} AND attempt < $max RETURN AFTER;
                  UPDATE run SET state = 'failed', finished_at = time::now(), lease_owner = NONE,
                      lease_expires = NONE, error = 'interrupted',
@@ -841,21 +846,37 @@ impl RunStore {
         Ok(changed)
     }
 
-    /// Deletes the finished runs of `workload` beyond the newest `keep`, with
-    /// the counts kept in the database for them, in one transaction; returns
-    /// their results files. Queued and running runs are never touched, and the
-    /// newest run (the workload's latest) is always kept.
-    pub async fn prune(&self, workload: u64, keep: usize) -> Result<Vec<String>, DbError> {
-        let keep = i64::try_from(keep.max(1)).unwrap_or(i64::MAX);
+    /// Deletes the finished runs of `workload` that `retention` does not keep,
+    /// with the counts kept in the database for them, in one transaction;
+    /// returns their results files. Queued and running runs are never
+    /// touched, and the newest finished run (the workload's latest result) is
+    /// always kept, however old.
+    pub async fn prune(&self, workload: u64, retention: Retention) -> Result<Vec<String>, DbError> {
+        let keep = match retention.keep_runs {
+            0 => i64::MAX,
+            n => i64::try_from(n).unwrap_or(i64::MAX),
+        };
+        let cutoff = retention
+            .keep_for
+            .and_then(|age| chrono::TimeDelta::from_std(age).ok())
+            .and_then(|age| Utc::now().checked_sub_signed(age));
+        let too_old = if cutoff.is_some() {
+            "OR finished_at < $cutoff"
+        } else {
+            ""
+        };
         let res = self
             .db
             .execute(|client| {
-                client
+                let query = client
                     .query(format!(
                         "BEGIN TRANSACTION;
-                         LET $old = (SELECT num, results_file, results_inline FROM run
-                             WHERE workload = $wid AND state IN ['succeeded', 'failed', 'cancelled']
-                             ORDER BY num DESC START $keep);
+                         LET $newest = (SELECT VALUE num FROM run
+                             WHERE workload = $wid AND state IN {FINISHED}
+                             ORDER BY num DESC LIMIT $keep);
+                         LET $old = (SELECT num, results_file FROM run
+                             WHERE workload = $wid AND state IN {FINISHED}
+                                 AND num < $newest[0] AND (num NOT IN $newest {too_old}));
                          FOR $run IN $old {{
                              DELETE type::record('run', $run.num);
                              {DELETE_INLINE_COUNTS_OF_RUN}
@@ -864,7 +885,11 @@ impl RunStore {
                          COMMIT TRANSACTION;"
                     ))
                     .bind(("wid", i64::try_from(workload).unwrap_or(i64::MAX)))
-                    .bind(("keep", keep))
+                    .bind(("keep", keep));
+                match cutoff {
+                    Some(cutoff) => query.bind(("cutoff", cutoff)),
+                    None => query,
+                }
             })
             .await;
         self.cache.invalidate(&workload);

@@ -256,14 +256,15 @@ impl TallyService {
         }
     }
 
-    /// Deletes `workload`'s finished runs beyond `--keep-runs`, their counts
-    /// and their results files; returns how many runs went.
+    /// Deletes `workload`'s finished runs beyond `--keep-runs` or older than
+    /// `--keep-results-for`, their counts and their results files; returns
+    /// how many results files went.
     pub async fn apply_retention(&self, workload: u64) -> Result<usize, ServiceError> {
-        let keep = self.queue.settings.keep_runs;
-        if keep == 0 {
+        let retention = self.queue.settings.retention;
+        if !retention.deletes() {
             return Ok(0);
         }
-        let stems = self.runs.prune(workload, keep).await?;
+        let stems = self.runs.prune(workload, retention).await?;
         for stem in &stems {
             self.discard_results(stem).await;
         }
@@ -272,9 +273,10 @@ impl TallyService {
     }
 
     /// [`Self::apply_retention`] for every workload (a lowered `--keep-runs`
-    /// takes effect without waiting for each workload's next run).
+    /// takes effect, and runs age out, without waiting for each workload's
+    /// next run).
     pub async fn apply_retention_everywhere(&self) -> Result<(), ServiceError> {
-        if self.queue.settings.keep_runs == 0 {
+        if !self.queue.settings.retention.deletes() {
             return Ok(());
         }
         for id in self.workloads.ids().await? {

@@ -139,6 +139,8 @@ impl TableScan {
                 kind: col.kind.as_str(),
             });
         }
+        // Tests hold a run here, its table lease taken, to race a delete with it.
+        fail::fail_point!("scan-open");
         let builder = ParquetRecordBatchReaderBuilder::try_new(File::open(path)?)?;
         let index = builder
             .schema()
@@ -242,6 +244,8 @@ fn decode(
         if sender.send(item).is_err() || failed {
             return;
         }
+        // Tests stop (`return`) or crash (`panic`) the decoder after a batch.
+        fail::fail_point!("scan-decode", |_| ());
         if let Some(pace) = &mut pace {
             pace.hold_after(bytes);
         }

@@ -18,6 +18,9 @@ pub struct TestServer {
     /// What the server logged before it listened (the setup link, warnings).
     pub startup_log: Vec<String>,
     _temp: Option<tempfile::TempDir>,
+    /// The flags and environment after the data directory, for a restart.
+    extra: Vec<String>,
+    env: Vec<(String, String)>,
 }
 
 /// The text a gzip body holds.
@@ -49,7 +52,18 @@ impl TestServer {
         Self::start_in_with(temp, &[])
     }
 
+    /// Starts the server with a fresh temporary data directory, `extra` flags
+    /// and the fail points `faults` arms (the `FAILPOINTS` syntax; only a
+    /// binary built with `fault-injection` has them).
+    pub fn start_faulty(faults: &str, extra: &[&str]) -> Self {
+        Self::start_in_env(tempfile::tempdir().expect("temp dir"), extra, &[("FAILPOINTS", faults)])
+    }
+
     fn start_in_with(temp: tempfile::TempDir, extra: &[&str]) -> Self {
+        Self::start_in_env(temp, extra, &[])
+    }
+
+    fn start_in_env(temp: tempfile::TempDir, extra: &[&str], env: &[(&str, &str)]) -> Self {
         let data_dir = temp.path().join("data");
         let mut args = vec![
             "serve",
@@ -59,17 +73,28 @@ impl TestServer {
             data_dir.to_str().expect("utf-8 path"),
         ];
         args.extend_from_slice(extra);
-        let mut server = Self::start_with(&tally_bin(), temp.path(), &args);
+        let mut server = Self::start_with_env(&tally_bin(), temp.path(), &args, env);
         server.data_dir = data_dir;
         server._temp = Some(temp);
+        server.extra = extra.iter().map(|a| a.to_string()).collect();
+        server.env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         server
     }
 
     /// Starts `bin` in `cwd` with `args`, and waits until it logs the address it
     /// listens on.
     pub fn start_with(bin: &Path, cwd: &Path, args: &[&str]) -> Self {
+        Self::start_with_env(bin, cwd, args, &[])
+    }
+
+    /// [`Self::start_with`] with `env` set for the server.
+    pub fn start_with_env(bin: &Path, cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Self {
         let mut child = Command::new(bin)
             .args(args)
+            .envs(env.iter().copied())
             .current_dir(cwd)
             .env("TALLY_LOG", "info")
             .env_remove("TALLY_ADDR")
@@ -116,7 +141,14 @@ impl TestServer {
             log: rx,
             startup_log: seen,
             _temp: None,
+            extra: Vec::new(),
+            env: Vec::new(),
         }
+    }
+
+    /// The server process's id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -154,8 +186,12 @@ impl TestServer {
             ._temp
             .take()
             .expect("restart needs a server from TestServer::start");
+        let extra = std::mem::take(&mut self.extra);
+        let env = std::mem::take(&mut self.env);
         assert!(self.stop().success(), "clean shutdown before the restart");
-        Self::start_in(temp)
+        let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        Self::start_in_env(temp, &extra, &env)
     }
 
     /// GETs `path`; returns the status, the `X-Total-Count` header and the JSON body.
