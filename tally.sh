@@ -25,10 +25,14 @@ cd "$ROOT"
 CARGO_LEPTOS_VERSION="0.3.11"
 SCHEMATHESIS_VERSION="4.32.5"
 CARGO_FUZZ_VERSION="0.13.2"
+PYSPARK_VERSION="4.3.0"
 BINARYEN_VERSION="132.0.0"
 CACHE_DIR="${TALLY_CACHE_DIR:-$HOME/.cache/tally}"
 CHROMIUM="${TALLY_CHROMIUM:-/usr/bin/chromium}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-auto}"
+# The Rust tests' features: fail points for the fault tests, and the tests
+# against a real Spark.
+TEST_FEATURES="--features tally-server/fault-injection,tally-server/spark-tests"
 export PATH="$HOME/.cargo/bin:$PATH"
 
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
@@ -155,6 +159,22 @@ ensure_schemathesis() {
     "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
   fi
   SCHEMATHESIS="$venv/bin/schemathesis"
+}
+
+# PySpark from PyPI ships a whole Spark (spark-submit, spark-class for a
+# standalone master and worker) on top of the machine's Java 17; the Spark
+# executor's tests run against it. In a virtual environment of its own.
+ensure_pyspark() {
+  command -v java >/dev/null || apt_install openjdk-17-jre-headless
+  local venv="$CACHE_DIR/tools/pyspark-$PYSPARK_VERSION"
+  if [ ! -x "$venv/bin/spark-submit" ] || ! "$venv/bin/python" -c 'import pyspark' 2>/dev/null; then
+    step "Installing PySpark $PYSPARK_VERSION (from PyPI; a whole Spark, about 690 MB)"
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "pyspark==$PYSPARK_VERSION"
+  fi
+  SPARK_HOME_DIR="$("$venv/bin/python" -c 'import os, pyspark; print(os.path.dirname(pyspark.__file__))')"
+  SPARK_PYTHON="$venv/bin/python"
 }
 
 SAMPLE="$CACHE_DIR/samples/shakespeare.jsonl"
@@ -304,6 +324,9 @@ run_tests() {
   [ -n "${TALLY_SKIP_E2E:-}" ] || { ensure_chromium; ensure_node_modules; }
   ensure_schemathesis
   ensure_cargo_fuzz
+  ensure_pyspark
+  ensure_sample
+  [ -s "$SAMPLE" ] || die "the Spark tests compare counts on the sample table, which could not be prepared"
   # Every binary built here embeds the release site: the bundle users get is the
   # one the tests check (a debug site would never meet wasm-opt).
   export TALLY_SITE_DIR="$RELEASE_SITE"
@@ -312,7 +335,7 @@ run_tests() {
   cargo fmt --all -- --check
 
   step "cargo clippy (server: ssr)"
-  cargo clippy --workspace --exclude tally-frontend --all-targets --locked --features tally-server/fault-injection -- -D warnings
+  cargo clippy --workspace --exclude tally-frontend --all-targets --locked $TEST_FEATURES -- -D warnings
   step "cargo clippy (frontend: hydrate, wasm32)"
   cargo clippy -p tally-frontend --target wasm32-unknown-unknown --locked -- -D warnings
 
@@ -320,8 +343,10 @@ run_tests() {
 
   build_release_site
 
-  step "cargo test (unit, property and black-box server tests, the crash soak)"
-  cargo test --workspace --exclude tally-frontend --locked --features tally-server/fault-injection
+  step "cargo test (unit, property and black-box server tests, fault injection, the crash soak, Spark)"
+  TALLY_TEST_SPARK_HOME="$SPARK_HOME_DIR" PYSPARK_PYTHON="$SPARK_PYTHON" PYSPARK_DRIVER_PYTHON="$SPARK_PYTHON" \
+    SPARK_LOCAL_IP=127.0.0.1 TALLY_TEST_SAMPLE="$SAMPLE" \
+    cargo test --workspace --exclude tally-frontend --locked $TEST_FEATURES
 
   run_fuzz
   run_api_fuzz "$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/debug/tally"

@@ -13,9 +13,9 @@ PID=""
 cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
 
-# Starts $BIN on $WORK/data and waits until it answers.
+# Starts $BIN on $WORK/data (with any extra flags given) and waits until it answers.
 start_server() {
-  TALLY_LOG=warn "$BIN" serve --addr "127.0.0.1:$PORT" --data-dir "$WORK/data" 2>>"$WORK/server.log" &
+  TALLY_LOG=warn "$BIN" serve --addr "127.0.0.1:$PORT" --data-dir "$WORK/data" "$@" 2>>"$WORK/server.log" &
   PID=$!
   for _ in $(seq 100); do curl -fs "$BASE/healthz" >/dev/null 2>&1 && return 0; sleep 0.1; done
   echo "error: the server did not start; its log:" >&2

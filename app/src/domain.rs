@@ -15,6 +15,9 @@ pub struct SystemStatus {
     /// When the server took this reading (RFC 3339, UTC, milliseconds).
     pub checked_at: String,
     pub database: DatabaseStatus,
+    /// What can count runs here: `native` always, `spark` with `--spark-master`.
+    #[serde(default)]
+    pub executors: Vec<crate::workload::Executor>,
 }
 
 /// The result of one round trip to the database.
@@ -59,6 +62,7 @@ mod tests {
                 latency_ms: 0.0,
                 error: None,
             },
+            executors: Vec::new(),
         }
     }
 

@@ -122,6 +122,9 @@ pub struct Run {
     /// `project.dataset.table.column`, as it was when the run was queued.
     pub source: String,
     pub options: CountOptions,
+    /// What counted (or counts) the run.
+    #[serde(default)]
+    pub executor: crate::workload::Executor,
     pub queued_at: String,
     pub started_at: Option<String>,
     pub finished_at: Option<String>,

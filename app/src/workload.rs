@@ -47,6 +47,43 @@ impl WorkloadType {
     }
 }
 
+/// What counts a workload's runs: Tally's own engine, or an Apache Spark
+/// cluster the server is configured with (`--spark-master`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum Executor {
+    /// The built-in parallel engine, in the server's process.
+    #[default]
+    Native,
+    /// A Spark application submitted for each run.
+    Spark,
+}
+
+impl Executor {
+    pub const ALL: [Executor; 2] = [Self::Native, Self::Spark];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Native => "native",
+            Self::Spark => "spark",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|e| e.as_str() == s)
+    }
+
+    /// The tokenizers Spark reproduces exactly (built-in Spark SQL splits);
+    /// `words` (UAX #29 segmentation) has no Spark equivalent.
+    pub fn supports(self, tokenizer: TokenizerKind) -> bool {
+        match self {
+            Self::Native => true,
+            Self::Spark => matches!(tokenizer, TokenizerKind::Whitespace | TokenizerKind::Spark),
+        }
+    }
+}
+
 /// Where a workload stands: its latest run's state, or `created` before any run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
@@ -142,6 +179,9 @@ pub struct Workload {
     #[cfg_attr(feature = "ssr", schema(example = "word"))]
     pub src_column_name: String,
     pub options: CountOptions,
+    /// What counts the runs; `native` unless set.
+    #[serde(default)]
+    pub executor: Executor,
     pub status: WorkloadStatus,
     /// RFC 3339, UTC.
     #[cfg_attr(feature = "ssr", schema(example = "2026-11-24T10:15:30.123Z"))]
@@ -181,6 +221,7 @@ pub struct WorkloadSpec {
     pub src_table: String,
     pub src_column_name: String,
     pub options: CountOptions,
+    pub executor: Executor,
 }
 
 /// The fields of a definition, in the order errors are reported.
@@ -260,16 +301,35 @@ impl WorkloadSpec {
             })
         });
         let options = parse_options(body.get("options"), &mut errors);
-        match (workload_type, name, options) {
-            (Some(workload_type), Some(name), Some(options)) if errors.is_empty() => Ok(Self {
-                workload_type,
-                name,
-                src_project: sources[0].take().unwrap_or_default(),
-                src_dataset: sources[1].take().unwrap_or_default(),
-                src_table: sources[2].take().unwrap_or_default(),
-                src_column_name: sources[3].take().unwrap_or_default(),
-                options,
-            }),
+        let executor = parse_executor(body.get("executor"), &mut errors);
+        if let (Some(executor), Some(options)) = (executor, &options)
+            && !executor.supports(options.tokenizer)
+        {
+            errors.push(FieldError::body(
+                &["options", "tokenizer"],
+                format!(
+                    "The {} executor cannot count with the {} tokenizer: use whitespace or spark",
+                    executor.as_str(),
+                    options.tokenizer.as_str()
+                ),
+                "value_error",
+            ));
+        }
+        match (workload_type, name, options, executor) {
+            (Some(workload_type), Some(name), Some(options), Some(executor))
+                if errors.is_empty() =>
+            {
+                Ok(Self {
+                    workload_type,
+                    name,
+                    src_project: sources[0].take().unwrap_or_default(),
+                    src_dataset: sources[1].take().unwrap_or_default(),
+                    src_table: sources[2].take().unwrap_or_default(),
+                    src_column_name: sources[3].take().unwrap_or_default(),
+                    options,
+                    executor,
+                })
+            }
             _ => Err(errors),
         }
     }
@@ -290,6 +350,7 @@ impl WorkloadSpec {
             "options".into(),
             serde_json::to_value(&self.options).unwrap_or(Value::Null),
         );
+        body.insert("executor".into(), self.executor.as_str().into());
         body
     }
 
@@ -312,6 +373,7 @@ impl From<&Workload> for WorkloadSpec {
             src_table: w.src_table.clone(),
             src_column_name: w.src_column_name.clone(),
             options: w.options.clone(),
+            executor: w.executor,
         }
     }
 }
@@ -360,6 +422,32 @@ fn required_string<'a>(
         Some(_) => {
             errors.push(FieldError::body(
                 &[field],
+                "Input should be a valid string".into(),
+                "string_type",
+            ));
+            None
+        }
+    }
+}
+
+/// The optional top-level `executor`: `native` when absent or null.
+fn parse_executor(raw: Option<&Value>, errors: &mut Vec<FieldError>) -> Option<Executor> {
+    match raw {
+        None | Some(Value::Null) => Some(Executor::Native),
+        Some(Value::String(s)) => match Executor::parse(s.trim()) {
+            Some(executor) => Some(executor),
+            None => {
+                errors.push(FieldError::body(
+                    &["executor"],
+                    format!("Unknown executor '{s}': expected native or spark"),
+                    "enum",
+                ));
+                None
+            }
+        },
+        Some(_) => {
+            errors.push(FieldError::body(
+                &["executor"],
                 "Input should be a valid string".into(),
                 "string_type",
             ));
@@ -507,6 +595,9 @@ pub struct WorkloadForm {
     pub stopwords: String,
     /// The custom list, one word per line (or separated by commas).
     pub custom_stopwords: String,
+    /// `native` or `spark`; blank means native (the form shows no choice
+    /// when the server has no Spark).
+    pub executor: String,
 }
 
 impl WorkloadForm {
@@ -528,6 +619,7 @@ impl WorkloadForm {
             src_dataset: w.src_dataset.clone(),
             src_table: w.src_table.clone(),
             src_column_name: w.src_column_name.clone(),
+            executor: w.executor.as_str().into(),
             ..Self::default()
         }
         .with_options(&w.options)
@@ -595,6 +687,9 @@ impl WorkloadForm {
             }
         }
         body.insert("options".into(), Value::Object(options));
+        if !self.executor.trim().is_empty() {
+            body.insert("executor".into(), self.executor.trim().into());
+        }
         body
     }
 }
@@ -930,6 +1025,7 @@ mod tests {
             src_table: "t".into(),
             src_column_name: "c".into(),
             options: options.clone(),
+            executor: Executor::Native,
             status: WorkloadStatus::Created,
             created_at: String::new(),
             updated_at: String::new(),
@@ -942,6 +1038,54 @@ mod tests {
         let fresh = WorkloadForm::new_workload();
         assert_eq!(fresh.workload_type, "wordcount");
         assert_eq!(fresh.min_length, "0");
+    }
+
+    fn body_with(executor: Option<&str>, tokenizer: &str) -> Map<String, Value> {
+        let mut body = serde_json::json!({
+            "workload_type": "wordcount", "name": "n", "src_project": "p",
+            "src_dataset": "d", "src_table": "t", "src_column_name": "c",
+            "options": {"tokenizer": tokenizer},
+        });
+        if let Some(executor) = executor {
+            body["executor"] = executor.into();
+        }
+        body.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn the_executor_is_native_unless_set_and_round_trips() {
+        let spec = WorkloadSpec::from_body(&body_with(None, "words")).expect("valid");
+        assert_eq!(spec.executor, Executor::Native);
+        let spec = WorkloadSpec::from_body(&body_with(Some("spark"), "spark")).expect("valid");
+        assert_eq!(spec.executor, Executor::Spark);
+        assert_eq!(WorkloadSpec::from_body(&spec.to_body()), Ok(spec));
+        let mut form = WorkloadForm::new_workload();
+        form.executor = "spark".into();
+        assert_eq!(form.to_body()["executor"], "spark");
+    }
+
+    #[test]
+    fn spark_refuses_what_it_cannot_count_exactly_naming_the_field() {
+        let errors =
+            WorkloadSpec::from_body(&body_with(Some("spark"), "words")).expect_err("refused");
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].field(), "tokenizer");
+        assert!(
+            errors[0].msg.contains("spark executor"),
+            "{}",
+            errors[0].msg
+        );
+        let errors =
+            WorkloadSpec::from_body(&body_with(Some("hadoop"), "spark")).expect_err("refused");
+        assert_eq!(errors[0].field(), "executor");
+        let errors = WorkloadSpec::from_body(
+            &body_with(None, "spark")
+                .into_iter()
+                .chain([("executor".to_string(), Value::from(3))])
+                .collect(),
+        )
+        .expect_err("refused");
+        assert_eq!(errors[0].field(), "executor");
     }
 
     #[test]

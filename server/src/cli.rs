@@ -38,7 +38,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the web server: UI, REST API and run dispatcher (the default).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Count the words of files or standard input, most frequent first.
     Count(crate::count_cmd::CountArgs),
     /// Import files as a new table of a running Tally server.
@@ -136,6 +136,33 @@ pub struct ServeArgs {
     #[arg(long, env = "TALLY_RUN_LEASE", default_value = "15s", value_parser = parse_run_lease)]
     pub run_lease: std::time::Duration,
 
+    /// An Apache Spark master for workloads whose executor is `spark`, as
+    /// `spark-submit --master` takes it: `local[4]`, `spark://host:7077`,
+    /// `yarn`, `k8s://https://host:6443`. Without it, Spark is not offered.
+    #[arg(long, env = "TALLY_SPARK_MASTER", value_name = "URL")]
+    pub spark_master: Option<String>,
+
+    /// The `spark-submit` to run (default: `$SPARK_HOME/bin/spark-submit`,
+    /// else `spark-submit` on the PATH).
+    #[arg(
+        long,
+        env = "TALLY_SPARK_SUBMIT",
+        value_name = "PATH",
+        requires = "spark_master"
+    )]
+    pub spark_submit: Option<PathBuf>,
+
+    /// A directory every Spark node sees at the same path (shared storage):
+    /// each Spark run's table is copied there and its counts written there.
+    /// Not needed for `local[N]` or a cluster on this machine.
+    #[arg(
+        long,
+        env = "TALLY_SPARK_STAGING",
+        value_name = "DIR",
+        requires = "spark_master"
+    )]
+    pub spark_staging: Option<PathBuf>,
+
     /// Largest accepted JSON request body (workload definitions), in bytes.
     #[arg(long, env = "TALLY_MAX_JSON_BYTES", default_value_t = 1 << 20)]
     pub max_json_bytes: usize,
@@ -186,6 +213,22 @@ pub struct ServeArgs {
 }
 
 impl ServeArgs {
+    /// The Spark these flags name, if any.
+    pub fn spark(&self) -> Option<crate::runs::spark::SparkSettings> {
+        let master = self.spark_master.as_ref()?.trim().to_string();
+        let submit = self.spark_submit.clone().unwrap_or_else(|| {
+            std::env::var_os("SPARK_HOME").map_or_else(
+                || PathBuf::from("spark-submit"),
+                |home| PathBuf::from(home).join("bin").join("spark-submit"),
+            )
+        });
+        Some(crate::runs::spark::SparkSettings {
+            master,
+            submit,
+            staging: self.spark_staging.clone(),
+        })
+    }
+
     /// The limits these flags set.
     pub fn limits(&self) -> crate::limits::Limits {
         let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
@@ -296,7 +339,9 @@ pub fn parse_duration(raw: &str) -> Result<std::time::Duration, String> {
 fn parse_run_lease(raw: &str) -> Result<std::time::Duration, String> {
     let lease = parse_duration(raw)?;
     if lease < std::time::Duration::from_secs(3) {
-        return Err(format!("'{raw}' is too short: a run lease lasts at least 3s"));
+        return Err(format!(
+            "'{raw}' is too short: a run lease lasts at least 3s"
+        ));
     }
     Ok(lease)
 }
@@ -305,7 +350,7 @@ impl Cli {
     /// The serve options in force: those after `serve`, or the top-level ones.
     pub fn serve_args(&self) -> ServeArgs {
         match &self.command {
-            Some(Command::Serve(args)) => args.clone(),
+            Some(Command::Serve(args)) => (**args).clone(),
             _ => self.serve.clone(),
         }
     }

@@ -55,6 +55,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "data directory marker",
         script: include_str!("../migrations/0007_data_dir.surql"),
     },
+    Migration {
+        version: 8,
+        name: "executor",
+        script: include_str!("../migrations/0008_executor.surql"),
+    },
 ];
 
 /// The newest schema version this build knows.

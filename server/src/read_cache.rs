@@ -221,6 +221,7 @@ mod tests {
             src_table: "t".into(),
             src_column_name: "c".into(),
             options: Default::default(),
+            executor: Default::default(),
             status: WorkloadStatus::Created,
             created_at: String::new(),
             updated_at: String::new(),

@@ -87,6 +87,7 @@ impl Settings {
                     keep_runs: args.keep_runs,
                     keep_for: (!args.keep_results_for.is_zero()).then_some(args.keep_results_for),
                 },
+                spark: args.spark(),
             },
             sample_data: args.sample_data.clone(),
         })

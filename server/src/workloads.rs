@@ -15,7 +15,7 @@ use std::sync::Arc;
 use surrealdb::IndexedResults;
 use surrealdb::types::{RecordId, SurrealValue};
 use tally_app::workload::{
-    Workload, WorkloadQuery, WorkloadSort, WorkloadSpec, WorkloadStatus, WorkloadType,
+    Executor, Workload, WorkloadQuery, WorkloadSort, WorkloadSpec, WorkloadStatus, WorkloadType,
 };
 use tally_engine::{CaseMode, CountOptions, Stopwords, TokenizerKind};
 
@@ -71,6 +71,7 @@ struct DefinitionRow {
     src_table: String,
     src_column_name: String,
     options: OptionsRow,
+    executor: String,
     updated_at: DateTime<Utc>,
 }
 
@@ -85,6 +86,7 @@ impl DefinitionRow {
             src_table: spec.src_table.clone(),
             src_column_name: spec.src_column_name.clone(),
             options: OptionsRow::from_options(&spec.options),
+            executor: spec.executor.as_str().into(),
             updated_at: now,
         }
     }
@@ -101,6 +103,7 @@ struct WorkloadRow {
     src_table: String,
     src_column_name: String,
     options: OptionsRow,
+    executor: String,
     status: String,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -120,6 +123,7 @@ impl WorkloadRow {
             src_table: d.src_table,
             src_column_name: d.src_column_name,
             options: d.options,
+            executor: d.executor,
             status: WorkloadStatus::Created.as_str().into(),
             created_at: now,
             updated_at: now,
@@ -138,6 +142,8 @@ impl WorkloadRow {
             src_table: self.src_table,
             src_column_name: self.src_column_name,
             options: self.options.into_options(),
+            // Migration 8 gave every older workload `native`.
+            executor: Executor::parse(&self.executor).unwrap_or_default(),
             status: WorkloadStatus::parse(&self.status).unwrap_or(WorkloadStatus::Created),
             created_at: rfc3339_millis(self.created_at),
             updated_at: rfc3339_millis(self.updated_at),
@@ -476,6 +482,7 @@ mod tests {
                 stopwords: Stopwords::Custom(vec!["x".into()]),
                 ..Default::default()
             },
+            executor: Executor::Native,
         }
     }
 

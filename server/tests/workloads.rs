@@ -645,3 +645,98 @@ async fn the_openapi_document_describes_every_workload_endpoint() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_spark_workload_needs_a_server_with_spark() {
+    let server = server_with_table().await;
+    let mut spark = body("on spark");
+    spark["executor"] = "spark".into();
+    let (status, _, answer) = server
+        .send_json(Method::POST, "/api/v1/workloads", &spark)
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    assert_eq!(answer["detail"][0]["loc"], json!(["body", "executor"]));
+    assert!(
+        answer["detail"][0]["msg"]
+            .as_str()
+            .is_some_and(|m| m.contains("--spark-master")),
+        "{answer}"
+    );
+    // Native is the default, and says so.
+    let (status, _, created) = server
+        .send_json(Method::POST, "/api/v1/workloads", &body("native"))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["executor"], "native");
+}
+
+#[tokio::test]
+async fn spark_workloads_take_only_the_options_spark_reproduces() {
+    // Creating a workload starts no Spark: a master that is never reached will do.
+    let server = TestServer::start_args(&["--spark-master", "local[1]"]);
+    server.upload_csv("p.d.t", CSV).await;
+    let mut words = body("words on spark");
+    words["executor"] = "spark".into();
+    words["options"] = json!({"tokenizer": "words"});
+    let (status, _, answer) = server
+        .send_json(Method::POST, "/api/v1/workloads", &words)
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    assert_eq!(
+        answer["detail"][0]["loc"],
+        json!(["body", "options", "tokenizer"])
+    );
+    let mut unknown = body("elsewhere");
+    unknown["executor"] = "hadoop".into();
+    let (status, _, answer) = server
+        .send_json(Method::POST, "/api/v1/workloads", &unknown)
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    assert_eq!(answer["detail"][0]["loc"], json!(["body", "executor"]));
+
+    let mut fine = body("whitespace on spark");
+    fine["executor"] = "spark".into();
+    fine["options"] = json!({"tokenizer": "whitespace", "min_length": 2});
+    let (status, _, created) = server
+        .send_json(Method::POST, "/api/v1/workloads", &fine)
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["executor"], "spark");
+    let id = created["id"].as_u64().expect("id");
+    // The run records its executor too.
+    let (_, runs) = server
+        .get_json(&format!("/api/v1/workloads/{id}/runs"))
+        .await;
+    assert_eq!(runs[0]["executor"], "spark", "{runs}");
+    // A patch that leaves the executor out keeps it; one that names it changes it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let (_, w) = server.get_json(&format!("/api/v1/workloads/{id}")).await;
+        if !["queued", "running"].contains(&w["status"].as_str().unwrap_or("")) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run never ended: {w}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let (status, _, patched) = server
+        .send_json(
+            Method::PATCH,
+            &format!("/api/v1/workloads/{id}"),
+            &json!({"name": "renamed"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{patched}");
+    assert_eq!(patched["executor"], "spark");
+    let (status, _, patched) = server
+        .send_json(
+            Method::PATCH,
+            &format!("/api/v1/workloads/{id}"),
+            &json!({"executor": "native", "options": {"tokenizer": "words"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{patched}");
+    assert_eq!(patched["executor"], "native");
+}

@@ -65,6 +65,10 @@ fn StatusReading(status: SystemStatus) -> impl IntoView {
                 <dd>{format!("{:.2} ms", db.latency_ms)}</dd>
             </div>
             <div>
+                <dt>"Executors"</dt>
+                <dd data-testid="executors">{status.executors.iter().map(|e| e.as_str()).collect::<Vec<_>>().join(", ")}</dd>
+            </div>
+            <div>
                 <dt>"Version"</dt>
                 <dd>{status.version}</dd>
             </div>

@@ -120,6 +120,7 @@ fn RunView(
             <section class="card" aria-labelledby="timings-title">
                 <header class="card__header"><h2 id="timings-title">"Options and timings"</h2></header>
                 <dl class="facts" data-testid="run-options">
+                    <dt>"Executor"</dt><dd data-testid="run-executor">{run.executor.as_str()}</dd>
                     <dt>"Tokenizer"</dt><dd>{options.tokenizer.as_str()}</dd>
                     <dt>"Case"</dt><dd>{options.case.as_str()}</dd>
                     <dt>"Minimum length"</dt><dd>{options.min_length}</dd>

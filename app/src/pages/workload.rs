@@ -180,6 +180,7 @@ fn WorkloadView(
                     <dt>"Type"</dt><dd>{w.workload_type.as_str()}</dd>
                     <dt>"Source"</dt>
                     <dd><a href=format!("/datasets/{}/{}/{}", w.src_project, w.src_dataset, w.src_table)><code>{w.source()}</code></a></dd>
+                    <dt>"Executor"</dt><dd data-testid="workload-executor">{w.executor.as_str()}</dd>
                     <dt>"Tokenizer"</dt><dd>{options.tokenizer.as_str()}</dd>
                     <dt>"Case"</dt><dd>{options.case.as_str()}</dd>
                     <dt>"Minimum length"</dt><dd>{options.min_length}</dd>

@@ -10,11 +10,13 @@ use leptos::wasm_bindgen::JsCast;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::api::{CreateWorkload, UpdateWorkload, get_catalog_tree, get_workload};
+use crate::api::{
+    CreateWorkload, UpdateWorkload, get_catalog_tree, get_system_status, get_workload,
+};
 use crate::catalog::{ColumnType, DatasetTree, ProjectTree, TableInfo};
 use crate::components::layout::PageHeader;
 use crate::error::AppError;
-use crate::workload::{PostedForm, Workload, WorkloadForm};
+use crate::workload::{Executor, PostedForm, Workload, WorkloadForm};
 
 #[component]
 pub fn NewWorkloadPage() -> impl IntoView {
@@ -168,6 +170,7 @@ fn WorkloadFields(
             <FieldMessage id="wl-workload_type-error" message=message("workload_type") />
         </div>
         <SourcePicker initial=initial.clone() message />
+        <ExecutorField initial=initial.executor.clone() message=message("executor") />
         <fieldset class="fieldset">
             <legend>"Counting options"</legend>
             <div class="field-row">
@@ -222,6 +225,55 @@ fn WorkloadFields(
                 <FieldMessage id="wl-custom-error" message=message("custom") />
             </div>
         </fieldset>
+    }
+}
+
+/// Where the runs count: a choice only on a server with Spark. Elsewhere the
+/// workload's executor is kept as it is (a hidden input), so an edit never
+/// changes it unasked.
+#[component]
+fn ExecutorField(initial: String, message: Signal<Option<String>>) -> impl IntoView {
+    let status = Resource::new(|| (), |_| get_system_status());
+    let initial = if initial.is_empty() {
+        Executor::Native.as_str().to_string()
+    } else {
+        initial
+    };
+    view! {
+        <Suspense fallback=move || ()>
+            {
+                let initial = initial.clone();
+                move || {
+                    let offered = status
+                        .get()
+                        .and_then(Result::ok)
+                        .is_some_and(|s| s.executors.contains(&Executor::Spark));
+                    let initial = initial.clone();
+                    if offered {
+                        view! {
+                            <div class="field">
+                                <label for="wl-executor">"Executor"</label>
+                                <select id="wl-executor" name="form[executor]" aria-describedby="wl-executor-help wl-executor-error">
+                                    <option value="native" selected=initial == "native">"Tally (this server)"</option>
+                                    <option value="spark" selected=initial == "spark">"Apache Spark"</option>
+                                </select>
+                                <p class="field__help" id="wl-executor-help">
+                                    "Spark counts with the whitespace and spark tokenizers only, and gives the same counts as Tally."
+                                </p>
+                                <FieldMessage id="wl-executor-error" message />
+                            </div>
+                        }
+                        .into_any()
+                    } else {
+                        view! {
+                            <input type="hidden" name="form[executor]" value=initial />
+                            <FieldMessage id="wl-executor-error" message />
+                        }
+                        .into_any()
+                    }
+                }
+            }
+        </Suspense>
     }
 }
 

@@ -85,6 +85,7 @@ mod tests {
                 latency_ms: 0.0,
                 error: (!ok).then(|| "the database did not answer within 2s".to_string()),
             },
+            executors: Vec::new(),
         }
     }
 

@@ -6,7 +6,7 @@ use axum::http::{HeaderName, StatusCode, header};
 use axum::response::IntoResponse;
 use serde::Deserialize;
 use tally_app::auth::Principal;
-use tally_app::workload::{Workload, WorkloadQuery, WorkloadType};
+use tally_app::workload::{Executor, Workload, WorkloadQuery, WorkloadType};
 use tally_engine::CountOptions;
 use utoipa::{IntoParams, ToSchema};
 
@@ -36,6 +36,10 @@ pub struct NewWorkload {
     src_column_name: String,
     /// How words are cut and counted; defaults when absent.
     options: Option<CountOptions>,
+    /// What counts the runs: `native` (default) or `spark` (on a server
+    /// started with `--spark-master`; the `whitespace` and `spark`
+    /// tokenizers only).
+    executor: Option<Executor>,
 }
 
 /// The body of `PATCH`: a JSON merge patch (RFC 7396) of the definition. Only
@@ -51,6 +55,7 @@ pub struct WorkloadPatch {
     src_table: Option<String>,
     src_column_name: Option<String>,
     options: Option<CountOptions>,
+    executor: Option<Executor>,
 }
 
 /// A 422 answer: each problem with its location.

@@ -1,26 +1,35 @@
-//! The dispatcher: claims queued runs, runs the engine on them, stores results.
+//! The dispatcher: claims queued runs, counts them on their executor, stores
+//! results.
 //!
 //! Each of `--workers` slots is a tokio task that claims the oldest queued run
-//! (with a lease renewed by a heartbeat every second), scans the source column
-//! and counts it on the runs' own rayon pool from a blocking thread, so tokio's
-//! workers never count. The heartbeat also persists progress (once a second),
-//! notices cancel requests made through another process, and enforces the run
-//! timeout.
+//! (with a lease renewed by a heartbeat every second) and counts it: a native
+//! run scans the source column and counts it on the runs' own rayon pool from
+//! a blocking thread, so tokio's workers never count; a Spark run submits an
+//! application ([`super::spark`]) and waits for its counts. Either way the
+//! counts are stored the same way. The heartbeat also persists progress (once
+//! a second), notices cancel requests made through another process, and
+//! enforces the run timeout.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use tally_app::names::TableRef;
 use tally_app::run::{RunState, ServerEvent};
-use tally_engine::{CancelToken, Control, CountError, Engine};
+use tally_app::workload::Executor;
+use tally_engine::{CancelToken, Control, CountError, CountResult, Engine};
+use tokio::task::JoinHandle;
 
+use super::EventBus;
 use super::results::INLINE_WORDS;
+use super::spark::{SparkCount, SparkError, Update};
 use super::store::{
     Heartbeat, LogRow, NewResults, Outcome, ProgressRow, RunRow, TimingsRow, secs_between,
 };
 use crate::catalog;
 use crate::service::TallyService;
-use crate::tables::scan::Pace;
+use crate::tables::TableLease;
+use crate::tables::scan::{Pace, check_column};
 
 /// How often a running run's lease is renewed and its progress saved.
 pub const HEARTBEAT: Duration = Duration::from_secs(1);
@@ -205,7 +214,15 @@ async fn finish(
     let mut pause = Duration::from_millis(200);
     let mut last_error = None;
     for attempt in 1..=FINISH_TRIES {
-        match record_end(service, id, owner, outcome.clone(), progress.clone(), log.clone()).await
+        match record_end(
+            service,
+            id,
+            owner,
+            outcome.clone(),
+            progress.clone(),
+            log.clone(),
+        )
+        .await
         {
             Ok(done) => return Ok(done),
             Err(e) => {
@@ -266,62 +283,33 @@ async fn count_and_store(
         Ok(r) => r,
         Err(missing) => return fail(missing.message("Source"), &latest),
     };
-    let pace = queue
-        .settings
-        .read_rate
-        .map(|rate| Pace::new(rate, token.clone()));
-    let (scan, table_lease) = match service
-        .open_scan(&reference, &run.src_column_name, pace)
-        .await
-    {
-        Ok(opened) => opened,
-        Err(e) => {
-            // "Table 'x' does not exist..." reads "Source table 'x' ..." in a run.
-            let detail = e.detail();
-            let message = match (e.status().as_u16(), detail.chars().next()) {
-                (404, Some(first)) => format!(
-                    "Source {}{}",
-                    first.to_lowercase(),
-                    &detail[first.len_utf8()..]
-                ),
-                _ => detail,
-            };
-            return fail(message, &latest);
+    let progress = ProgressSink {
+        latest: latest.clone(),
+        events: service.events().clone(),
+        run_id: id,
+        workload_id: run.workload_id(),
+    };
+    // Log lines from a count that runs elsewhere, saved with each heartbeat.
+    let remote_log: Arc<Mutex<Vec<LogRow>>> = Arc::default();
+    let started_count = match run.executor() {
+        Executor::Native => start_native(service, run, &reference, token, progress, log).await,
+        Executor::Spark => {
+            start_spark(
+                service,
+                run,
+                &reference,
+                token,
+                progress,
+                remote_log.clone(),
+            )
+            .await
         }
     };
-    let rows = scan.rows();
-    log.push(LogRow::now(format!(
-        "reading {reference}.{}: {rows} rows",
-        run.src_column_name
-    )));
-
-    let engine = match Engine::new(run.options()) {
-        Ok(engine) => engine.with_pool(queue.pool.clone()),
-        Err(e) => return fail(e.to_string(), &latest),
+    let (counting, table_lease) = match started_count {
+        Ok(started) => started,
+        Err(message) => return fail(message, &latest),
     };
-    let progress_sink = latest.clone();
-    let events = service.events().clone();
-    let (run_id, workload_id) = (id, run.workload_id());
-    let control = Control::new()
-        .with_cancel(token.clone())
-        .on_progress(move |p| {
-            let row = ProgressRow::from_engine(p, rows);
-            let public = row.public(p.elapsed.as_secs_f64());
-            *progress_sink.lock().unwrap_or_else(PoisonError::into_inner) = row;
-            events.publish(ServerEvent::Run {
-                run_id,
-                workload_id,
-                state: RunState::Running,
-                progress: public,
-            });
-        });
     let count_started = Instant::now();
-    let counting = tokio::task::spawn_blocking(move || {
-        let mut session = engine.session(&control);
-        session.expect_values(Some(rows));
-        session.add_batches(scan)?;
-        session.finish()
-    });
     tokio::pin!(counting);
 
     // A timeout too far ahead for an `Instant` (`--run-timeout 10000000000d`) is none.
@@ -338,6 +326,7 @@ async fn count_and_store(
             _ = ticker.tick() => {
                 let progress = latest.lock().unwrap_or_else(PoisonError::into_inner).clone();
                 let lease_until = Utc::now() + queue.lease_delta();
+                log.append(&mut remote_log.lock().unwrap_or_else(PoisonError::into_inner));
                 match service.runs().heartbeat(id, &queue.owner, lease_until, progress, std::mem::take(log)).await {
                     Ok(Heartbeat::Held) => {}
                     Ok(Heartbeat::CancelRequested) => {
@@ -358,6 +347,7 @@ async fn count_and_store(
         }
     };
     drop(table_lease);
+    log.append(&mut remote_log.lock().unwrap_or_else(PoisonError::into_inner));
     let count_secs = count_started.elapsed().as_secs_f64();
     let progress = latest
         .lock()
@@ -365,7 +355,7 @@ async fn count_and_store(
         .clone();
     let result = match result {
         Ok(Ok(result)) => result,
-        Ok(Err(CountError::Cancelled)) | Ok(Err(_)) if token.is_cancelled() => {
+        Ok(Err(_)) if token.is_cancelled() => {
             let outcome = match stop {
                 Some(StopReason::TimedOut(limit)) => {
                     Outcome::Failed(format!("timed out after {} s", limit.as_secs()))
@@ -424,4 +414,159 @@ async fn count_and_store(
         },
     };
     (outcome, progress, stem)
+}
+
+/// Why a count gave no counts.
+#[derive(Debug, thiserror::Error)]
+enum CountFailure {
+    #[error(transparent)]
+    Engine(#[from] CountError),
+    #[error(transparent)]
+    Spark(#[from] SparkError),
+}
+
+/// A count under way on one executor, and the lease on the table it reads.
+type Started = (JoinHandle<Result<CountResult, CountFailure>>, TableLease);
+
+/// Where a count's progress goes: the run's latest (saved by the heartbeat)
+/// and the live events.
+#[derive(Clone)]
+struct ProgressSink {
+    latest: Arc<Mutex<ProgressRow>>,
+    events: EventBus,
+    run_id: u64,
+    workload_id: u64,
+}
+
+impl ProgressSink {
+    fn report(&self, row: ProgressRow, elapsed_secs: f64) {
+        let public = row.public(elapsed_secs);
+        *self.latest.lock().unwrap_or_else(PoisonError::into_inner) = row;
+        self.events.publish(ServerEvent::Run {
+            run_id: self.run_id,
+            workload_id: self.workload_id,
+            state: RunState::Running,
+            progress: public,
+        });
+    }
+}
+
+/// How a failure to start reads in a run: "Table 'x' does not exist..."
+/// becomes "Source table 'x' ...".
+fn start_failure(e: &crate::error::ServiceError) -> String {
+    let detail = e.detail();
+    match (e.status().as_u16(), detail.chars().next()) {
+        (404, Some(first)) => format!(
+            "Source {}{}",
+            first.to_lowercase(),
+            &detail[first.len_utf8()..]
+        ),
+        _ => detail,
+    }
+}
+
+/// Starts counting on the engine, in this process, from a scan of the column.
+async fn start_native(
+    service: &TallyService,
+    run: &RunRow,
+    reference: &TableRef,
+    token: &CancelToken,
+    progress: ProgressSink,
+    log: &mut Vec<LogRow>,
+) -> Result<Started, String> {
+    let queue = service.queue();
+    let pace = queue
+        .settings
+        .read_rate
+        .map(|rate| Pace::new(rate, token.clone()));
+    let (scan, table_lease) = service
+        .open_scan(reference, &run.src_column_name, pace)
+        .await
+        .map_err(|e| start_failure(&e))?;
+    let rows = scan.rows();
+    log.push(LogRow::now(format!(
+        "reading {reference}.{}: {rows} rows",
+        run.src_column_name
+    )));
+    let engine = Engine::new(run.options())
+        .map_err(|e| e.to_string())?
+        .with_pool(queue.pool.clone());
+    let control = Control::new()
+        .with_cancel(token.clone())
+        .on_progress(move |p| {
+            progress.report(ProgressRow::from_engine(p, rows), p.elapsed.as_secs_f64());
+        });
+    let counting = tokio::task::spawn_blocking(move || {
+        let mut session = engine.session(&control);
+        session.expect_values(Some(rows));
+        session.add_batches(scan)?;
+        Ok(session.finish()?)
+    });
+    Ok((counting, table_lease))
+}
+
+/// Starts counting on Spark: one application that reads the table's file.
+async fn start_spark(
+    service: &TallyService,
+    run: &RunRow,
+    reference: &TableRef,
+    token: &CancelToken,
+    progress: ProgressSink,
+    remote_log: Arc<Mutex<Vec<LogRow>>>,
+) -> Result<Started, String> {
+    let Some(settings) = service.queue().settings.spark.clone() else {
+        return Err("this server has no Spark: start it with --spark-master".into());
+    };
+    let (table_file, info, table_lease) = service
+        .lease_table(reference)
+        .await
+        .map_err(|e| start_failure(&e))?;
+    check_column(&info, &run.src_column_name).map_err(|e| e.to_string())?;
+    let rows = info.row_count;
+    let push = move |message: String| {
+        remote_log
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(LogRow::now(message));
+    };
+    push(format!(
+        "reading {reference}.{}: {rows} rows, on Spark at {}",
+        run.src_column_name, settings.master
+    ));
+    let work_dir = service.spark_work_dir(run.id());
+    let (column, options, token) = (run.src_column_name.clone(), run.options(), token.clone());
+    let name = format!("tally run {}", run.id());
+    let counting = tokio::spawn(async move {
+        let started = Instant::now();
+        // Spark learns of a stage's tasks only when the stage starts, so the
+        // fraction done can fall as stages start: shown, it never goes back.
+        let mut shown = 0u64;
+        let job = SparkCount {
+            settings: &settings,
+            work_dir,
+            table_file: &table_file,
+            column: &column,
+            options: &options,
+            name,
+        };
+        let counted = job
+            .run(&token, |update| match update {
+                Update::Log(line) => push(line),
+                Update::Tasks { done, total } => {
+                    // Tasks stand for the rows they read, as far as progress goes.
+                    let fraction = rows.saturating_mul(done).checked_div(total).unwrap_or(0);
+                    shown = shown.max(fraction.min(rows));
+                    let values_done = shown;
+                    let row = ProgressRow {
+                        values_done: i64::try_from(values_done).unwrap_or(i64::MAX),
+                        values_total: i64::try_from(rows).unwrap_or(i64::MAX),
+                        ..ProgressRow::default()
+                    };
+                    progress.report(row, started.elapsed().as_secs_f64());
+                }
+            })
+            .await?;
+        Ok(counted)
+    });
+    Ok((counting, table_lease))
 }

@@ -3,6 +3,7 @@
 
 pub mod dispatcher;
 pub mod results;
+pub mod spark;
 pub mod store;
 
 use std::collections::HashMap;
@@ -27,6 +28,8 @@ pub struct DispatchSettings {
     pub lease: Duration,
     /// Which finished runs are kept.
     pub retention: Retention,
+    /// Where `spark` workloads run; without it they are refused.
+    pub spark: Option<spark::SparkSettings>,
 }
 
 /// Which finished runs are kept: a workload's newest always, and of the
@@ -63,6 +66,7 @@ impl Default for DispatchSettings {
             read_rate: None,
             lease: Duration::from_secs(15),
             retention: Retention::default(),
+            spark: None,
         }
     }
 }

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use surrealdb::types::{RecordId, SurrealValue};
 use tally_app::run::WordCountRow;
 use tally_app::run::{Run, RunLogEntry, RunProgress, RunState, RunTimings};
-use tally_app::workload::{RunSummary, Workload};
+use tally_app::workload::{Executor, RunSummary, Workload};
 use tally_engine::{CountOptions, WordCount};
 
 use super::Retention;
@@ -100,6 +100,8 @@ pub struct RunRow {
     pub src_column_name: String,
     /// The options as JSON: a snapshot that later schema changes never reinterpret.
     pub options: String,
+    /// `native` or `spark`, as the workload said when the run was queued.
+    pub executor: String,
     pub queued_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
@@ -132,6 +134,7 @@ impl RunRow {
             src_column_name: workload.src_column_name.clone(),
             options: serde_json::to_string(&workload.options)
                 .map_err(|e| DbError::Unexpected(e.to_string()))?,
+            executor: workload.executor.as_str().into(),
             queued_at: now,
             started_at: None,
             finished_at: None,
@@ -173,6 +176,11 @@ impl RunRow {
             return Some(ResultsAt::Database);
         }
         self.results_file.clone().map(ResultsAt::Files)
+    }
+
+    /// What runs the count (migration 8 made every older run `native`).
+    pub fn executor(&self) -> Executor {
+        Executor::parse(&self.executor).unwrap_or_default()
     }
 
     pub fn options(&self) -> CountOptions {
@@ -219,6 +227,7 @@ impl RunRow {
                 self.src_project, self.src_dataset, self.src_table, self.src_column_name
             ),
             options: self.options(),
+            executor: self.executor(),
             queued_at: rfc3339_millis(self.queued_at),
             started_at: self.started_at.map(rfc3339_millis),
             finished_at: self.finished_at.map(rfc3339_millis),
@@ -1045,6 +1054,7 @@ mod tests {
             src_table: "t".into(),
             src_column_name: "c".into(),
             options: CountOptions::default(),
+            executor: tally_app::workload::Executor::Native,
         }
     }
 

@@ -1,6 +1,7 @@
 //! The catalog operations of the service: browse, import, preview, delete.
 
 use std::collections::HashSet;
+use std::path::PathBuf;
 
 use tally_app::catalog::{
     DatasetInfo, DatasetTree, ProjectInfo, ProjectTree, TableDetail, TableInfo,
@@ -202,14 +203,12 @@ impl TallyService {
         Ok(stored.info)
     }
 
-    /// Opens a scan of a string column (held to `pace` when given), holding a
-    /// lease on the table.
-    pub async fn open_scan(
+    /// The file of a table and its description, with a read lease on it:
+    /// the table cannot be deleted until the lease is dropped.
+    pub async fn lease_table(
         &self,
         table: &TableRef,
-        column: &str,
-        pace: Option<Pace>,
-    ) -> Result<(TableScan, TableLease), ServiceError> {
+    ) -> Result<(PathBuf, TableInfo, TableLease), ServiceError> {
         let key = table.to_string();
         let lease = self
             .leases
@@ -220,7 +219,18 @@ impl TallyService {
             .store
             .path_of(&stored.file)
             .map_err(ServiceError::internal)?;
-        let info = stored.info;
+        Ok((path, stored.info, lease))
+    }
+
+    /// Opens a scan of a string column (held to `pace` when given), holding a
+    /// lease on the table.
+    pub async fn open_scan(
+        &self,
+        table: &TableRef,
+        column: &str,
+        pace: Option<Pace>,
+    ) -> Result<(TableScan, TableLease), ServiceError> {
+        let (path, info, lease) = self.lease_table(table).await?;
         let column = column.to_string();
         let scan =
             tokio::task::spawn_blocking(move || TableScan::open(&path, &info, &column, pace))

@@ -20,6 +20,7 @@ use tally_app::error::AppError;
 use tally_app::names::TableRef;
 use tally_app::run::{Activity, MAX_WORDS_PAGE, Run, WordCountPage, WordsRequest};
 use tally_app::service::AppService;
+use tally_app::workload::Executor;
 use tally_app::workload::{Workload, WorkloadForm, WorkloadPage, WorkloadQuery};
 
 use crate::auth::Accounts;
@@ -165,6 +166,16 @@ impl TallyService {
                 "removed results files of runs that never committed"
             );
         }
+        // No run is running yet: what Spark jobs left here belongs to none.
+        // (A shared `--spark-staging` is not swept: other servers use it.)
+        let spark = self.data_dir.path().join(runs::SPARK_DIR);
+        match tokio::fs::remove_dir_all(&spark).await {
+            Ok(()) => tracing::debug!(dir = %spark.display(), "removed what Spark jobs left"),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                tracing::warn!(dir = %spark.display(), error = %e, "cannot remove what Spark jobs left")
+            }
+        }
         Ok(())
     }
 
@@ -222,6 +233,15 @@ impl TallyService {
     }
 
     /// A fresh reading of the server's and database's state.
+    /// The executors runs can use on this server.
+    pub fn executors(&self) -> Vec<Executor> {
+        let mut executors = vec![Executor::Native];
+        if self.queue.settings.spark.is_some() {
+            executors.push(Executor::Spark);
+        }
+        executors
+    }
+
     pub async fn status(&self) -> SystemStatus {
         let database = match self.db.ping(PING_TIMEOUT).await {
             Ok(rtt) => DatabaseStatus {
@@ -245,6 +265,7 @@ impl TallyService {
             uptime_secs: self.started.elapsed().as_secs(),
             checked_at: rfc3339_millis(chrono::Utc::now()),
             database,
+            executors: self.executors(),
         }
     }
 }

@@ -18,6 +18,9 @@ fn run_not_found() -> ServiceError {
     ServiceError::NotFound("Run not found".into())
 }
 
+/// The data directory's folder for Spark jobs' inputs and outputs.
+pub(super) const SPARK_DIR: &str = "spark";
+
 impl TallyService {
     pub fn queue(&self) -> &RunQueue {
         &self.queue
@@ -254,6 +257,19 @@ impl TallyService {
         if let Ok(Err(e)) = outcome {
             tracing::warn!(error = %e, "cannot remove uncommitted results");
         }
+    }
+
+    /// A fresh directory for one Spark attempt of run `id`, under
+    /// `--spark-staging` or else the data directory's `spark/`.
+    pub fn spark_work_dir(&self, id: u64) -> std::path::PathBuf {
+        let root = self
+            .queue
+            .settings
+            .spark
+            .as_ref()
+            .and_then(|spark| spark.staging.clone())
+            .unwrap_or_else(|| self.data_dir.path().join(SPARK_DIR));
+        root.join(format!("run-{id}-{}", uuid::Uuid::now_v7().simple()))
     }
 
     /// Deletes `workload`'s finished runs beyond `--keep-runs` or older than

@@ -3,7 +3,9 @@
 use serde_json::{Map, Value};
 use tally_app::catalog::ColumnType;
 use tally_app::error::FieldError;
-use tally_app::workload::{Workload, WorkloadPage, WorkloadQuery, WorkloadSpec, merge_patch};
+use tally_app::workload::{
+    Executor, Workload, WorkloadPage, WorkloadQuery, WorkloadSpec, merge_patch,
+};
 
 use super::TallyService;
 use crate::catalog::{self, CatalogError, Missing};
@@ -38,6 +40,7 @@ impl TallyService {
         body: &Map<String, Value>,
     ) -> Result<Workload, ServiceError> {
         let spec = WorkloadSpec::from_body(body).map_err(ServiceError::Invalid)?;
+        self.check_executor(&spec)?;
         self.check_source(&spec).await?;
         // Saved, then dispatched, as the prototype planned; the workload and its
         // first run are committed together, so neither exists without the other.
@@ -100,6 +103,7 @@ impl TallyService {
             WorkloadSpec::from_body(body)
         }
         .map_err(ServiceError::Invalid)?;
+        self.check_executor(&spec)?;
         self.check_source(&spec).await?;
         match self.workloads.update(id, &spec).await? {
             UpdateOutcome::Updated(_) => {
@@ -165,6 +169,19 @@ impl TallyService {
                 change: change.into(),
                 status: (change != "deleted").then_some(w.status),
             });
+    }
+
+    /// A Spark workload needs a server with Spark.
+    fn check_executor(&self, spec: &WorkloadSpec) -> Result<(), ServiceError> {
+        if spec.executor == Executor::Spark && self.queue.settings.spark.is_none() {
+            return Err(ServiceError::Invalid(vec![FieldError::body(
+                &["executor"],
+                "This server has no Spark: start it with --spark-master to run spark workloads"
+                    .into(),
+                "value_error",
+            )]));
+        }
+        Ok(())
     }
 
     /// The source table and column must exist, and the column must hold text.

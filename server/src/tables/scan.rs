@@ -116,6 +116,24 @@ pub struct TableScan {
     ended: bool,
 }
 
+/// The column must exist in the table and hold strings: only those are counted.
+pub fn check_column(table: &TableInfo, column: &str) -> Result<(), ScanError> {
+    let col = table
+        .column(column)
+        .ok_or_else(|| ScanError::NoSuchColumn {
+            table: table.reference(),
+            column: column.into(),
+        })?;
+    if col.kind != ColumnType::String {
+        return Err(ScanError::NotAString {
+            table: table.reference(),
+            column: column.into(),
+            kind: col.kind.as_str(),
+        });
+    }
+    Ok(())
+}
+
 impl TableScan {
     /// Opens `column` of the table stored at `path`; with a `pace`, its batches
     /// are handed out no faster than the pace's rate.
@@ -125,20 +143,8 @@ impl TableScan {
         column: &str,
         pace: Option<Pace>,
     ) -> Result<Self, ScanError> {
+        check_column(table, column)?;
         let reference = table.reference();
-        let col = table
-            .column(column)
-            .ok_or_else(|| ScanError::NoSuchColumn {
-                table: reference.clone(),
-                column: column.into(),
-            })?;
-        if col.kind != ColumnType::String {
-            return Err(ScanError::NotAString {
-                table: reference,
-                column: column.into(),
-                kind: col.kind.as_str(),
-            });
-        }
         // Tests hold a run here, its table lease taken, to race a delete with it.
         fail::fail_point!("scan-open");
         let builder = ParquetRecordBatchReaderBuilder::try_new(File::open(path)?)?;

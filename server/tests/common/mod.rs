@@ -56,7 +56,11 @@ impl TestServer {
     /// and the fail points `faults` arms (the `FAILPOINTS` syntax; only a
     /// binary built with `fault-injection` has them).
     pub fn start_faulty(faults: &str, extra: &[&str]) -> Self {
-        Self::start_in_env(tempfile::tempdir().expect("temp dir"), extra, &[("FAILPOINTS", faults)])
+        Self::start_in_env(
+            tempfile::tempdir().expect("temp dir"),
+            extra,
+            &[("FAILPOINTS", faults)],
+        )
     }
 
     fn start_in_with(temp: tempfile::TempDir, extra: &[&str]) -> Self {
@@ -189,6 +193,21 @@ impl TestServer {
         let extra = std::mem::take(&mut self.extra);
         let env = std::mem::take(&mut self.env);
         assert!(self.stop().success(), "clean shutdown before the restart");
+        let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        Self::start_in_env(temp, &extra, &env)
+    }
+
+    /// Kills the server (`kill -9`) and starts it again on the same data
+    /// directory, flags and environment.
+    pub fn kill_and_restart(mut self) -> Self {
+        let temp = self
+            ._temp
+            .take()
+            .expect("restart needs a server from TestServer::start");
+        let extra = std::mem::take(&mut self.extra);
+        let env = std::mem::take(&mut self.env);
+        self.kill();
         let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         Self::start_in_env(temp, &extra, &env)
