@@ -9,7 +9,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{TestServer, client, create, files_in, finished, upload_text, wait_run, workload};
+use common::{
+    TestServer, client, create, files_in, finished, log_of, rerun, upload_text, wait_run, workload,
+};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -32,19 +34,6 @@ async fn wait_finished(server: &TestServer, id: u64, within: Duration) -> Value 
         assert!(Instant::now() < deadline, "run {id} never ended: {run}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-}
-
-fn log_of(run: &Value) -> String {
-    run["log"]
-        .as_array()
-        .map(|entries| {
-            entries
-                .iter()
-                .filter_map(|e| e["message"].as_str())
-                .collect::<Vec<_>>()
-                .join("\n")
-        })
-        .unwrap_or_default()
 }
 
 #[tokio::test]
@@ -85,12 +74,7 @@ async fn a_run_whose_success_can_never_be_written_fails_with_the_reason_and_keep
         "the files of the unrecorded success are removed"
     );
     // The server goes on: the next run succeeds.
-    let res = client()
-        .post(server.url("/api/v1/workloads/1/runs"))
-        .send()
-        .await
-        .expect("rerun");
-    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    rerun(&server, 1).await;
     let rerun = wait_run(&server, 2, finished).await;
     assert_eq!(rerun["state"], "succeeded", "{rerun}");
 }
@@ -116,7 +100,10 @@ async fn a_run_whose_end_can_never_be_written_is_failed_by_lease_recovery() {
         if left.is_empty() {
             break;
         }
-        assert!(Instant::now() < deadline, "files outlive every attempt: {left:?}");
+        assert!(
+            Instant::now() < deadline,
+            "files outlive every attempt: {left:?}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
@@ -144,12 +131,7 @@ async fn a_crashed_dispatcher_slot_is_started_again_and_its_run_finishes() {
         "the crash is logged: {lines:?}"
     );
     // The queue still has its one worker.
-    let res = client()
-        .post(server.url("/api/v1/workloads/1/runs"))
-        .send()
-        .await
-        .expect("rerun");
-    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    rerun(&server, 1).await;
     let rerun = wait_run(&server, 2, finished).await;
     assert_eq!(rerun["state"], "succeeded", "{rerun}");
     assert_eq!(rerun["attempt"], 1);
@@ -175,12 +157,7 @@ async fn a_scan_cut_short_fails_the_run_instead_of_counting_part_of_the_table() 
     );
     assert_eq!(run["total_words"], Value::Null, "no partial counts: {run}");
     // Once the fault is spent, the same table counts in full.
-    let res = client()
-        .post(server.url("/api/v1/workloads/1/runs"))
-        .send()
-        .await
-        .expect("rerun");
-    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    rerun(&server, 1).await;
     let rerun = wait_run(&server, 2, finished).await;
     assert_eq!(rerun["state"], "succeeded", "{rerun}");
     assert_eq!(rerun["total_words"], 40_000);
@@ -231,12 +208,7 @@ async fn a_table_cannot_be_deleted_under_a_run_that_is_opening_it() {
     // table fails cleanly.
     let res = client().delete(&table).send().await.expect("delete");
     assert_eq!(res.status(), StatusCode::OK);
-    let res = client()
-        .post(server.url("/api/v1/workloads/1/runs"))
-        .send()
-        .await
-        .expect("rerun");
-    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    rerun(&server, 1).await;
     let rerun = wait_run(&server, 2, finished).await;
     assert_eq!(rerun["state"], "failed", "{rerun}");
     let error = rerun["error"].as_str().unwrap_or_default();

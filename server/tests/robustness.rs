@@ -11,7 +11,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{
-    TestServer, client, create, files_in, state_is, tally_bin, upload_text, wait_run, workload,
+    TestServer, client, create, files_in, rerun, state_is, tally_bin, upload_text, wait_run,
+    workload,
 };
 use reqwest::StatusCode;
 use reqwest::multipart::{Form, Part};
@@ -673,19 +674,11 @@ async fn runs_older_than_the_retention_age_go_but_a_workloads_newest_stays() {
     upload_text(&server, "many", text).await;
     let id = create(&server, &workload("many", "line", json!({}))).await;
     wait_run(&server, 1, state_is("succeeded")).await;
-    let rerun = || async {
-        let res = client()
-            .post(server.url(&format!("/api/v1/workloads/{id}/runs")))
-            .send()
-            .await
-            .expect("rerun");
-        assert_eq!(res.status(), StatusCode::ACCEPTED);
-    };
-    rerun().await;
+    rerun(&server, id).await;
     wait_run(&server, 2, state_is("succeeded")).await;
     // Runs 1 and 2 are past the age when run 3 ends; only run 3 is kept.
     tokio::time::sleep(Duration::from_millis(2_500)).await;
-    rerun().await;
+    rerun(&server, id).await;
     wait_run(&server, 3, state_is("succeeded")).await;
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     loop {

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-use common::{TestServer, client, create, files_in, finished};
+use common::{TestServer, client, create, files_in, finished, log_of};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -222,19 +222,6 @@ async fn csv_of(server: &TestServer, run: &Value) -> String {
         .expect("download");
     assert_eq!(res.status(), StatusCode::OK);
     res.text().await.expect("csv")
-}
-
-fn log_of(run: &Value) -> String {
-    run["log"]
-        .as_array()
-        .map(|entries| {
-            entries
-                .iter()
-                .filter_map(|e| e["message"].as_str())
-                .collect::<Vec<_>>()
-                .join("\n")
-        })
-        .unwrap_or_default()
 }
 
 /// Values the two executors could most easily disagree on: every kind of

@@ -185,29 +185,28 @@ impl TestServer {
     }
 
     /// Stops the server (SIGTERM) and starts it again on the same data directory.
-    pub fn restart(mut self) -> Self {
-        let temp = self
-            ._temp
-            .take()
-            .expect("restart needs a server from TestServer::start");
-        let extra = std::mem::take(&mut self.extra);
-        let env = std::mem::take(&mut self.env);
-        assert!(self.stop().success(), "clean shutdown before the restart");
-        let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        Self::start_in_env(temp, &extra, &env)
+    pub fn restart(self) -> Self {
+        self.relaunch(false)
     }
 
     /// Kills the server (`kill -9`) and starts it again on the same data
     /// directory, flags and environment.
-    pub fn kill_and_restart(mut self) -> Self {
+    pub fn kill_and_restart(self) -> Self {
+        self.relaunch(true)
+    }
+
+    fn relaunch(mut self, kill: bool) -> Self {
         let temp = self
             ._temp
             .take()
             .expect("restart needs a server from TestServer::start");
         let extra = std::mem::take(&mut self.extra);
         let env = std::mem::take(&mut self.env);
-        self.kill();
+        if kill {
+            self.kill();
+        } else {
+            assert!(self.stop().success(), "clean shutdown before the restart");
+        }
         let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         Self::start_in_env(temp, &extra, &env)
@@ -414,6 +413,30 @@ pub async fn wait_run(
 
 pub fn state_is(state: &'static str) -> impl Fn(&serde_json::Value) -> bool {
     move |r| r["state"] == state
+}
+
+/// Queues a new run of workload `id` (`POST /workloads/{id}/runs`).
+pub async fn rerun(server: &TestServer, id: u64) {
+    let res = client()
+        .post(server.url(&format!("/api/v1/workloads/{id}/runs")))
+        .send()
+        .await
+        .expect("rerun");
+    assert_eq!(res.status(), reqwest::StatusCode::ACCEPTED, "rerun {id}");
+}
+
+/// A run's log messages, one per line.
+pub fn log_of(run: &serde_json::Value) -> String {
+    run["log"]
+        .as_array()
+        .map(|entries| {
+            entries
+                .iter()
+                .filter_map(|e| e["message"].as_str())
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .unwrap_or_default()
 }
 
 pub fn finished(r: &serde_json::Value) -> bool {
