@@ -29,7 +29,7 @@ echo "==> Writing $SIZE of text"
 "$BIN" gen-corpus "$WORK/corpus.txt" --size "$SIZE"
 start_server --spark-master "$MASTER" --spark-submit "$SPARK_HOME/bin/spark-submit" --request-timeout 0
 echo "==> Importing it"
-curl -fsS -X POST --data-binary @"$WORK/corpus.txt" \
+curl -fsS -X POST -T "$WORK/corpus.txt" -H "content-type: text/plain" \
   "$BASE/api/v1/projects/bench/datasets/spark/tables/corpus?format=text" >/dev/null
 rm -f "$WORK/corpus.txt"
 
@@ -51,7 +51,7 @@ for executor in ("native", "spark"):
         "workload_type": "wordcount", "name": f"bench {executor}", "src_project": "bench",
         "src_dataset": "spark", "src_table": "corpus", "src_column_name": "line",
         "options": {"tokenizer": "whitespace", "case": "lower"}, "executor": executor})
-    run_id = w["last_run"]["id"]
+    run_id = call("GET", f"/api/v1/workloads/{w['id']}/runs")[0]["id"]
     while True:
         run = call("GET", f"/api/v1/runs/{run_id}")
         if run["state"] not in ("queued", "running"):
