@@ -651,16 +651,31 @@ async fn imports_past_the_concurrency_limit_wait_their_turn() {
 async fn parquet_files_the_fuzzer_found_are_refused_as_invalid() {
     let server = TestServer::start();
     let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/import_parquet");
-    // Each panicked the Parquet reader: a 500 from a crashed request before.
-    for (table, file) in [
-        ("offsets", "negative-column-offset.parquet"),
-        ("division", "byte-array-division-by-zero.parquet"),
+    // The first two panicked the Parquet reader (a 500 from a crashed
+    // request); the third made it allocate 5 GB for its dictionary.
+    for (table, file, why) in [
+        (
+            "offsets",
+            "negative-column-offset.parquet",
+            "outside the file",
+        ),
+        (
+            "division",
+            "byte-array-division-by-zero.parquet",
+            "could not decode",
+        ),
+        (
+            "dictionary",
+            "dictionary-of-five-gigabytes.parquet",
+            "the dictionary of column chunk",
+        ),
     ] {
         let bytes = std::fs::read(seeds.join(file)).expect("seed");
         let (status, answer) = upload(&server, table, "parquet", bytes).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{file}: {answer}");
         assert!(
-            detail(&answer).contains("is not a valid Parquet file"),
+            detail(&answer).contains("is not a valid Parquet file")
+                && detail(&answer).contains(why),
             "{file}: {answer}"
         );
     }
