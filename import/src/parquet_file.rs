@@ -14,7 +14,7 @@ use arrow_array::Array;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::column::page::Page;
 use parquet::file::metadata::ParquetMetaData;
-use parquet::file::reader::{FileReader, RowGroupReader, SerializedFileReader};
+use parquet::file::reader::{FileReader, SerializedFileReader};
 use tally_app::catalog::Column;
 use tally_app::names::ColumnName;
 use tally_engine::CancelToken;
