@@ -328,11 +328,7 @@ async fn spark_runs_count_like_native_ones_show_progress_cancel_and_fail_cleanly
         }
     }
     cluster.wait_idle(Duration::from_secs(30)).await;
-    assert_eq!(
-        files_in(&server.data_dir.join("spark")),
-        Vec::<String>::new(),
-        "no staging files stay behind"
-    );
+    assert_no_staging_left(&server);
 
     // 2. A cancel stops the application within seconds.
     let big: String = (0..1_500_000)
@@ -365,6 +361,7 @@ async fn spark_runs_count_like_native_ones_show_progress_cancel_and_fail_cleanly
         asked.elapsed()
     );
     cluster.wait_idle(Duration::from_secs(20)).await;
+    assert_no_staging_left(&server);
 
     // 3. A job Spark cannot run fails the run with Spark's error in its log.
     upload_jsonl(&server, "broken", "{\"text\": \"a b\"}\n".into()).await;
@@ -390,6 +387,7 @@ async fn spark_runs_count_like_native_ones_show_progress_cancel_and_fail_cleanly
         "the log has Spark's error: {}",
         log_of(&failed)
     );
+    assert_no_staging_left(&server);
     cluster.wait_idle(Duration::from_secs(20)).await;
 
     // 4. Tally killed during a Spark run takes the application with it; the
@@ -449,6 +447,15 @@ async fn start_and_wait_for_app(server: &TestServer, body: &Value, within: Durat
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Nothing of any Spark job is left under the data directory (each job's
+/// directory is removed however it ended).
+fn assert_no_staging_left(server: &TestServer) {
+    let left: Vec<_> = std::fs::read_dir(server.data_dir.join("spark"))
+        .map(|entries| entries.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "Spark jobs left {left:?}");
 }
 
 /// Polls a run until it has finished, for up to `within`.

@@ -239,8 +239,11 @@ fn ExecutorField(initial: String, message: Signal<Option<String>>) -> impl IntoV
     } else {
         initial
     };
+    // Until the server's executors are known, the form still carries the
+    // workload's own: a save then can never change it unasked.
+    let pending = initial.clone();
     view! {
-        <Suspense fallback=move || ()>
+        <Suspense fallback=move || view! { <input type="hidden" name="form[executor]" value=pending.clone() /> }>
             {
                 let initial = initial.clone();
                 move || {

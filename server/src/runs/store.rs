@@ -861,8 +861,9 @@ impl RunStore {
     /// touched, and the newest finished run (the workload's latest result) is
     /// always kept, however old.
     pub async fn prune(&self, workload: u64, retention: Retention) -> Result<Vec<String>, DbError> {
+        // "Every run" as a LIMIT SurrealDB takes in all its executors.
         let keep = match retention.keep_runs {
-            0 => i64::MAX,
+            0 => i64::from(u32::MAX),
             n => i64::try_from(n).unwrap_or(i64::MAX),
         };
         let cutoff = retention
@@ -883,7 +884,7 @@ impl RunStore {
                          LET $newest = (SELECT VALUE num FROM run
                              WHERE workload = $wid AND state IN {FINISHED}
                              ORDER BY num DESC LIMIT $keep);
-                         LET $old = (SELECT num, results_file FROM run
+                         LET $old = (SELECT num, results_file, results_inline FROM run
                              WHERE workload = $wid AND state IN {FINISHED}
                                  AND num < $newest[0] AND (num NOT IN $newest {too_old}));
                          FOR $run IN $old {{
