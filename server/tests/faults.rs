@@ -10,7 +10,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{
-    TestServer, client, create, files_in, finished, log_of, rerun, upload_text, wait_run, workload,
+    TestServer, client, create, files_in, finished, log_of, rerun, upload_text, wait_run,
+    wait_run_within, workload,
 };
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -19,21 +20,6 @@ use serde_json::{Value, json};
 /// files, which every failure path must remove.
 fn many_words() -> String {
     (0..3_000).map(|i| format!("w{i}\n")).collect()
-}
-
-/// Polls run `id` until it has finished, for longer than [`wait_run`] does:
-/// lease recovery takes a few lease periods.
-async fn wait_finished(server: &TestServer, id: u64, within: Duration) -> Value {
-    let deadline = Instant::now() + within;
-    loop {
-        let (status, run) = server.get_json(&format!("/api/v1/runs/{id}")).await;
-        assert_eq!(status, StatusCode::OK, "{run}");
-        if finished(&run) {
-            return run;
-        }
-        assert!(Instant::now() < deadline, "run {id} never ended: {run}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 #[tokio::test]
@@ -61,7 +47,7 @@ async fn a_run_whose_success_can_never_be_written_fails_with_the_reason_and_keep
     let server = TestServer::start_faulty("run-finish=5*return", &[]);
     upload_text(&server, "t", many_words()).await;
     create(&server, &workload("t", "line", json!({}))).await;
-    let run = wait_finished(&server, 1, Duration::from_secs(60)).await;
+    let run = wait_run_within(&server, 1, Duration::from_secs(60), finished).await;
     assert_eq!(run["state"], "failed", "{run}");
     let error = run["error"].as_str().unwrap_or_default();
     assert!(
@@ -91,7 +77,7 @@ async fn a_run_whose_end_can_never_be_written_is_failed_by_lease_recovery() {
     let server = TestServer::start_faulty("run-finish=return", &["--run-lease", "3s"]);
     upload_text(&server, "t", many_words()).await;
     create(&server, &workload("t", "line", json!({}))).await;
-    let run = wait_finished(&server, 1, Duration::from_secs(150)).await;
+    let run = wait_run_within(&server, 1, Duration::from_secs(150), finished).await;
     assert_eq!(run["state"], "failed", "{run}");
     assert_eq!(run["attempt"], 3, "every attempt was made: {run}");
     let log = log_of(&run);
@@ -119,7 +105,7 @@ async fn a_crashed_dispatcher_slot_is_started_again_and_its_run_finishes() {
     let server = TestServer::start_faulty("dispatcher-slot=1*panic", &["--run-lease", "3s"]);
     upload_text(&server, "t", "a b a\nc\n").await;
     create(&server, &workload("t", "line", json!({}))).await;
-    let run = wait_finished(&server, 1, Duration::from_secs(60)).await;
+    let run = wait_run_within(&server, 1, Duration::from_secs(60), finished).await;
     assert_eq!(run["state"], "succeeded", "{run}");
     assert_eq!(run["attempt"], 2, "the crashed attempt was retried: {run}");
     assert_eq!(run["total_words"], 4);

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-use common::{TestServer, client, create, files_in, finished, log_of};
+use common::{TestServer, client, create, files_in, finished, log_of, upload_as, wait_run_within};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -166,20 +166,6 @@ fn tally_with_spark(master: &str) -> TestServer {
     ])
 }
 
-/// Uploads JSON Lines `rows` as `p.d.<table>`.
-async fn upload_jsonl(server: &TestServer, table: &str, rows: String) {
-    let res = client()
-        .post(server.url(&format!(
-            "/api/v1/projects/p/datasets/d/tables/{table}?format=jsonl"
-        )))
-        .body(rows)
-        .timeout(Duration::from_secs(300))
-        .send()
-        .await
-        .expect("upload");
-    assert_eq!(res.status(), StatusCode::CREATED, "upload {table}");
-}
-
 fn definition(table: &str, column: &str, executor: &str, options: Value) -> Value {
     json!({
         "workload_type": "wordcount", "name": format!("{executor} {table}"),
@@ -201,15 +187,7 @@ async fn run_of(server: &TestServer, workload: u64) -> u64 {
 async fn run_to_end(server: &TestServer, body: &Value, within: Duration) -> Value {
     let id = create(server, body).await;
     let run = run_of(server, id).await;
-    let deadline = Instant::now() + within;
-    loop {
-        let (_, r) = server.get_json(&format!("/api/v1/runs/{run}")).await;
-        if finished(&r) {
-            return r;
-        }
-        assert!(Instant::now() < deadline, "run {run} did not end: {r}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    wait_run_within(server, run, within, finished).await
 }
 
 /// A run's whole result, as its CSV download.
@@ -271,11 +249,11 @@ async fn spark_runs_count_like_native_ones_show_progress_cancel_and_fail_cleanly
 
     // 1. The same counts as the native engine, for hostile values and for
     //    the sample, with every option Spark supports.
-    upload_jsonl(&server, "hostile", hostile_rows()).await;
+    upload_as(&server, "hostile", "jsonl", hostile_rows()).await;
     let sample = std::env::var_os("TALLY_TEST_SAMPLE")
         .expect("TALLY_TEST_SAMPLE: the sample table's JSON Lines (./tally.sh test sets it)");
     let rows = std::fs::read_to_string(&sample).expect("the sample table");
-    upload_jsonl(&server, "shakespeare", rows).await;
+    upload_as(&server, "shakespeare", "jsonl", rows).await;
     // Every option set on the hostile values; the prototype's and a rich one
     // on the sample.
     let sample_sets = [option_sets()[0].clone(), option_sets()[4].clone()];
@@ -339,7 +317,7 @@ async fn spark_runs_count_like_native_ones_show_progress_cancel_and_fail_cleanly
             )
         })
         .collect();
-    upload_jsonl(&server, "big", big).await;
+    upload_as(&server, "big", "jsonl", big).await;
     let run = start_and_wait_for_app(
         &server,
         &definition("big", "text", "spark", json!({})),
@@ -353,7 +331,7 @@ async fn spark_runs_count_like_native_ones_show_progress_cancel_and_fail_cleanly
         .await
         .expect("cancel");
     assert!(res.status().is_success(), "{}", res.status());
-    let cancelled = wait_long(&server, run, Duration::from_secs(30)).await;
+    let cancelled = wait_run_within(&server, run, Duration::from_secs(30), finished).await;
     assert_eq!(cancelled["state"], "cancelled", "{cancelled}");
     assert!(
         asked.elapsed() < Duration::from_secs(10),
@@ -364,7 +342,7 @@ async fn spark_runs_count_like_native_ones_show_progress_cancel_and_fail_cleanly
     assert_no_staging_left(&server);
 
     // 3. A job Spark cannot run fails the run with Spark's error in its log.
-    upload_jsonl(&server, "broken", "{\"text\": \"a b\"}\n".into()).await;
+    upload_as(&server, "broken", "jsonl", "{\"text\": \"a b\"}\n").await;
     let (_, table) = server
         .get_json("/api/v1/projects/p/datasets/d/tables/broken")
         .await;
@@ -456,19 +434,6 @@ fn assert_no_staging_left(server: &TestServer) {
         .map(|entries| entries.flatten().map(|e| e.file_name()).collect())
         .unwrap_or_default();
     assert!(left.is_empty(), "Spark jobs left {left:?}");
-}
-
-/// Polls a run until it has finished, for up to `within`.
-async fn wait_long(server: &TestServer, run: u64, within: Duration) -> Value {
-    let deadline = Instant::now() + within;
-    loop {
-        let (status, r) = server.get_json(&format!("/api/v1/runs/{run}")).await;
-        if status == StatusCode::OK && finished(&r) {
-            return r;
-        }
-        assert!(Instant::now() < deadline, "run {run} did not end: {r}");
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
 }
 
 /// Overwrites the newest table file with bytes that are not Parquet: the

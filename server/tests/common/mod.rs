@@ -373,11 +373,21 @@ pub fn workload(table: &str, column: &str, options: serde_json::Value) -> serde_
 }
 
 pub async fn upload_text(server: &TestServer, table: &str, text: impl Into<reqwest::Body>) {
+    upload_as(server, table, "text", text).await;
+}
+
+/// Uploads `body` as table `p.d.<table>` in `format`; it must be created.
+pub async fn upload_as(
+    server: &TestServer,
+    table: &str,
+    format: &str,
+    body: impl Into<reqwest::Body>,
+) {
     let res = client()
         .post(server.url(&format!(
-            "/api/v1/projects/p/datasets/d/tables/{table}?format=text"
+            "/api/v1/projects/p/datasets/d/tables/{table}?format={format}"
         )))
-        .body(text)
+        .body(body)
         .timeout(Duration::from_secs(300))
         .send()
         .await
@@ -393,13 +403,23 @@ pub async fn create(server: &TestServer, body: &serde_json::Value) -> u64 {
     created["id"].as_u64().expect("id")
 }
 
-/// Polls a run until `done` says so (30 s at most); returns the run.
+/// Polls a run until `done` says so (60 s at most); returns the run.
 pub async fn wait_run(
     server: &TestServer,
     run: u64,
     done: impl Fn(&serde_json::Value) -> bool,
 ) -> serde_json::Value {
-    let deadline = Instant::now() + Duration::from_secs(60);
+    wait_run_within(server, run, Duration::from_secs(60), done).await
+}
+
+/// [`wait_run`] for up to `within`: lease recovery and Spark take longer.
+pub async fn wait_run_within(
+    server: &TestServer,
+    run: u64,
+    within: Duration,
+    done: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = Instant::now() + within;
     loop {
         let (status, r) = server.get_json(&format!("/api/v1/runs/{run}")).await;
         assert_eq!(status, reqwest::StatusCode::OK, "{r}");
