@@ -1,5 +1,5 @@
 //! Server functions: the UI's calls to the server, each at a stable endpoint under
-//! `/api/fn/` so that they can also be called with curl (see the README).
+//! `/api/fn/` so that they can also be called with curl (see docs/api.md).
 
 use leptos::prelude::*;
 use leptos::server_fn::codec::{MultipartData, MultipartFormData};

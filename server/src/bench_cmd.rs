@@ -1,5 +1,5 @@
 //! `tally bench-import`: import and scan throughput on this machine (hidden from
-//! `--help`; see the README's benchmark section).
+//! `--help`; see docs/benchmarks.md).
 //!
 //! Generates a CSV of `--size` bytes (an integer `id` and a `text` column of
 //! synthetic sentences), then runs, each in a child process so that its peak
