@@ -4,7 +4,7 @@
 use crate::options::{CaseMode, CountOptions, TokenizerKind};
 use crate::stopwords::StopwordSet;
 use crate::table::WordTable;
-use crate::tokenize;
+use crate::tokenize::{self, Shape};
 
 /// The immutable part, shared by all workers.
 pub(crate) struct Normalizer {
@@ -39,22 +39,27 @@ impl Normalizer {
         if self.kind == TokenizerKind::Spark {
             for_each_line(text, |line| self.count_value(worker, line));
         } else {
-            tokenize::tokenize(self.kind, text, &mut |token| {
-                self.count_token(worker, token)
-            });
+            self.count_value(worker, text);
         }
     }
 
     /// Counts one value (a column value, or a line for `spark`).
     #[inline]
     pub(crate) fn count_value(&self, worker: &mut Worker, value: &str) {
-        tokenize::tokenize(self.kind, value, &mut |token| {
-            self.count_token(worker, token)
-        });
+        match self.kind {
+            // The common case: the tokenizer tells each token's shape as it
+            // cuts it, so case folding and the length floor need no rescan.
+            TokenizerKind::Whitespace => tokenize::whitespace_shaped(value, &mut |token, shape| {
+                self.count_token(worker, token, shape)
+            }),
+            kind => tokenize::tokenize(kind, value, &mut |token| {
+                self.count_token(worker, token, Shape::of(token))
+            }),
+        }
     }
 
     #[inline]
-    fn count_token(&self, worker: &mut Worker, token: &str) {
+    fn count_token(&self, worker: &mut Worker, token: &str, shape: Shape) {
         let Worker {
             table,
             words,
@@ -63,15 +68,21 @@ impl Normalizer {
         } = worker;
         let word = match self.case {
             CaseMode::Preserve => token,
-            CaseMode::Lower => lowercase(token, lowered),
+            CaseMode::Lower => lowercase_shaped(token, shape, lowered),
         };
-        if self.min_length > 0 && char_len(word) < self.min_length {
-            return;
+        if self.min_length > 0 {
+            let len = match shape {
+                Shape::Unicode => char_len(word),
+                _ => word.len(),
+            };
+            if len < self.min_length {
+                return;
+            }
         }
         if !self.stopwords.is_empty() {
             let key = match self.case {
                 CaseMode::Lower => word,
-                CaseMode::Preserve => lowercase(token, folded),
+                CaseMode::Preserve => lowercase_shaped(token, shape, folded),
             };
             if self.stopwords.contains_lowercased(key) {
                 return;
@@ -79,6 +90,21 @@ impl Normalizer {
         }
         table.add(word.as_bytes(), 1);
         *words += 1;
+    }
+}
+
+/// [`lowercase`] of a token whose [`Shape`] is known.
+#[inline]
+fn lowercase_shaped<'a>(token: &'a str, shape: Shape, buf: &'a mut String) -> &'a str {
+    match shape {
+        Shape::AsciiLower => token,
+        Shape::AsciiUpper => {
+            buf.clear();
+            buf.push_str(token);
+            buf.make_ascii_lowercase();
+            buf
+        }
+        Shape::Unicode => lowercase(token, buf),
     }
 }
 

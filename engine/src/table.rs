@@ -15,9 +15,68 @@ use hashbrown::HashTable;
 /// A fixed seed: hashing (and so the work done) is the same on every run.
 const HASHER: FixedState = FixedState::with_seed(0x7a11_7a11_7a11_7a11);
 
+/// The hash of a word. A short word is hashed as its padded slot bytes and
+/// length (two 8-byte loads, no loop over its bytes); a long one as bytes.
+/// A word's length picks the path, so one word always gets one hash.
+/// (Padding cannot make two words collide: the length is hashed too.)
 #[inline]
 pub(crate) fn hash_word(word: &[u8]) -> u64 {
-    HASHER.hash_one(word)
+    match Key::short(word) {
+        Some(key) => key.hash(),
+        None => HASHER.hash_one(word),
+    }
+}
+
+/// A word of at most [`INLINE`] bytes as its slot stores it: zero-padded, read
+/// as one number, so that two short words are equal exactly when their lengths
+/// and numbers are (two compares, no `memcmp` call).
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Key {
+    len: u64,
+    bits: u128,
+}
+
+impl Key {
+    /// The key of `word`, if it is short enough to live in its slot. Read with
+    /// overlapping fixed-size loads rather than a copy of `len` bytes, which
+    /// compiles to a `memcpy` call per word.
+    #[inline]
+    fn short(word: &[u8]) -> Option<Self> {
+        let len = word.len();
+        if len > INLINE {
+            return None;
+        }
+        let bits = if let (Some(first), Some(last)) =
+            (word.first_chunk::<8>(), word.last_chunk::<8>())
+        {
+            // 8 to 16 bytes: the first eight, then the last eight moved down
+            // past the bytes the two loads share.
+            let high = u64::from_le_bytes(*last)
+                .checked_shr(8 * (16 - len) as u32)
+                .unwrap_or(0);
+            u128::from(u64::from_le_bytes(*first)) | u128::from(high) << 64
+        } else if let (Some(first), Some(last)) = (word.first_chunk::<4>(), word.last_chunk::<4>())
+        {
+            // 4 to 7 bytes, the same way in halves.
+            let high = u32::from_le_bytes(*last)
+                .checked_shr(8 * (8 - len) as u32)
+                .unwrap_or(0);
+            u128::from(u32::from_le_bytes(*first)) | u128::from(high) << 32
+        } else {
+            word.iter()
+                .enumerate()
+                .fold(0, |bits, (i, &b)| bits | u128::from(b) << (8 * i))
+        };
+        Some(Self {
+            len: len as u64,
+            bits,
+        })
+    }
+
+    #[inline]
+    fn hash(&self) -> u64 {
+        HASHER.hash_one((self.bits, self.len))
+    }
 }
 
 /// Words up to this many bytes live inside their slot: looking one up touches a
@@ -33,6 +92,12 @@ struct Slot {
 }
 
 impl Slot {
+    /// Whether this slot holds the short word `key`.
+    #[inline]
+    fn holds(&self, key: &Key) -> bool {
+        self.len == key.len && u128::from_le_bytes(self.data) == key.bits
+    }
+
     #[inline]
     fn word<'a>(&'a self, arena: &'a [u8]) -> &'a [u8] {
         let len = self.len as usize;
@@ -77,8 +142,16 @@ impl WordTable {
     /// Adds `n` occurrences of `word`.
     #[inline]
     pub(crate) fn add(&mut self, word: &[u8], n: u64) {
-        let hash = hash_word(word);
-        self.parts[(hash >> PART_SHIFT) as usize].add_hashed(hash, word, n);
+        match Key::short(word) {
+            Some(key) => {
+                let hash = key.hash();
+                self.parts[(hash >> PART_SHIFT) as usize].add_short(hash, key, n);
+            }
+            None => {
+                let hash = HASHER.hash_one(word);
+                self.parts[(hash >> PART_SHIFT) as usize].add_long(hash, word, n);
+            }
+        }
     }
 
     /// Merges the tables of all workers into one, one partition per task.
@@ -109,6 +182,15 @@ impl WordTable {
 impl Part {
     #[inline]
     fn add_hashed(&mut self, hash: u64, word: &[u8], n: u64) {
+        match Key::short(word) {
+            Some(key) => self.add_short(hash, key, n),
+            None => self.add_long(hash, word, n),
+        }
+    }
+
+    /// [`Part::add_hashed`] for a word that lives in the arena.
+    #[inline]
+    fn add_long(&mut self, hash: u64, word: &[u8], n: u64) {
         let arena = &self.arena;
         let found = self.slots.find_mut(hash, |s| {
             s.len as usize == word.len() && s.word(arena) == word
@@ -131,6 +213,26 @@ impl Part {
                         count: n,
                         len,
                         data,
+                    },
+                    |s| hash_word(s.word(arena)),
+                );
+            }
+        }
+    }
+
+    /// [`Part::add_hashed`] for a word that lives inside its slot.
+    #[inline]
+    fn add_short(&mut self, hash: u64, key: Key, n: u64) {
+        match self.slots.find_mut(hash, |s| s.holds(&key)) {
+            Some(slot) => slot.count += n,
+            None => {
+                let arena = &self.arena;
+                self.slots.insert_unique(
+                    hash,
+                    Slot {
+                        count: n,
+                        len: key.len,
+                        data: key.bits.to_le_bytes(),
                     },
                     |s| hash_word(s.word(arena)),
                 );
@@ -168,6 +270,19 @@ impl Part {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn short_keys_are_the_padded_bytes() {
+        let word: Vec<u8> = (1..=17).collect();
+        for len in 0..=INLINE {
+            let mut padded = [0_u8; INLINE];
+            padded[..len].copy_from_slice(&word[..len]);
+            let key = Key::short(&word[..len]).expect("short");
+            assert_eq!(key.bits.to_le_bytes(), padded, "{len} bytes");
+            assert_eq!(key.len, len as u64);
+        }
+        assert!(Key::short(&word).is_none(), "17 bytes live in the arena");
+    }
 
     #[test]
     fn counts_and_merges() {

@@ -9,15 +9,21 @@ use unicode_segmentation::UnicodeSegmentation;
 use crate::options::TokenizerKind;
 
 /// Byte classes for the ASCII fast paths.
-const WORD: u8 = 0; // any ASCII byte that is not whitespace
+const WORD: u8 = 0; // an ASCII byte that is neither whitespace nor an uppercase letter
 const SPACE: u8 = 1; // ASCII White_Space: \t \n \v \f \r and ' '
 const WIDE: u8 = 2; // a byte of a multi-byte UTF-8 sequence
+const UPPER: u8 = 3; // A-Z
 
 static CLASS: [u8; 256] = {
     let mut table = [WORD; 256];
     let mut b = 0x80;
     while b < 256 {
         table[b] = WIDE;
+        b += 1;
+    }
+    let mut b = b'A';
+    while b <= b'Z' {
+        table[b as usize] = UPPER;
         b += 1;
     }
     table[b'\t' as usize] = SPACE;
@@ -28,6 +34,37 @@ static CLASS: [u8; 256] = {
     table[b' ' as usize] = SPACE;
     table
 };
+
+/// What a token is made of, as far as case folding and length go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Shape {
+    /// ASCII without an uppercase letter: already lowercase.
+    AsciiLower,
+    /// ASCII with at least one of A-Z.
+    AsciiUpper,
+    /// Anything else.
+    Unicode,
+}
+
+impl Shape {
+    /// The shape of `token`, by looking at each byte once.
+    #[inline]
+    pub(crate) fn of(token: &str) -> Self {
+        let mut upper = false;
+        for &b in token.as_bytes() {
+            match CLASS[b as usize] {
+                UPPER => upper = true,
+                WIDE => return Shape::Unicode,
+                _ => {}
+            }
+        }
+        if upper {
+            Shape::AsciiUpper
+        } else {
+            Shape::AsciiLower
+        }
+    }
+}
 
 /// Whether `b` is an ASCII byte that `char::is_whitespace` accepts.
 #[inline]
@@ -47,6 +84,13 @@ pub(crate) fn tokenize(kind: TokenizerKind, text: &str, emit: &mut impl FnMut(&s
 
 /// Splits on Unicode whitespace, like `str::split_whitespace`.
 pub(crate) fn whitespace(text: &str, emit: &mut impl FnMut(&str)) {
+    whitespace_shaped(text, &mut |token, _| emit(token));
+}
+
+/// [`whitespace`], with each token's [`Shape`], found while the token is cut
+/// so that no one needs to look at its bytes again.
+#[inline]
+pub(crate) fn whitespace_shaped(text: &str, emit: &mut impl FnMut(&str, Shape)) {
     let bytes = text.as_bytes();
     let n = bytes.len();
     let mut i = 0;
@@ -68,20 +112,31 @@ pub(crate) fn whitespace(text: &str, emit: &mut impl FnMut(&str)) {
         }
         // A token starts here and runs to the next whitespace.
         let start = i;
+        let (mut upper, mut ascii) = (false, true);
         while i < n {
             match CLASS[bytes[i] as usize] {
                 WORD => i += 1,
+                UPPER => {
+                    upper = true;
+                    i += 1;
+                }
                 SPACE => break,
                 _ => {
                     let c = char_at(text, i);
                     if c.is_whitespace() {
                         break;
                     }
+                    ascii = false;
                     i += c.len_utf8();
                 }
             }
         }
-        emit(&text[start..i]);
+        let shape = match (ascii, upper) {
+            (false, _) => Shape::Unicode,
+            (true, true) => Shape::AsciiUpper,
+            (true, false) => Shape::AsciiLower,
+        };
+        emit(&text[start..i], shape);
     }
 }
 
@@ -232,6 +287,28 @@ mod tests {
             let want: Vec<_> = text.split_whitespace().map(str::to_string).collect();
             assert_eq!(collect(TokenizerKind::Whitespace, text), want, "{text:?}");
         }
+    }
+
+    #[test]
+    fn shapes_found_while_cutting_match_a_second_look() {
+        for text in [
+            "",
+            "the Quick BROWN fox",
+            "naïve Café x\u{3000}Y",
+            "A1 b2_ !? Z",
+        ] {
+            let mut got = Vec::new();
+            whitespace_shaped(text, &mut |t, shape| got.push((t.to_string(), shape)));
+            let want: Vec<_> = text
+                .split_whitespace()
+                .map(|t| (t.to_string(), Shape::of(t)))
+                .collect();
+            assert_eq!(got, want, "{text:?}");
+        }
+        assert_eq!(Shape::of("abc1_"), Shape::AsciiLower);
+        assert_eq!(Shape::of("aBc"), Shape::AsciiUpper);
+        assert_eq!(Shape::of("ábc"), Shape::Unicode);
+        assert_eq!(Shape::of("ÁBC"), Shape::Unicode);
     }
 
     #[test]
