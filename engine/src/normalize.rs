@@ -60,6 +60,15 @@ impl Normalizer {
 
     #[inline]
     fn count_token(&self, worker: &mut Worker, token: &str, shape: Shape) {
+        // ASCII with nothing to check but the length: folded and counted in
+        // its table key, without a lowercased copy.
+        if shape != Shape::Unicode && self.stopwords.is_empty() && token.len() >= self.min_length {
+            let lower = self.case == CaseMode::Lower && shape == Shape::AsciiUpper;
+            if worker.table.add_ascii(token.as_bytes(), lower, 1).is_some() {
+                worker.words += 1;
+                return;
+            }
+        }
         let Worker {
             table,
             words,

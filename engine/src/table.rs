@@ -77,6 +77,24 @@ impl Key {
     fn hash(&self) -> u64 {
         HASHER.hash_one((self.bits, self.len))
     }
+
+    /// The key of the word with A-Z made a-z, all sixteen bytes at once. Only
+    /// for ASCII words: each byte is below 0x80, so adding to one byte never
+    /// carries into the next, and the padding (zeros) is no letter.
+    #[inline]
+    fn ascii_lowercase(self) -> Self {
+        const EACH: u128 = u128::from_le_bytes([1; INLINE]);
+        let high_bits = EACH * 0x80;
+        // A byte's high bit is set by + 0x3f when it is at least b'A' (0x41),
+        // by + 0x25 when it is past b'Z' (0x5a).
+        let at_least_a = (self.bits + EACH * 0x3f) & high_bits;
+        let past_z = (self.bits + EACH * 0x25) & high_bits;
+        let upper = at_least_a & !past_z;
+        Self {
+            bits: self.bits | upper >> 2, // 0x80 >> 2 is 0x20, the case bit
+            ..self
+        }
+    }
 }
 
 /// Words up to this many bytes live inside their slot: looking one up touches a
@@ -152,6 +170,18 @@ impl WordTable {
                 self.parts[(hash >> PART_SHIFT) as usize].add_long(hash, word, n);
             }
         }
+    }
+
+    /// Adds `n` occurrences of the ASCII word `word`, lowercased first when
+    /// `lower`; `None` (nothing added) when the word is too long to be
+    /// lowercased in its key: the caller lowercases it and calls [`Self::add`].
+    #[inline]
+    pub(crate) fn add_ascii(&mut self, word: &[u8], lower: bool, n: u64) -> Option<()> {
+        let key = Key::short(word)?;
+        let key = if lower { key.ascii_lowercase() } else { key };
+        let hash = key.hash();
+        self.parts[(hash >> PART_SHIFT) as usize].add_short(hash, key, n);
+        Some(())
     }
 
     /// Merges the tables of all workers into one, one partition per task.
@@ -282,6 +312,25 @@ mod tests {
             assert_eq!(key.len, len as u64);
         }
         assert!(Key::short(&word).is_none(), "17 bytes live in the arena");
+    }
+
+    #[test]
+    fn keys_lowercase_every_ascii_byte_as_the_standard_library_does() {
+        let all: Vec<u8> = (0..0x80).collect();
+        for chunk in all.chunks(INLINE).chain(all.chunks(5)) {
+            let key = Key::short(chunk).expect("short").ascii_lowercase();
+            let want = Key::short(&chunk.to_ascii_lowercase()).expect("short");
+            assert!(key == want, "{chunk:?}");
+        }
+        let mut table = WordTable::default();
+        table.add_ascii(b"HeLLo", true, 2);
+        table.add(b"hello", 1);
+        assert!(
+            table.add_ascii(&[b'A'; 17], true, 1).is_none(),
+            "long: the caller's"
+        );
+        let got: Vec<_> = table.entries().map(|(w, c)| (w.to_vec(), c)).collect();
+        assert_eq!(got, vec![(b"hello".to_vec(), 3)]);
     }
 
     #[test]
