@@ -8,11 +8,13 @@ use unicode_segmentation::UnicodeSegmentation;
 
 use crate::options::TokenizerKind;
 
-/// Byte classes for the ASCII fast paths.
+/// Byte classes for the ASCII fast paths, as bits: a token runs over bytes
+/// without [`STOP`], and or-ing their classes tells whether one was A-Z.
 const WORD: u8 = 0; // an ASCII byte that is neither whitespace nor an uppercase letter
-const SPACE: u8 = 1; // ASCII White_Space: \t \n \v \f \r and ' '
-const WIDE: u8 = 2; // a byte of a multi-byte UTF-8 sequence
-const UPPER: u8 = 3; // A-Z
+const STOP: u8 = 1; // a byte the fast loop stops at
+const SPACE: u8 = STOP; // ASCII White_Space: \t \n \v \f \r and ' '
+const UPPER: u8 = 2; // A-Z
+const WIDE: u8 = STOP | 4; // a byte of a multi-byte UTF-8 sequence
 
 static CLASS: [u8; 256] = {
     let mut table = [WORD; 256];
@@ -112,25 +114,25 @@ pub(crate) fn whitespace_shaped(text: &str, emit: &mut impl FnMut(&str, Shape)) 
         }
         // A token starts here and runs to the next whitespace.
         let start = i;
-        let (mut upper, mut ascii) = (false, true);
+        let (mut seen, mut ascii) = (WORD, true);
         while i < n {
-            match CLASS[bytes[i] as usize] {
-                WORD => i += 1,
-                UPPER => {
-                    upper = true;
-                    i += 1;
-                }
-                SPACE => break,
-                _ => {
-                    let c = char_at(text, i);
-                    if c.is_whitespace() {
-                        break;
-                    }
-                    ascii = false;
-                    i += c.len_utf8();
-                }
+            let class = CLASS[bytes[i] as usize];
+            if class & STOP == 0 {
+                seen |= class;
+                i += 1;
+                continue;
             }
+            if class == SPACE {
+                break;
+            }
+            let c = char_at(text, i);
+            if c.is_whitespace() {
+                break;
+            }
+            ascii = false;
+            i += c.len_utf8();
         }
+        let upper = seen & UPPER != 0;
         let shape = match (ascii, upper) {
             (false, _) => Shape::Unicode,
             (true, true) => Shape::AsciiUpper,
