@@ -102,7 +102,9 @@ impl Normalizer {
     }
 }
 
-/// [`lowercase`] of a token whose [`Shape`] is known.
+/// `token.to_lowercase()` of a token whose [`Shape`] is known, without
+/// allocating: the token itself when it is already lowercase ASCII, else
+/// written into `buf`.
 #[inline]
 fn lowercase_shaped<'a>(token: &'a str, shape: Shape, buf: &'a mut String) -> &'a str {
     match shape {
@@ -113,34 +115,19 @@ fn lowercase_shaped<'a>(token: &'a str, shape: Shape, buf: &'a mut String) -> &'
             buf.make_ascii_lowercase();
             buf
         }
-        Shape::Unicode => lowercase(token, buf),
-    }
-}
-
-/// `token.to_lowercase()`, without allocating: the token itself when it has no
-/// uppercase ASCII, else written into `buf`.
-#[inline]
-pub(crate) fn lowercase<'a>(token: &'a str, buf: &'a mut String) -> &'a str {
-    let bytes = token.as_bytes();
-    if bytes.is_ascii() {
-        if !bytes.iter().any(u8::is_ascii_uppercase) {
-            return token;
+        Shape::Unicode if token.contains('\u{3a3}') => {
+            // Σ lowercases by context (final sigma): only the str method knows.
+            *buf = token.to_lowercase();
+            buf
         }
-        buf.clear();
-        buf.push_str(token);
-        buf.make_ascii_lowercase();
-        return buf;
+        Shape::Unicode => {
+            buf.clear();
+            for c in token.chars() {
+                buf.extend(c.to_lowercase());
+            }
+            buf
+        }
     }
-    if token.contains('\u{3a3}') {
-        // Σ lowercases by context (final sigma): only the str method knows.
-        *buf = token.to_lowercase();
-        return buf;
-    }
-    buf.clear();
-    for c in token.chars() {
-        buf.extend(c.to_lowercase());
-    }
-    buf
 }
 
 #[inline]
@@ -193,7 +180,11 @@ mod tests {
             "ΣΑΣ",
             "aΣ",
         ] {
-            assert_eq!(lowercase(s, &mut buf), s.to_lowercase(), "{s}");
+            assert_eq!(
+                lowercase_shaped(s, Shape::of(s), &mut buf),
+                s.to_lowercase(),
+                "{s}"
+            );
         }
     }
 

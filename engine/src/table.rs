@@ -15,18 +15,6 @@ use hashbrown::HashTable;
 /// A fixed seed: hashing (and so the work done) is the same on every run.
 const HASHER: FixedState = FixedState::with_seed(0x7a11_7a11_7a11_7a11);
 
-/// The hash of a word. A short word is hashed as its padded slot bytes and
-/// length (two 8-byte loads, no loop over its bytes); a long one as bytes.
-/// A word's length picks the path, so one word always gets one hash.
-/// (Padding cannot make two words collide: the length is hashed too.)
-#[inline]
-pub(crate) fn hash_word(word: &[u8]) -> u64 {
-    match Key::short(word) {
-        Some(key) => key.hash(),
-        None => HASHER.hash_one(word),
-    }
-}
-
 /// A word of at most [`INLINE`] bytes as its slot stores it: zero-padded, read
 /// as one number, so that two short words are equal exactly when their lengths
 /// and numbers are (two compares, no `memcmp` call).
@@ -73,6 +61,9 @@ impl Key {
         })
     }
 
+    /// A short word's hash: its padded bytes and its length (the length
+    /// too, so padding cannot make two words collide). Long words are hashed
+    /// as bytes; a word's length picks the path, so one word gets one hash.
     #[inline]
     fn hash(&self) -> u64 {
         HASHER.hash_one((self.bits, self.len))
@@ -110,6 +101,24 @@ struct Slot {
 }
 
 impl Slot {
+    /// The key of the short word this slot holds, if it holds one.
+    #[inline]
+    fn key(&self) -> Option<Key> {
+        (self.len as usize <= INLINE).then(|| Key {
+            len: self.len,
+            bits: u128::from_le_bytes(self.data),
+        })
+    }
+
+    /// The hash its word was added with (see [`Key::hash`]).
+    #[inline]
+    fn hash(&self, arena: &[u8]) -> u64 {
+        match self.key() {
+            Some(key) => key.hash(),
+            None => HASHER.hash_one(self.word(arena)),
+        }
+    }
+
     /// Whether this slot holds the short word `key`.
     #[inline]
     fn holds(&self, key: &Key) -> bool {
@@ -161,15 +170,18 @@ impl WordTable {
     #[inline]
     pub(crate) fn add(&mut self, word: &[u8], n: u64) {
         match Key::short(word) {
-            Some(key) => {
-                let hash = key.hash();
-                self.parts[(hash >> PART_SHIFT) as usize].add_short(hash, key, n);
-            }
+            Some(key) => self.add_key(key, n),
             None => {
                 let hash = HASHER.hash_one(word);
                 self.parts[(hash >> PART_SHIFT) as usize].add_long(hash, word, n);
             }
         }
+    }
+
+    #[inline]
+    fn add_key(&mut self, key: Key, n: u64) {
+        let hash = key.hash();
+        self.parts[(hash >> PART_SHIFT) as usize].add_short(hash, key, n);
     }
 
     /// Adds `n` occurrences of the ASCII word `word`, lowercased first when
@@ -178,9 +190,7 @@ impl WordTable {
     #[inline]
     pub(crate) fn add_ascii(&mut self, word: &[u8], lower: bool, n: u64) -> Option<()> {
         let key = Key::short(word)?;
-        let key = if lower { key.ascii_lowercase() } else { key };
-        let hash = key.hash();
-        self.parts[(hash >> PART_SHIFT) as usize].add_short(hash, key, n);
+        self.add_key(if lower { key.ascii_lowercase() } else { key }, n);
         Some(())
     }
 
@@ -210,15 +220,7 @@ impl WordTable {
 }
 
 impl Part {
-    #[inline]
-    fn add_hashed(&mut self, hash: u64, word: &[u8], n: u64) {
-        match Key::short(word) {
-            Some(key) => self.add_short(hash, key, n),
-            None => self.add_long(hash, word, n),
-        }
-    }
-
-    /// [`Part::add_hashed`] for a word that lives in the arena.
+    /// Adds `n` of a word that lives in the arena, whose hash is `hash`.
     #[inline]
     fn add_long(&mut self, hash: u64, word: &[u8], n: u64) {
         let arena = &self.arena;
@@ -244,13 +246,13 @@ impl Part {
                         len,
                         data,
                     },
-                    |s| hash_word(s.word(arena)),
+                    |s| s.hash(arena),
                 );
             }
         }
     }
 
-    /// [`Part::add_hashed`] for a word that lives inside its slot.
+    /// Adds `n` of the short word `key`, whose hash is `hash`.
     #[inline]
     fn add_short(&mut self, hash: u64, key: Key, n: u64) {
         match self.slots.find_mut(hash, |s| s.holds(&key)) {
@@ -264,7 +266,7 @@ impl Part {
                         len: key.len,
                         data: key.bits.to_le_bytes(),
                     },
-                    |s| hash_word(s.word(arena)),
+                    |s| s.hash(arena),
                 );
             }
         }
@@ -273,11 +275,13 @@ impl Part {
     /// Folds `other` into `self`; the larger table should be `self`.
     fn merge(&mut self, other: Part) {
         let arena = &self.arena;
-        self.slots
-            .reserve(other.slots.len(), |s| hash_word(s.word(arena)));
+        self.slots.reserve(other.slots.len(), |s| s.hash(arena));
         for slot in other.slots.iter() {
-            let word = slot.word(&other.arena);
-            self.add_hashed(hash_word(word), word, slot.count);
+            let hash = slot.hash(&other.arena);
+            match slot.key() {
+                Some(key) => self.add_short(hash, key, slot.count),
+                None => self.add_long(hash, slot.word(&other.arena), slot.count),
+            }
         }
     }
 
