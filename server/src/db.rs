@@ -48,17 +48,32 @@ pub fn is_conflict(e: &surrealdb::Error) -> bool {
         || e.to_string().contains("can be retried")
 }
 
-/// [`IndexedResults::check`] that finds a write conflict wherever it is: when
-/// the commit of a `BEGIN ... COMMIT` block conflicts, only the `COMMIT`'s
-/// answer says so, and the statements before it (the first error `check`
-/// returns) say they were not executed. Answers the conflict if any statement
-/// met one, else the first error.
+/// Whether `e` only says that its statement was skipped, or its `COMMIT`
+/// refused, because something else failed in its transaction. Told by text:
+/// SurrealDB gives these the kind `NotExecuted` or `Cancelled`, but also
+/// gives `NotExecuted` to a commit that failed for a cause of its own.
+fn is_consequence(e: &surrealdb::Error) -> bool {
+    let text = e.to_string();
+    text.contains("not executed due to a") || text.contains("aborted due to a prior error")
+}
+
+/// [`IndexedResults::check`] that finds the cause of a failed `BEGIN ...
+/// COMMIT` block wherever it is: when the commit conflicts or fails, only the
+/// `COMMIT`'s answer says so, and when a statement throws, only that
+/// statement's; the statements around it (the first error `check` returns)
+/// say they were not executed. Answers the conflict if any statement met
+/// one, else the first error that is a cause, else the last error (the
+/// `COMMIT`'s).
 pub fn checked(mut res: IndexedResults) -> Result<IndexedResults, surrealdb::Error> {
     let mut errors: Vec<_> = res.take_errors().into_iter().collect();
     errors.sort_by_key(|(statement, _)| *statement);
-    match errors.iter().position(|(_, e)| is_conflict(e)) {
-        Some(conflict) => Err(errors.swap_remove(conflict).1),
-        None => errors.into_iter().next().map_or(Ok(res), |(_, e)| Err(e)),
+    let cause = errors
+        .iter()
+        .position(|(_, e)| is_conflict(e))
+        .or_else(|| errors.iter().position(|(_, e)| !is_consequence(e)));
+    match cause {
+        Some(cause) => Err(errors.swap_remove(cause).1),
+        None => errors.pop().map_or(Ok(res), |(_, e)| Err(e)),
     }
 }
 
@@ -244,5 +259,29 @@ mod tests {
             .expect("opens");
         let rtt = db.ping(Duration::from_secs(5)).await.expect("answers");
         assert!(rtt < Duration::from_secs(5));
+    }
+
+    #[tokio::test]
+    async fn a_failed_transaction_answers_what_failed_not_what_was_skipped() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = Database::open(&DbSettings::embedded(dir.path()))
+            .await
+            .expect("opens");
+        let answer = db
+            .client()
+            .query(
+                "BEGIN TRANSACTION;
+                 LET $x = 1;
+                 CREATE thing:one;
+                 IF $x = 1 { THROW 'the cause' };
+                 CREATE thing:two;
+                 COMMIT TRANSACTION;",
+            )
+            .await
+            .expect("sent");
+        let error = checked(answer).expect_err("thrown").to_string();
+        assert!(error.contains("the cause"), "{error}");
+        let clean = db.client().query("RETURN 1").await.expect("sent");
+        assert!(checked(clean).is_ok());
     }
 }

@@ -131,7 +131,7 @@ impl From<CatalogError> for ServiceError {
     fn from(e: CatalogError) -> Self {
         match e {
             CatalogError::NotFound(missing) => missing.into(),
-            CatalogError::TableExists(_) => Self::Conflict(e.to_string()),
+            CatalogError::TableExists(_) | CatalogError::InUse(_) => Self::Conflict(e.to_string()),
             CatalogError::Db(db) => db.into(),
         }
     }
@@ -162,7 +162,14 @@ impl ServiceError {
 
 impl From<DbError> for ServiceError {
     fn from(e: DbError) -> Self {
-        Self::Internal(e.to_string())
+        match e {
+            // Still conflicting after every retry (`Database::execute`): other
+            // writers of the same rows, which a later try does not meet.
+            DbError::Query(query) if crate::db::is_conflict(&query) => Self::Unavailable(
+                "the database is busy with conflicting writes; try again".to_string(),
+            ),
+            e => Self::Internal(e.to_string()),
+        }
     }
 }
 
