@@ -7,7 +7,13 @@
 //!   and every offline command (`tally admin`), locks it exclusively: a second
 //!   one is refused with the holder's pid. Servers sharing a remote database
 //!   lock it shared, so several may use one directory on shared storage; an
-//!   offline command is still refused while any of them runs.
+//!   offline command is still refused while any of them runs. The first of
+//!   them, finding the directory unused, holds it exclusively until it has
+//!   swept orphan files ([`DataDir::share`]), so no other server's import can
+//!   start in the directory during the sweep: a server starting meanwhile
+//!   waits (up to [`SHARED_WAIT`]) for it. The shared storage must carry
+//!   `flock` between hosts (NFSv4 does; NFS mounted with `local_lock` and most
+//!   SMB shares do not), or every host would believe itself alone.
 //! - **A marker**, `tally-data.id`: a random id written once into the
 //!   directory and into the database. Table and results files are deleted as
 //!   orphans only when the two agree, and only by a process that holds the
@@ -19,12 +25,16 @@
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use surrealdb::types::SurrealValue;
 
 use crate::db::{Database, DbError};
 
 const LOCK_FILE: &str = "tally.lock";
+/// How long a server sharing the directory waits for one that holds it
+/// exclusively: another server's start-up (its sweep), or an offline command.
+pub const SHARED_WAIT: Duration = Duration::from_secs(60);
 const MARKER_FILE: &str = "tally-data.id";
 
 #[derive(Debug, thiserror::Error)]
@@ -60,9 +70,12 @@ pub enum Access {
 pub struct DataDir {
     path: PathBuf,
     _lock: File,
-    /// Whether this process holds the directory alone (an exclusive lock, or a
-    /// shared one that no other process shares right now).
+    /// Whether this process holds the directory alone (an exclusive lock,
+    /// kept by a sharing server until [`DataDir::share`]).
     alone: bool,
+    /// The access asked for: a `Shared` user that found itself alone holds
+    /// the lock exclusively until [`DataDir::share`].
+    access: Access,
 }
 
 /// Whether the directory's files may be swept.
@@ -93,6 +106,12 @@ fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> DataDirError + '_ {
 impl DataDir {
     /// Locks `path` (already created and absolute) for `access`.
     pub fn lock(path: &Path, access: Access) -> Result<Self, DataDirError> {
+        Self::lock_waiting(path, access, SHARED_WAIT)
+    }
+
+    /// [`DataDir::lock`], a `Shared` user waiting up to `wait` for an
+    /// exclusive holder.
+    fn lock_waiting(path: &Path, access: Access, wait: Duration) -> Result<Self, DataDirError> {
         let lock_path = path.join(LOCK_FILE);
         let mut file = OpenOptions::new()
             .read(true)
@@ -105,34 +124,46 @@ impl DataDir {
             path: path.display().to_string(),
             holder: holder_of(file),
         };
-        let alone = match access {
-            Access::Exclusive => match file.try_lock() {
-                Ok(()) => true,
-                Err(TryLockError::WouldBlock) => return Err(in_use(&mut file)),
-                Err(TryLockError::Error(e)) => return Err(io_error(&lock_path)(e)),
-            },
-            Access::Shared => {
-                // First try alone; a process that finds itself alone may sweep.
-                match file.try_lock() {
-                    Ok(()) => {
-                        file.lock_shared().map_err(io_error(&lock_path))?;
-                        true
-                    }
-                    Err(TryLockError::WouldBlock) => match file.try_lock_shared() {
-                        Ok(()) => false,
+        // First try alone: an exclusive user must be, and a sharing server
+        // that is may sweep (holding the lock alone until it has).
+        let alone = match file.try_lock() {
+            Ok(()) => true,
+            Err(TryLockError::WouldBlock) if access == Access::Shared => {
+                let deadline = Instant::now() + wait;
+                loop {
+                    match file.try_lock_shared() {
+                        Ok(()) => break false,
+                        Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
+                            std::thread::sleep(Duration::from_millis(100));
+                        }
                         Err(TryLockError::WouldBlock) => return Err(in_use(&mut file)),
                         Err(TryLockError::Error(e)) => return Err(io_error(&lock_path)(e)),
-                    },
-                    Err(TryLockError::Error(e)) => return Err(io_error(&lock_path)(e)),
+                    }
                 }
             }
+            Err(TryLockError::WouldBlock) => return Err(in_use(&mut file)),
+            Err(TryLockError::Error(e)) => return Err(io_error(&lock_path)(e)),
         };
         write_pid(&mut file).map_err(io_error(&lock_path))?;
         Ok(Self {
             path: path.to_path_buf(),
             _lock: file,
             alone,
+            access,
         })
+    }
+
+    /// Lets other sharing servers in: a `Shared` user that held the directory
+    /// alone turns its lock shared (waiting servers then go on). Nothing for
+    /// an exclusive user.
+    pub fn share(&mut self) -> Result<(), DataDirError> {
+        if self.access == Access::Shared && self.alone {
+            self._lock
+                .lock_shared()
+                .map_err(io_error(&self.path.join(LOCK_FILE)))?;
+            self.alone = false;
+        }
+        Ok(())
     }
 
     pub fn path(&self) -> &Path {
@@ -261,15 +292,37 @@ mod tests {
             message.contains(&format!("pid {}", std::process::id())),
             "{message}"
         );
+        let short = Duration::from_millis(300);
         assert!(
-            DataDir::lock(dir.path(), Access::Shared).is_err(),
-            "a shared user waits for an exclusive one to end"
+            DataDir::lock_waiting(dir.path(), Access::Shared, short).is_err(),
+            "a shared user waits for an exclusive one to end, then gives up"
         );
         drop(first);
-        let shared = DataDir::lock(dir.path(), Access::Shared).expect("shared after release");
+        let mut shared = DataDir::lock(dir.path(), Access::Shared).expect("shared after release");
         assert!(shared.alone, "the first shared user is alone");
+        assert!(
+            DataDir::lock_waiting(dir.path(), Access::Shared, short).is_err(),
+            "and keeps others out until it shares"
+        );
+        shared.share().expect("shares");
         let other = DataDir::lock(dir.path(), Access::Shared).expect("a second shared user");
-        assert!(!other.alone, "the second one is not");
+        assert!(!other.alone, "the second one is not alone");
         assert!(DataDir::lock(dir.path(), Access::Exclusive).is_err());
+    }
+
+    #[test]
+    fn a_sharing_server_waits_for_the_first_to_share() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut first = DataDir::lock(dir.path(), Access::Shared).expect("first");
+        let path = dir.path().to_path_buf();
+        let second = std::thread::spawn(move || DataDir::lock(&path, Access::Shared));
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(
+            !second.is_finished(),
+            "the second waits while the first sweeps"
+        );
+        first.share().expect("shares");
+        let second = second.join().expect("thread").expect("then gets in");
+        assert!(!second.alone);
     }
 }

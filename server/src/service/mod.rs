@@ -39,7 +39,7 @@ use crate::tables::{TableLeases, TableStore};
 use crate::workloads::WorkloadStore;
 use create_batch::CreateBatcher;
 
-pub use datasets::PREVIEW_ROWS;
+pub use datasets::{PREVIEW_ROWS, ReadLease};
 
 /// How long a status check waits for the database before calling it unavailable.
 const PING_TIMEOUT: Duration = Duration::from_secs(2);
@@ -107,7 +107,7 @@ impl TallyService {
         );
         let limits = Limits::default();
         let (imports, stream_slots) = admission(&limits);
-        let service = Self {
+        let mut service = Self {
             catalog: Catalog::new(db.clone()).caching(exclusive),
             creates: CreateBatcher::start(workloads.clone(), runs.clone()),
             workloads,
@@ -143,6 +143,8 @@ impl TallyService {
                 "left the data directory's unknown files alone on this start"
             );
         }
+        // Only now may other servers sharing the directory start importing.
+        service.data_dir.share().map_err(ServiceError::internal)?;
         Ok(service)
     }
 
