@@ -32,7 +32,7 @@ CHROMIUM="${TALLY_CHROMIUM:-/usr/bin/chromium}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-auto}"
 # The Rust tests' features: fail points for the fault tests, and the tests
 # against a real Spark.
-TEST_FEATURES="--features tally-server/fault-injection,tally-server/spark-tests"
+TEST_FEATURES="--features tally-server/fault-injection,tally-server/spark-tests,tally-server/surrealdb-server"
 export PATH="$HOME/.cargo/bin:$PATH"
 
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }

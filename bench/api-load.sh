@@ -15,65 +15,18 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DURATION="${1:-10}"
 BIN="$ROOT/target/release/tally"
-CONNECTIONS=16
-THREADS=2
 
 [ -x "$BIN" ] || { echo "error: $BIN is missing: build it with ./tally.sh run" >&2; exit 1; }
-if ! command -v wrk >/dev/null; then
-  echo "==> Installing wrk (Debian package)"
-  if [ "$(id -u)" -eq 0 ]; then apt-get install -y -qq wrk >/dev/null; else sudo apt-get install -y -qq wrk >/dev/null; fi
-fi
 
 # shellcheck source=bench/server.sh
 . "$ROOT/bench/server.sh"
+# shellcheck source=bench/workloads.sh
+. "$ROOT/bench/workloads.sh"
+ensure_wrk
+write_wrk_scripts
 
 start_server
-printf 'word,n\nhello,1\nworld,2\n' |
-  curl -fs -X POST --data-binary @- "$BASE/api/v1/projects/bench/datasets/load/tables/words?format=csv" >/dev/null
-
-BODY='{"workload_type":"wordcount","name":"load test","src_project":"bench","src_dataset":"load","src_table":"words","src_column_name":"word"}'
-
-cat >"$WORK/post.lua" <<LUA
-wrk.method = "POST"
-wrk.body = '$BODY'
-wrk.headers["Content-Type"] = "application/json"
-done = function(summary, latency, requests)
-  io.write(string.format("non-2xx answers: %d\n", summary.errors.status))
-end
-LUA
-
-# GETs pick among the ids that exist (ids are never reused, so a create cut off
-# when wrk stops leaves a gap), listed in $WORK/ids.lua by list_ids.
-cat >"$WORK/get.lua" <<'LUA'
-local ids = dofile(os.getenv("IDS"))
-math.randomseed(os.time())
-request = function()
-  return wrk.format("GET", "/api/v1/workloads/" .. ids[math.random(1, #ids)])
-end
-done = function(summary, latency, requests)
-  io.write(string.format("non-2xx answers: %d\n", summary.errors.status))
-end
-LUA
-
-total() { curl -fsI "$BASE/api/v1/workloads?limit=1$1" | tr -d '\r' | awk -F': ' 'tolower($1)=="x-total-count"{print $2}'; }
-stored() { total ""; }
-# Runs the creates queued and the dispatcher has not finished yet.
-backlog() { echo $(($(total "&status=queued") + $(total "&status=running"))); }
-
-list_ids() {
-  python3 - "$BASE" >"$WORK/ids.lua" <<'PY'
-import json, sys, urllib.request
-ids, offset = [], 0
-while True:
-    with urllib.request.urlopen(f"{sys.argv[1]}/api/v1/workloads?limit=1000&offset={offset}") as r:
-        page = json.load(r)
-    ids += [w["id"] for w in page]
-    offset += len(page)
-    if len(page) < 1000:
-        break
-print("return {" + ",".join(map(str, ids)) + "}")
-PY
-}
+load_table
 
 # Sends requests from 16 threads (not timed): `many post N` creates N workloads,
 # `many get` reads every id in $WORK/ids.lua once. (wrk runs for its whole
@@ -107,29 +60,9 @@ fill_to() {
   return 0
 }
 
-declare -A RPS
 run() { # name url script
-  local name="$1" out rps p50 p99 errors
-  out="$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$3" "$2")"
-  rps="$(awk '/^Requests\/sec/{print $2}' <<<"$out")"
-  p50="$(awk '$1=="50%"{print $2}' <<<"$out")"
-  p99="$(awk '$1=="99%"{print $2}' <<<"$out")"
-  errors="$(awk '/^non-2xx answers/{print $3}' <<<"$out")"
-  RPS[$name]="$rps"
-  printf '%-34s %10s req/s   p50 %8s   p99 %8s   non-2xx %s   runs queued or running after: %s\n' \
-    "$name" "$rps" "$p50" "$p99" "${errors:-0}" "$(backlog)"
-}
-
-# Waits (up to 5 minutes) for the dispatcher to finish the runs the creates
-# queued, so that reads are measured on their own; prints how long it took.
-drain() {
-  local started=$SECONDS left
-  left="$(backlog)"
-  while [ "$left" -gt 0 ] && [ $((SECONDS - started)) -lt 300 ]; do
-    sleep 1
-    left="$(backlog)"
-  done
-  echo "dispatcher finished the queued runs in $((SECONDS - started)) s ($left left)"
+  wrk_at "$1" "$3" "$2"
+  echo "  runs queued or running after: $(backlog)"
 }
 
 # GET by id at $1 stored: once the runs are done, an untimed pass reads every
@@ -138,10 +71,10 @@ get_run() {
   drain
   list_ids
   many get
-  IDS="$WORK/ids.lua" run "GET /workloads/{id} ($1 stored)" "$BASE" "$WORK/get.lua"
+  run "GET /workloads/{id} ($1 stored)" "$BASE" "$WORK/get.lua"
 }
 
-echo "wrk: $THREADS threads, $CONNECTIONS connections, ${DURATION}s per run; server: $BIN"
+echo "wrk: 2 threads, $CONNECTIONS connections, ${DURATION}s per run; server: $BIN"
 fill_to 1000
 run "POST /workloads (1 000 stored)" "$BASE/api/v1/workloads" "$WORK/post.lua"
 get_run "1 000"

@@ -12,7 +12,7 @@ use surrealdb::types::SurrealValue;
 use tally_app::catalog::{Column, ColumnType, DatasetInfo, ProjectInfo, SourceFormat, TableInfo};
 use tally_app::names::{DatasetName, ProjectName, TableName, TableRef};
 
-use crate::db::{Database, DbError};
+use crate::db::{Database, DbError, last_of_transaction};
 use crate::read_cache::TableCache;
 use crate::service::rfc3339_millis;
 
@@ -121,6 +121,8 @@ pub enum CatalogError {
     NotFound(Missing),
     #[error("table '{0}' already exists")]
     TableExists(String),
+    #[error("table '{0}' is being read by a run; try again when it ends")]
+    InUse(String),
     #[error(transparent)]
     Db(#[from] DbError),
 }
@@ -216,6 +218,53 @@ pub struct NewTable {
 /// The error text a transaction throws when the table exists; matched to
 /// tell a conflict from any other failure.
 const EXISTS_MARK: &str = "tally: table exists";
+/// Thrown when the table of a reader or delete is gone.
+const MISSING_MARK: &str = "tally: no such table";
+/// Thrown when a delete meets a live reader.
+const IN_USE_MARK: &str = "tally: table in use";
+
+/// The runs among a table row's (`$row`) readers that still run under a
+/// lease that has not run out: the process behind any other entry stopped.
+const LIVE_READERS: &str = "(SELECT VALUE id FROM $row.readers.run
+    WHERE state = 'running' AND lease_expires > time::now())";
+
+/// Statements that bind `$row` to the table `$p.$d.$t` (its id and
+/// readers), or throw [`MISSING_MARK`].
+fn table_row() -> String {
+    format!(
+        "LET $row = (SELECT id, readers FROM catalog_table
+             WHERE project = $p AND dataset = $d AND name = $t)[0];
+         IF $row IS NONE {{ THROW '{MISSING_MARK}' }};"
+    )
+}
+
+/// A run's entry in a table's readers ([`Catalog::lease_reader`]), taken off
+/// when this is dropped. The entry names this read alone (`lease`, fresh for
+/// each), so a late removal never takes off the entry of a later attempt of
+/// the same run. Dropping cannot wait for the database, so the removal runs
+/// as a task of its own; if it fails, or the process stops first, the entry
+/// goes stale once its run leaves `running` or its run lease runs out.
+pub struct ReaderLease {
+    catalog: Catalog,
+    table: TableRef,
+    lease: String,
+}
+
+impl Drop for ReaderLease {
+    fn drop(&mut self) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            tracing::debug!(table = %self.table, "no runtime to take a read off a table's readers; it lapses with its run");
+            return;
+        };
+        let (catalog, table) = (self.catalog.clone(), self.table.clone());
+        let lease = std::mem::take(&mut self.lease);
+        runtime.spawn(async move {
+            if let Err(e) = catalog.remove_reader(&table, &lease).await {
+                tracing::warn!(table = %table, error = %e, "cannot take a read off a table's readers; it lapses with its run");
+            }
+        });
+    }
+}
 
 /// Access to the catalog records.
 #[derive(Clone)]
@@ -297,7 +346,7 @@ impl Catalog {
         let mut res = self
             .db
             .client()
-            .query("SELECT * OMIT id FROM catalog_table WHERE project = $p AND dataset = $d ORDER BY name")
+            .query("SELECT * OMIT id, readers FROM catalog_table WHERE project = $p AND dataset = $d ORDER BY name")
             .bind(("p", project.as_str().to_string()))
             .bind(("d", dataset.as_str().to_string()))
             .await?
@@ -328,7 +377,7 @@ impl Catalog {
             Err(ticket) => ticket,
         };
         let mut res = self
-            .by_reference("SELECT * OMIT id FROM catalog_table WHERE project = $p AND dataset = $d AND name = $t", r)
+            .by_reference("SELECT * OMIT id, readers FROM catalog_table WHERE project = $p AND dataset = $d AND name = $t", r)
             .await?
             .check()?;
         let rows: Vec<TableRow> = res.take(0)?;
@@ -345,9 +394,16 @@ impl Catalog {
         sql: &'a str,
         r: &TableRef,
     ) -> surrealdb::method::Query<'a, surrealdb::engine::any::Any> {
-        self.db
-            .client()
-            .query(sql)
+        self.bind_reference(self.db.client().query(sql), r)
+    }
+
+    /// `query` with `$p`, `$d` and `$t` bound to the parts of `r`.
+    fn bind_reference<'a>(
+        &self,
+        query: surrealdb::method::Query<'a, surrealdb::engine::any::Any>,
+        r: &TableRef,
+    ) -> surrealdb::method::Query<'a, surrealdb::engine::any::Any> {
+        query
             .bind(("p", r.project.to_string()))
             .bind(("d", r.dataset.to_string()))
             .bind(("t", r.table.to_string()))
@@ -408,7 +464,7 @@ impl Catalog {
                 .bind(("t", row.name.clone()))
                 .bind(("row", row.clone()))
                 .await
-                .and_then(|r| r.check());
+                .and_then(crate::db::checked);
             self.tables.invalidate(r);
             match outcome {
                 Ok(_) => break,
@@ -429,19 +485,111 @@ impl Catalog {
         })
     }
 
-    /// Removes a table's record and returns it (its file is the caller's to delete).
+    /// Removes a table's record and returns it (its file is the caller's to
+    /// delete); refused while a run on any process sharing the database
+    /// reads it. The check, the read of what is removed and the delete are
+    /// one transaction, and a run registering as a reader writes the same
+    /// row, so the two never both succeed, and what is answered is the row
+    /// deleted even if another process re-created the table meanwhile.
     pub async fn delete_table(&self, r: &TableRef) -> Result<StoredTable, CatalogError> {
-        let existing = self.get_table(r).await?;
+        let script = format!(
+            "BEGIN TRANSACTION;
+             {}
+             IF array::len({LIVE_READERS}) > 0 {{ THROW '{IN_USE_MARK}' }};
+             LET $gone = (SELECT * OMIT id, readers FROM $row.id);
+             DELETE $row.id;
+             RETURN $gone;
+             COMMIT TRANSACTION;",
+            table_row()
+        );
         let outcome = self
-            .by_reference(
-                "DELETE catalog_table WHERE project = $p AND dataset = $d AND name = $t",
-                r,
-            )
-            .await
-            .and_then(|res| res.check());
+            .db
+            .execute(|client| self.bind_reference(client.query(script.as_str()), r))
+            .await;
         self.tables.invalidate(r);
-        outcome?;
-        Ok(existing)
+        let mut res = match outcome {
+            Ok(res) => res,
+            Err(e) => return Err(self.explain(r, e).await),
+        };
+        let gone: Vec<TableRow> = res.take(last_of_transaction(&res))?;
+        gone.into_iter()
+            .next()
+            .map(TableRow::into_stored)
+            .ok_or_else(|| {
+                CatalogError::Db(DbError::Unexpected(format!(
+                    "deleting table {r} answered no row"
+                )))
+            })
+    }
+
+    /// Adds a read of the table by run `run` to its readers, dropping the
+    /// entries of readers that stopped, and answers the guard that takes it
+    /// off: from then on no process can delete the table until the guard is
+    /// dropped, the run ends or its run lease runs out.
+    pub async fn lease_reader(&self, r: &TableRef, run: u64) -> Result<ReaderLease, CatalogError> {
+        let lease = uuid::Uuid::new_v4().to_string();
+        let script = format!(
+            "BEGIN TRANSACTION;
+             {}
+             LET $live = {LIVE_READERS};
+             UPDATE $row.id SET readers = array::append(
+                 $row.readers[WHERE run IN $live],
+                 {{ run: type::record('run', $run), lease: $lease }});
+             COMMIT TRANSACTION;",
+            table_row()
+        );
+        // Run numbers come from a counter far below i64::MAX.
+        let run = i64::try_from(run).unwrap_or(i64::MAX);
+        let outcome = self
+            .db
+            .execute(|client| {
+                self.bind_reference(client.query(script.as_str()), r)
+                    .bind(("run", run))
+                    .bind(("lease", lease.clone()))
+            })
+            .await;
+        match outcome {
+            Ok(_) => Ok(ReaderLease {
+                catalog: self.clone(),
+                table: r.clone(),
+                lease,
+            }),
+            Err(e) => Err(self.explain(r, e).await),
+        }
+    }
+
+    /// Takes the read `lease` off the table's readers (a table deleted
+    /// meanwhile is no error: it had no reader left to protect).
+    async fn remove_reader(&self, r: &TableRef, lease: &str) -> Result<(), CatalogError> {
+        self.db
+            .execute(|client| {
+                self.bind_reference(
+                    client.query(
+                        "UPDATE catalog_table SET readers = readers[WHERE lease != $lease]
+                         WHERE project = $p AND dataset = $d AND name = $t",
+                    ),
+                    r,
+                )
+                .bind(("lease", lease.to_string()))
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// The error a reader or delete transaction of `r` ended with, told
+    /// apart by the mark it threw.
+    async fn explain(&self, r: &TableRef, e: DbError) -> CatalogError {
+        let text = e.to_string();
+        if text.contains(IN_USE_MARK) {
+            CatalogError::InUse(r.to_string())
+        } else if text.contains(MISSING_MARK) {
+            match self.get_table(r).await {
+                Err(missing) => missing,
+                Ok(_) => CatalogError::Db(e),
+            }
+        } else {
+            CatalogError::Db(e)
+        }
     }
 
     /// The file names of every registered table.

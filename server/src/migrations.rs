@@ -60,6 +60,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "executor",
         script: include_str!("../migrations/0008_executor.surql"),
     },
+    Migration {
+        version: 9,
+        name: "table readers",
+        script: include_str!("../migrations/0009_table_readers.surql"),
+    },
 ];
 
 /// The newest schema version this build knows.

@@ -17,6 +17,10 @@ use tally_server::service::TallyService;
 use tally_server::tables::import::{ImportOptions, ImportSource};
 use tally_server::tables::scan::Pace;
 
+/// The run the scans below read for (never queued: on an embedded database
+/// only this process's own mark guards a table, whatever the run).
+const RUN: u64 = 1;
+
 async fn service(dir: &std::path::Path) -> Arc<TallyService> {
     Arc::new(
         tally_server::startup::open_service(dir, &DbSettings::embedded(dir), Default::default())
@@ -65,7 +69,7 @@ async fn a_column_scan_counts_like_the_reference() {
             ..Default::default()
         };
         let (scan, _lease) = svc
-            .open_scan(&TableRef::parse("p.d.t").expect("name"), "text", None)
+            .open_scan(&TableRef::parse("p.d.t").expect("name"), RUN, "text", None)
             .await
             .expect("scan");
         assert_eq!(scan.rows(), 30_000);
@@ -104,7 +108,7 @@ async fn count_paced(
     control: Control,
 ) -> Result<tally_engine::CountResult, CountError> {
     let (scan, _lease) = svc
-        .open_scan(&TableRef::parse("p.d.t").expect("name"), column, pace)
+        .open_scan(&TableRef::parse("p.d.t").expect("name"), RUN, column, pace)
         .await
         .expect("scan");
     let engine = Engine::new(CountOptions::default())
@@ -179,7 +183,7 @@ async fn scans_refuse_missing_and_non_string_columns() {
     import_csv(&svc, dir.path(), "p.d.t", "n,s\n1,a\n").await;
     let t = TableRef::parse("p.d.t").expect("name");
     let err = svc
-        .open_scan(&t, "n", None)
+        .open_scan(&t, RUN, "n", None)
         .await
         .err()
         .expect("integer column");
@@ -188,7 +192,7 @@ async fn scans_refuse_missing_and_non_string_columns() {
         "{err}"
     );
     let err = svc
-        .open_scan(&t, "zzz", None)
+        .open_scan(&t, RUN, "zzz", None)
         .await
         .err()
         .expect("no such column");
@@ -204,7 +208,7 @@ async fn a_table_being_read_cannot_be_deleted() {
     let svc = service(dir.path()).await;
     import_csv(&svc, dir.path(), "p.d.t", "s\na\n").await;
     let t = TableRef::parse("p.d.t").expect("name");
-    let (scan, lease) = svc.open_scan(&t, "s", None).await.expect("scan");
+    let (scan, lease) = svc.open_scan(&t, RUN, "s", None).await.expect("scan");
     let err = svc
         .delete_table(&Principal::system("test"), &t)
         .await

@@ -27,8 +27,7 @@ use super::store::{
     Heartbeat, LogRow, NewResults, Outcome, ProgressRow, RunRow, TimingsRow, secs_between,
 };
 use crate::catalog;
-use crate::service::TallyService;
-use crate::tables::TableLease;
+use crate::service::{ReadLease, TallyService};
 use crate::tables::scan::{Pace, check_column};
 
 /// How often a running run's lease is renewed and its progress saved.
@@ -426,7 +425,7 @@ enum CountFailure {
 }
 
 /// A count under way on one executor, and the lease on the table it reads.
-type Started = (JoinHandle<Result<CountResult, CountFailure>>, TableLease);
+type Started = (JoinHandle<Result<CountResult, CountFailure>>, ReadLease);
 
 /// Where a count's progress goes: the run's latest (saved by the heartbeat)
 /// and the live events.
@@ -480,7 +479,7 @@ async fn start_native(
         .read_rate
         .map(|rate| Pace::new(rate, token.clone()));
     let (scan, table_lease) = service
-        .open_scan(reference, &run.src_column_name, pace)
+        .open_scan(reference, run.id(), &run.src_column_name, pace)
         .await
         .map_err(|e| start_failure(&e))?;
     let rows = scan.rows();
@@ -518,7 +517,7 @@ async fn start_spark(
         return Err("this server has no Spark: start it with --spark-master".into());
     };
     let (table_file, info, table_lease) = service
-        .lease_table(reference)
+        .lease_table(reference, run.id())
         .await
         .map_err(|e| start_failure(&e))?;
     check_column(&info, &run.src_column_name).map_err(|e| e.to_string())?;

@@ -9,7 +9,7 @@ use tally_app::catalog::{
 use tally_app::names::{DatasetName, ProjectName, TableRef};
 
 use super::TallyService;
-use crate::catalog::{CatalogError, NewTable};
+use crate::catalog::{CatalogError, NewTable, ReaderLease};
 use crate::error::ServiceError;
 use crate::tables::import::{self, ImportOptions, ImportSource};
 use crate::tables::scan::{Pace, TableScan};
@@ -24,6 +24,14 @@ impl Drop for CancelOnDrop {
     fn drop(&mut self) {
         self.0.cancel();
     }
+}
+
+/// What a run holds while it reads a table: this process's mark (see
+/// [`TableLeases`](crate::tables::TableLeases)) and, on a database other
+/// processes share, its entry in the table's readers there, which they see.
+pub struct ReadLease {
+    _local: TableLease,
+    _shared: Option<ReaderLease>,
 }
 
 /// Rows shown in a table's preview.
@@ -203,22 +211,38 @@ impl TallyService {
         Ok(stored.info)
     }
 
-    /// The file of a table and its description, with a read lease on it:
-    /// the table cannot be deleted until the lease is dropped.
+    /// The file of a table and its description, with a read lease on it for
+    /// run `run`: the table cannot be deleted, through this process or any
+    /// other on the database, until the lease is dropped (or, if this
+    /// process dies, the run's lease runs out).
     pub async fn lease_table(
         &self,
         table: &TableRef,
-    ) -> Result<(PathBuf, TableInfo, TableLease), ServiceError> {
+        run: u64,
+    ) -> Result<(PathBuf, TableInfo, ReadLease), ServiceError> {
         let key = table.to_string();
-        let lease = self
+        // This process's own mark first: it refuses at once, without a
+        // database round trip, a run starting while this process deletes.
+        let local = self
             .leases
             .read(&key)
             .map_err(|busy| ServiceError::Conflict(format!("table '{key}' {busy}")))?;
+        // An embedded database has no other user, so the mark above is
+        // enough, and the runs of a table need not contend for its row.
+        let shared = if self.db.is_embedded() {
+            None
+        } else {
+            Some(self.catalog.lease_reader(table, run).await?)
+        };
         let stored = self.catalog.get_table(table).await?;
         let path = self
             .store
             .path_of(&stored.file)
             .map_err(ServiceError::internal)?;
+        let lease = ReadLease {
+            _local: local,
+            _shared: shared,
+        };
         Ok((path, stored.info, lease))
     }
 
@@ -227,10 +251,11 @@ impl TallyService {
     pub async fn open_scan(
         &self,
         table: &TableRef,
+        run: u64,
         column: &str,
         pace: Option<Pace>,
-    ) -> Result<(TableScan, TableLease), ServiceError> {
-        let (path, info, lease) = self.lease_table(table).await?;
+    ) -> Result<(TableScan, ReadLease), ServiceError> {
+        let (path, info, lease) = self.lease_table(table, run).await?;
         let column = column.to_string();
         let scan =
             tokio::task::spawn_blocking(move || TableScan::open(&path, &info, &column, pace))

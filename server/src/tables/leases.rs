@@ -1,8 +1,10 @@
 //! [`TableLeases`]: which tables are being read or deleted right now, so that
 //! a table is never deleted under a running scan, nor a scan started on a table
 //! being deleted. Both checks and marks happen under one lock, so no
-//! interleaving of a delete and a run's start can break them (within one
-//! process; processes sharing a database do not see each other's leases).
+//! interleaving of a delete and a run's start can break them within one
+//! process. Processes sharing a database see each other's runs through the
+//! table's readers in the database (`Catalog::add_reader`); these marks
+//! answer this process's own conflicts without a round trip.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
