@@ -15,7 +15,7 @@ use crate::error::AppError;
 use crate::format::{duration, or_dash, thousands, timestamp};
 use crate::live::use_server_events;
 use crate::pages::workload::PostedError;
-use crate::run::{Run, RunState, ServerEvent};
+use crate::run::{Run, RunProgress, RunState, ServerEvent};
 
 #[component]
 pub fn RunPage() -> impl IntoView {
@@ -51,13 +51,25 @@ pub fn RunPage() -> impl IntoView {
         }
     });
 
+    // Owned by the page, not by the view of one fetch of the run: when the
+    // run changes state the view is rebuilt, and the old view's effects still
+    // answer the `progress.set` below before they go; signals of its own
+    // would be gone by then (a panic in the WASM, the page frozen).
+    let state =
+        Signal::derive(move || progress.with(|p| p.as_ref().map_or(RunState::Queued, |(s, _)| *s)));
+    let bar = Signal::derive(move || {
+        progress.with(|p: &Option<(RunState, RunProgress)>| {
+            p.as_ref().map(|(_, p)| p.clone()).unwrap_or_default()
+        })
+    });
+
     view! {
         <Transition fallback=|| view! { <p class="muted">"Loading the run…"</p> }>
             {move || Suspend::new(async move {
                 match run.await {
                     Ok(run) => {
                         progress.set(Some((run.state, run.progress.clone())));
-                        view! { <RunView run progress cancel /> }.into_any()
+                        view! { <RunView run state bar cancel /> }.into_any()
                     }
                     Err(e) => view! {
                         <Title text="Run not found" />
@@ -73,16 +85,12 @@ pub fn RunPage() -> impl IntoView {
 #[component]
 fn RunView(
     run: Run,
-    progress: RwSignal<Option<(RunState, crate::run::RunProgress)>>,
+    state: Signal<RunState>,
+    bar: Signal<RunProgress>,
     cancel: ServerAction<CancelRun>,
 ) -> impl IntoView {
     let id = run.id;
     let workload_href = format!("/workloads/{}", run.workload_id);
-    let state =
-        Signal::derive(move || progress.with(|p| p.as_ref().map_or(RunState::Queued, |(s, _)| *s)));
-    let bar = Signal::derive(move || {
-        progress.with(|p| p.as_ref().map(|(_, p)| p.clone()).unwrap_or_default())
-    });
     let options = &run.options;
     let timings = run.timings.clone();
     view! {
