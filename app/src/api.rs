@@ -116,13 +116,14 @@ pub async fn get_activity() -> Result<Activity, AppError> {
     answer(service()?.activity().await)
 }
 
-/// `POST /api/fn/runs/start` (`workload_id`): queues a new run of a workload.
+/// `POST /api/fn/runs/start` (`workload_id`, optional `follow`): queues a new
+/// run of a workload; with `follow`, the browser goes on to the new run's page.
 #[server(prefix = "/api/fn", endpoint = "runs/start")]
-pub async fn start_run(workload_id: u64) -> Result<Run, AppError> {
+pub async fn start_run(workload_id: u64, #[server(default)] follow: bool) -> Result<Run, AppError> {
     let who = principal()?;
     answer_form(
         service()?.start_run(&who, workload_id).await,
-        |_| None,
+        |run| follow.then(|| format!("/runs/{}", run.id)),
         None,
     )
 }
@@ -138,6 +139,32 @@ pub async fn cancel_run(run_id: u64) -> Result<Run, AppError> {
 #[server(prefix = "/api/fn", endpoint = "runs/list")]
 pub async fn list_runs(workload_id: u64) -> Result<Vec<Run>, AppError> {
     answer(service()?.runs_of(workload_id).await)
+}
+
+/// `POST /api/fn/runs/search` (`state`, `workload_id`, `since`, `until`,
+/// `limit`, `offset`, all optional text as in `GET /api/v1/runs`): a page of
+/// runs across workloads, newest first, with their workloads' names.
+#[server(prefix = "/api/fn", endpoint = "runs/search")]
+pub async fn search_runs(
+    #[server(default)] state: String,
+    #[server(default)] workload_id: String,
+    #[server(default)] since: String,
+    #[server(default)] until: String,
+    #[server(default)] limit: String,
+    #[server(default)] offset: String,
+) -> Result<crate::run_list::RunListPage, AppError> {
+    let params = [
+        ("state", state.as_str()),
+        ("workload_id", workload_id.as_str()),
+        ("since", since.as_str()),
+        ("until", until.as_str()),
+        ("limit", limit.as_str()),
+        ("offset", offset.as_str()),
+    ];
+    match crate::run_list::RunQuery::parse(params).map_err(AppError::invalid) {
+        Ok(query) => answer(service()?.search_runs(query).await),
+        Err(e) => answer(Err(e)),
+    }
 }
 
 /// `POST /api/fn/runs/get` (`run_id`): one run with its log and timings.
@@ -290,6 +317,17 @@ fn accounts() -> Result<crate::service::SharedAccounts, AppError> {
 fn service() -> Result<crate::service::SharedService, AppError> {
     use_context::<crate::service::SharedService>()
         .ok_or_else(|| AppError::new(500, "the Tally service is not available on this server"))
+}
+
+/// The error of a page whose address names nothing (an id that is not a
+/// number, say); the server's answer for the page is a 404, as for any other
+/// missing page.
+pub fn address_not_found(message: &str) -> AppError {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(http::StatusCode::NOT_FOUND);
+    }
+    AppError::new(404, message)
 }
 
 /// Answers a failure with its own HTTP status (422, 404...) rather than 500, so

@@ -69,6 +69,17 @@ pub fn timestamp(rfc3339: &str) -> String {
     }
 }
 
+/// [`timestamp`] to the millisecond, for log lines:
+/// `2026-11-24T10:15:30.123Z` → `2026-11-24 10:15:30.123 UTC`.
+pub fn timestamp_millis(rfc3339: &str) -> String {
+    match rfc3339.get(..23) {
+        Some(head) if rfc3339.ends_with('Z') && head.as_bytes().get(19) == Some(&b'.') => {
+            format!("{} UTC", head.replace('T', " "))
+        }
+        _ => timestamp(rfc3339),
+    }
+}
+
 /// A value as `show` writes it, or a dash when there is none yet.
 pub fn or_dash<T>(value: Option<T>, show: impl FnOnce(T) -> String) -> String {
     value.map_or_else(|| "–".into(), show)
@@ -77,6 +88,18 @@ pub fn or_dash<T>(value: Option<T>, show: impl FnOnce(T) -> String) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn log_times_keep_their_milliseconds() {
+        assert_eq!(
+            timestamp_millis("2026-11-24T10:15:30.123Z"),
+            "2026-11-24 10:15:30.123 UTC"
+        );
+        assert_eq!(
+            timestamp_millis("2026-11-24T10:15:30Z"),
+            "2026-11-24 10:15:30 UTC"
+        );
+    }
 
     #[test]
     fn numbers_read_well() {

@@ -16,10 +16,12 @@ pub mod domain;
 pub mod error;
 pub mod format;
 pub mod href;
+pub mod labels;
 pub mod live;
 pub mod names;
 pub mod pages;
 pub mod run;
+pub mod run_list;
 pub mod security;
 #[cfg(feature = "ssr")]
 pub mod service;
@@ -44,6 +46,7 @@ use crate::pages::{
     login::{LoginPage, SetupPage},
     not_found::NotFoundPage,
     run::RunPage,
+    runs::RunsPage,
     table::TablePage,
     workload::WorkloadPage,
     workload_editor::{EditWorkloadPage, NewWorkloadPage},
@@ -115,6 +118,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/workloads/new") view=NewWorkloadPage ssr=SsrMode::Async />
                     <Route path=path!("/workloads/:id") view=WorkloadPage ssr=SsrMode::Async />
                     <Route path=path!("/workloads/:id/edit") view=EditWorkloadPage ssr=SsrMode::Async />
+                    <Route path=path!("/runs") view=RunsPage ssr=SsrMode::Async />
                     <Route path=path!("/runs/:id") view=RunPage ssr=SsrMode::Async />
                     <Route path=path!("/datasets") view=DatasetsPage />
                     <Route path=path!("/login") view=LoginPage />

@@ -2,7 +2,6 @@
 //! events) as callbacks in the hydrated UI. Server rendering has no stream: a
 //! page rendered without JavaScript shows the state of the moment.
 
-#[cfg(feature = "hydrate")]
 use leptos::prelude::*;
 
 use crate::run::ServerEvent;
@@ -48,4 +47,23 @@ pub fn use_server_events(on_event: impl Fn(ServerEvent) + 'static) {
     }
     #[cfg(not(feature = "hydrate"))]
     let _ = on_event;
+}
+
+/// A reload of `changed` at most once per `interval`, however often it is
+/// asked for: a list that hears about every run gets many changes a second
+/// under load, and one reload after them is enough.
+pub fn throttled_reload(changed: RwSignal<u64>, interval: std::time::Duration) -> impl Fn() + Copy {
+    let scheduled = RwSignal::new(false);
+    move || {
+        if !scheduled.get_untracked() {
+            scheduled.set(true);
+            set_timeout(
+                move || {
+                    scheduled.set(false);
+                    changed.update(|n| *n += 1);
+                },
+                interval,
+            );
+        }
+    }
 }

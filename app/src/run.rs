@@ -99,7 +99,15 @@ pub struct RunTimings {
     pub count_secs: f64,
     /// Writing and committing the results.
     pub store_secs: f64,
+    /// From queued to finished: the wait plus the run.
     pub total_secs: f64,
+}
+
+impl RunTimings {
+    /// From started to finished: what the run itself took, without the wait.
+    pub fn run_secs(&self) -> f64 {
+        (self.total_secs - self.queue_secs).max(0.0)
+    }
 }
 
 /// One line of a run's log.
@@ -128,6 +136,9 @@ pub struct Run {
     pub queued_at: String,
     pub started_at: Option<String>,
     pub finished_at: Option<String>,
+    /// Seconds from queued to started, once started (while it runs too).
+    #[serde(default)]
+    pub waited_secs: Option<f64>,
     pub progress: RunProgress,
     pub total_words: Option<u64>,
     pub distinct_words: Option<u64>,

@@ -69,6 +69,12 @@ pub trait AppService: Send + Sync + 'static {
     /// Cancels a queued or running run.
     async fn cancel_run(&self, who: &Principal, run_id: u64) -> Result<Run, AppError>;
 
+    /// Runs across workloads, newest first, filtered and a page at a time.
+    async fn search_runs(
+        &self,
+        query: crate::run_list::RunQuery,
+    ) -> Result<crate::run_list::RunListPage, AppError>;
+
     /// A workload's runs, newest first.
     async fn runs_of(&self, workload_id: u64) -> Result<Vec<Run>, AppError>;
 

@@ -154,9 +154,15 @@ pub struct RunSummary {
     /// Words counted (so far, while running).
     pub total_words: u64,
     pub distinct_words: Option<u64>,
-    /// Seconds from queued to finished, once finished.
+    /// Seconds from queued to finished, once finished (the wait and the run).
     #[serde(default)]
     pub duration_secs: Option<f64>,
+    /// Seconds from queued to started, once started.
+    #[serde(default)]
+    pub queue_secs: Option<f64>,
+    /// Seconds from started to finished, once finished: the run without its wait.
+    #[serde(default)]
+    pub run_secs: Option<f64>,
     pub error: Option<String>,
 }
 
@@ -601,6 +607,34 @@ pub struct WorkloadForm {
 }
 
 impl WorkloadForm {
+    /// The form as a plain GET of itself sent it (`form[name]=...`): the
+    /// stepwise source choice without JavaScript. `None` when the query holds
+    /// no field of the form.
+    pub fn from_query(get: impl Fn(&str) -> Option<String>) -> Option<Self> {
+        let mut form = Self::default();
+        let mut found = false;
+        for (key, field) in [
+            ("form[workload_type]", &mut form.workload_type),
+            ("form[name]", &mut form.name),
+            ("form[src_project]", &mut form.src_project),
+            ("form[src_dataset]", &mut form.src_dataset),
+            ("form[src_table]", &mut form.src_table),
+            ("form[src_column_name]", &mut form.src_column_name),
+            ("form[tokenizer]", &mut form.tokenizer),
+            ("form[case]", &mut form.case),
+            ("form[min_length]", &mut form.min_length),
+            ("form[stopwords]", &mut form.stopwords),
+            ("form[custom_stopwords]", &mut form.custom_stopwords),
+            ("form[executor]", &mut form.executor),
+        ] {
+            if let Some(value) = get(key) {
+                *field = value;
+                found = true;
+            }
+        }
+        found.then_some(form)
+    }
+
     /// A new workload's form: the default type and options, no source yet.
     pub fn new_workload() -> Self {
         Self {

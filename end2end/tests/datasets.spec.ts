@@ -83,6 +83,7 @@ test("a missing table shows which part is missing, with status 404", async ({ pa
   const response = await page.goto("/datasets/nobody/none/nothing");
   expect(response?.status()).toBe(404);
   await expect(page.getByTestId("table-error")).toHaveText("Project 'nobody' does not exist");
+  await expect(page, "not titled with the name that does not exist").toHaveTitle(/^Table not found/);
 });
 
 test("a slow upload shows its progress, then the imported table", async ({ page }) => {
@@ -104,4 +105,24 @@ test("a slow upload shows its progress, then the imported table", async ({ page 
   await snapshot(page, "datasets-upload-progress");
   await expect(page.getByTestId("upload-done")).toContainText("220,000 rows");
   await expect(progress).toHaveCount(0);
+});
+
+test("the table page shows names as they are, and tells null from the empty string", async ({ page, request }) => {
+  const table = `values${Date.now()}`;
+  const rows = [{ Title: "a", note: "" }, { Title: "b", note: null }, { Title: "c", note: "text" }];
+  const up = await request.post(`/api/v1/projects/e2e/datasets/page/tables/${table}?format=jsonl`, {
+    data: rows.map((r) => JSON.stringify(r)).join("\n") + "\n",
+  });
+  expect(up.status(), await up.text()).toBe(201);
+  await page.goto(`/datasets/e2e/page/${table}`);
+  await waitForHydration(page);
+  const preview = page.getByTestId("table-preview");
+  // Column names are case-sensitive: not upper-cased on screen.
+  expect(await preview.locator("th").evaluateAll((ths) => ths.map((th) => (th as HTMLElement).innerText))).toEqual(["Title", "note"]);
+  const notes = await preview.locator("tbody tr td:nth-child(2)").allInnerTexts();
+  expect(notes[0]).not.toBe(notes[1]);
+  expect(notes[1]).toBe("null");
+  expect(notes[0]).toContain("empty");
+  // The creation time as every other page writes it, not raw ISO 8601.
+  await expect(page.getByTestId("table-stats")).toContainText(/Created\s*\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/);
 });

@@ -1,7 +1,7 @@
 // A `test` whose every page fails the test on a browser console error, an uncaught
 // exception, a failed request or an HTTP error answer, unless the test declares
 // that answer expected with `allowHttpErrors`.
-import { test as base, expect, type Page } from "@playwright/test";
+import { test as base, expect, type Locator, type Page } from "@playwright/test";
 import * as fs from "node:fs";
 import * as path from "node:path";
 
@@ -59,6 +59,37 @@ export function allowHttpErrors(problems: Problems, ...pathnames: string[]) {
 /** Waits until the WASM bundle has hydrated the page (the frontend marks <body>). */
 export async function waitForHydration(page: Page) {
   await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+}
+
+/** The texts among `locator`'s elements that the layout broke over more than
+ *  one line (a text node with more than one line box), e.g. "1" / "1" for 11. */
+export async function brokenTexts(locator: Locator): Promise<string[]> {
+  return locator.evaluateAll((elements) => {
+    const broken: string[] = [];
+    for (const element of elements) {
+      const walker = document.createTreeWalker(element, NodeFilter.SHOW_TEXT);
+      for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        if (!node.textContent?.trim()) continue;
+        const range = document.createRange();
+        range.selectNodeContents(node);
+        const lines = new Set([...range.getClientRects()].filter((r) => r.width > 0).map((r) => Math.round(r.top)));
+        if (lines.size > 1) broken.push(node.textContent.trim());
+      }
+    }
+    return broken;
+  });
+}
+
+/** Seconds from a duration as the UI writes it: "420 ms", "2.4 s", "1 min 15 s". */
+export function seconds(text: string): number {
+  const t = text.trim();
+  let m = t.match(/^(\d+) ms$/);
+  if (m) return Number(m[1]) / 1000;
+  m = t.match(/^([\d.]+) s$/);
+  if (m) return Number(m[1]);
+  m = t.match(/^(\d+) min (\d+) s$/);
+  if (m) return Number(m[1]) * 60 + Number(m[2]);
+  throw new Error(`not a duration: "${text}"`);
 }
 
 /** Saves a full-page screenshot under end2end/artifacts/ for humans to look at. */

@@ -4,26 +4,16 @@
 // one): the page used to panic in the WASM when the run it showed changed
 // state, and freeze half-updated.
 import { test, expect, waitForHydration } from "./fixtures";
+import { textTable, wordcount } from "./seed";
 
 // "lorem" twice a line: the top word of every count below.
 const line = "lorem lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor\n";
 
-/** Uploads `lines` lines of text as a new table and creates a workload on it;
- *  answers the id of the run its create queued. */
+/** A new table of `lines` lines and a workload on it; answers the id of the
+ *  run its create queued. */
 async function queuedRun(request: any, name: string, lines: number): Promise<number> {
-  const [p, d, t] = ["e2e", "runpage", `t${Date.now()}`];
-  const up = await request.post(`/api/v1/projects/${p}/datasets/${d}/tables/${t}?format=text`, {
-    data: Buffer.from(line.repeat(lines)),
-  });
-  expect(up.status(), await up.text()).toBe(201);
-  const created = await request.post("/api/v1/workloads", {
-    data: {
-      workload_type: "wordcount", name, src_project: p, src_dataset: d, src_table: t,
-      src_column_name: "line", options: { tokenizer: "words" },
-    },
-  });
-  expect(created.status(), await created.text()).toBe(201);
-  const workload = await (await request.get(`/api/v1/workloads/${(await created.json()).id}`)).json();
+  const table = await textTable(request, "runpage", "t", line.repeat(lines));
+  const workload = await wordcount(request, "runpage", table, name, { tokenizer: "words" });
   return workload.last_run.id;
 }
 
@@ -65,4 +55,30 @@ test("a run cancelled from its own page shows cancelled everywhere", async ({ pa
   await expect(page.getByTestId("run-facts").locator("dt:text-is('Finished') + dd")).not.toHaveText("–");
   const run = await (await request.get(`/api/v1/runs/${runId}`)).json();
   expect(run.state).toBe("cancelled");
+});
+
+test("a running run's log grows on its page, to the millisecond; Run again follows the new run", async ({ page, request }) => {
+  const runId = await queuedRun(request, "Logged run", 50_000);
+  await page.goto(`/runs/${runId}`);
+  await waitForHydration(page);
+  const progress = page.getByTestId("run-progress");
+  await expect(progress).toHaveAttribute("data-state", "running");
+  const lines = page.getByTestId("run-log").locator("li");
+  // The heartbeat saves the first line a second into the run; the page shows
+  // it while the run still runs, without a reload.
+  await expect(lines.filter({ hasText: "reading e2e.runpage." })).toHaveCount(1);
+  expect(await progress.getAttribute("data-state"), "seen while running").toBe("running");
+  await expect(lines.first().locator("time")).toHaveText(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} UTC$/);
+  await expect(page.getByTestId("run-again")).toHaveCount(0);
+
+  await expect(progress).toHaveAttribute("data-state", "succeeded", { timeout: 30_000 });
+  await expect(lines.filter({ hasText: `counted ${(13 * 50_000).toLocaleString("en-US")} words` })).toHaveCount(1);
+  await page.getByTestId("run-again").click();
+  await expect(page).not.toHaveURL(new RegExp(`/runs/${runId}$`));
+  await expect(page).toHaveURL(/\/runs\/\d+$/);
+  const again = Number(page.url().split("/").pop());
+  expect(again).toBeGreaterThan(runId);
+  const next = await (await request.get(`/api/v1/runs/${again}`)).json();
+  expect(next.workload_id).toBe((await (await request.get(`/api/v1/runs/${runId}`)).json()).workload_id);
+  await expect(page.getByTestId("run-progress")).toHaveAttribute("data-state", "succeeded", { timeout: 30_000 });
 });

@@ -35,8 +35,8 @@ test("create through the form, watch the run, explore and download, edit, re-run
   // Each validation error appears next to its field, and the form keeps its input.
   await form.getByLabel("Minimum length").fill("lots");
   await form.getByRole("button", { name: "Create and run" }).click();
-  await expect(page.getByTestId("wl-name-error")).toContainText("at least 1 character");
-  await expect(page.getByTestId("wl-min_length-error")).toContainText("integer");
+  await expect(page.getByTestId("wl-name-error")).toContainText("Give the workload a name");
+  await expect(page.getByTestId("wl-min_length-error")).toContainText("whole number");
   await expect(form.getByLabel("Minimum length")).toHaveValue("lots");
   // The keyboard lands on the first field to fix, marked invalid.
   await expect(form.getByLabel("Name")).toBeFocused();
@@ -44,7 +44,7 @@ test("create through the form, watch the run, explore and download, edit, re-run
   await form.getByLabel("Minimum length").fill("100000");
   await form.getByLabel("Name").fill("   ");
   await form.getByRole("button", { name: "Create and run" }).click();
-  await expect(page.getByTestId("wl-name-error")).toContainText("at least 1 character");
+  await expect(page.getByTestId("wl-name-error")).toContainText("Give the workload a name");
   await expect(page.getByTestId("wl-min_length-error")).toContainText("1000");
   // A table without a string column leaves nothing to count.
   await form.getByLabel("Table").selectOption(`numbers${suffix}`);
@@ -82,10 +82,13 @@ test("create through the form, watch the run, explore and download, edit, re-run
   // Search and page through the URL.
   const search = page.getByTestId("results-search");
   await search.getByLabel("Words starting with").fill("w00");
-  await search.getByLabel("Order").selectOption("word");
   await search.getByRole("button", { name: "Search" }).click();
   await expect(page).toHaveURL(/q=w00/);
   await expect(rows).toHaveCount(9);
+  // Choosing an order applies it at once, with the search kept.
+  await search.getByLabel("Order").selectOption("word");
+  await expect(page).toHaveURL(/order=word/);
+  await expect(page).toHaveURL(/q=w00/);
   await expect(rows.first().locator("td.word")).toHaveText("w001");
   await page.goto(`/workloads/${id}`);
   await waitForHydration(page);
@@ -106,7 +109,11 @@ test("create through the form, watch the run, explore and download, edit, re-run
   await page.getByTestId("run-summary").getByRole("link").click();
   await expect(page).toHaveURL(new RegExp(`/runs/${runId}$`));
   await expect(page.getByTestId("run-total-time")).not.toBeEmpty();
-  await expect(page.getByTestId("run-options")).toContainText("whitespace");
+  // The options in the form's words, the stopwords included.
+  await expect(page.getByTestId("run-options").getByTestId("option-tokenizer")).toHaveText("Whitespace");
+  await expect(page.getByTestId("run-options").getByTestId("option-stopwords")).toHaveText("Count every word");
+  // The JSON download is the top of the result, and says so.
+  await expect(page.getByTestId("download-json")).toContainText("top 10,000");
   await expect(page.getByTestId("run-log").locator("li")).not.toHaveCount(0);
   await expect(page.getByTestId("result-row").first()).toContainText("the");
   await snapshot(page, "run");
@@ -125,12 +132,16 @@ test("create through the form, watch the run, explore and download, edit, re-run
   await edit.getByRole("button", { name: "Save" }).click();
   await expect(page).toHaveURL(new RegExp(`/workloads/${id}$`));
   await expect(page.getByRole("heading", { level: 1 })).toHaveText("Flow words, long only");
-  await expect(page.getByTestId("definition")).toContainText("4");
+  await expect(page.getByTestId("definition").getByTestId("option-min-length")).toHaveText("4 characters or more");
+  // The result shown predates the edit, and says so.
+  await expect(page.getByTestId("result-outdated")).toBeVisible();
 
-  // Re-run with the new definition.
+  // Re-run with the new definition; no second run while this one is in flight.
   await page.getByTestId("run-now").click();
   await expect(page.getByTestId("run-row")).toHaveCount(2);
   await expect(progress).toHaveAttribute("data-state", "succeeded");
+  await expect(page.getByTestId("run-now")).toBeEnabled();
+  await expect(page.getByTestId("result-outdated")).toHaveCount(0);
   await expect(page.getByTestId("chart-row").first()).toHaveAttribute("data-word", /^w\d{3}$/);
   await expect(page.getByTestId("chart-row").filter({ has: page.locator('[data-word="the"]') })).toHaveCount(0);
 
@@ -177,8 +188,33 @@ test("a long run can be cancelled from its page", async ({ page, request }) => {
   expect(runs[0].state).toBe("cancelled");
 });
 
+test("the New workload form chooses nothing for the user", async ({ page, request, problems }) => {
+  allowHttpErrors(problems, "/api/fn/workloads/create");
+  // Two projects, so there is a choice to make.
+  const suffix = Date.now();
+  await upload(request, `e2eform.a.one${suffix}`, "text", "x\n");
+  await upload(request, `e2eform.b.articles${suffix}`, "csv", "title,text\nHello,the words to count\n");
+  await page.goto("/workloads/new");
+  await waitForHydration(page);
+  const form = page.getByTestId("workload-form");
+  await expect(form.getByLabel("Project")).toHaveValue("");
+  await expect(form.getByLabel("Project").locator("option:checked")).toHaveText("Choose…");
+  await form.getByLabel("Name").fill("Nothing chosen");
+  await form.getByRole("button", { name: "Create and run" }).click();
+  await expect(page.getByTestId("wl-src_project-error")).toHaveText("Choose a project.");
+
+  // From a table's page: the column whose name says it holds text, not the first.
+  await page.goto(`/workloads/new?table=e2eform.b.articles${suffix}`);
+  await waitForHydration(page);
+  await expect(form.getByLabel("Column")).toHaveValue("text");
+});
+
 test("a missing workload and a missing run are 404 pages", async ({ page, problems }) => {
-  allowHttpErrors(problems, "/workloads/999999", "/runs/999999");
+  allowHttpErrors(problems, "/workloads/999999", "/runs/999999", "/runs/abc", "/workloads/abc");
+  for (const path of ["/runs/abc", "/workloads/abc"]) {
+    expect((await page.goto(path))?.status(), `${path} names nothing`).toBe(404);
+    await waitForHydration(page);
+  }
   const workload = await page.goto("/workloads/999999");
   expect(workload?.status()).toBe(404);
   await expect(page.getByTestId("workload-error")).toContainText("not found");
@@ -203,8 +239,8 @@ test.describe("without JavaScript", () => {
     await form.getByRole("button", { name: "Create and run" }).click();
     await expect(page).toHaveURL(/\/workloads\/new\?.*error=/);
     await expect(page.getByTestId("form-error")).toContainText("2 fields need attention");
-    await expect(page.getByTestId("wl-name-error")).toContainText("at least 1 character");
-    await expect(page.getByTestId("wl-min_length-error")).toContainText("integer");
+    await expect(page.getByTestId("wl-name-error")).toContainText("Give the workload a name");
+    await expect(page.getByTestId("wl-min_length-error")).toContainText("whole number");
     await expect(form.getByLabel("Minimum length")).toHaveValue("lots");
     await expect(form.getByLabel("Table")).toHaveValue(table.split(".")[2]);
 
@@ -226,5 +262,28 @@ test.describe("without JavaScript", () => {
     await page.getByTestId("confirm-delete").click();
     await expect(page).toHaveURL(/\/workloads$/);
     expect((await request.get(`/api/v1/workloads/${id}`)).status()).toBe(404);
+  });
+
+  test("the source is chosen step by step, without a failed submit", async ({ page, request }) => {
+    const project = `nojsstep${Date.now()}`;
+    await upload(request, `${project}.books.lines`, "text", "one two two\n");
+    await upload(request, `${project}.books.other`, "text", "x\n");
+    await page.goto("/workloads/new");
+    const form = page.getByTestId("workload-form");
+    await form.getByLabel("Name").fill("Stepwise");
+    await form.getByLabel("Project").selectOption(project);
+    await form.getByTestId("source-next").click();
+    await expect(page).not.toHaveURL(/error=/);
+    // What was typed stays; the project's only dataset is chosen; two tables
+    // leave the choice to the user.
+    await expect(form.getByLabel("Name")).toHaveValue("Stepwise");
+    await expect(form.getByLabel("Dataset")).toHaveValue("books");
+    await expect(form.getByLabel("Table")).toHaveValue("");
+    await form.getByLabel("Table").selectOption("lines");
+    await form.getByTestId("source-next").click();
+    await expect(form.getByLabel("Column")).toHaveValue("line");
+    await form.getByRole("button", { name: "Create and run" }).click();
+    await expect(page).toHaveURL(/\/workloads\/\d+$/);
+    await expect(page.getByRole("heading", { level: 1 })).toHaveText("Stepwise");
   });
 });

@@ -1,4 +1,4 @@
-import { test, expect, waitForHydration, snapshot } from "./fixtures";
+import { test, expect, waitForHydration, snapshot, startTally } from "./fixtures";
 
 const text = "the cat sat on the mat\nthe hat\n";
 
@@ -50,6 +50,41 @@ test("the workloads list filters, sorts and pages through the URL", async ({ pag
 
   await page.goto("/workloads?q=no-such-workload-name");
   await expect(page.getByTestId("workloads-empty")).toContainText("No workload matches");
+
+  // `?limit=` sets the page size, and the pager keeps it.
+  await page.goto("/workloads?q=pager&limit=10");
+  await expect(rows).toHaveCount(10);
+  await expect(page.getByTestId("workloads-count")).toHaveText("1–10 of 101 workloads");
+  await expect(page.getByRole("link", { name: "Next →" })).toHaveAttribute("href", /limit=10/);
+  await expect(page.getByText("Page 1 of 11")).toBeVisible();
+
+  // Past the last page: not "no workloads yet", but where the last page is.
+  await page.goto("/workloads?q=pager&page=99");
+  const empty = page.getByTestId("workloads-empty");
+  await expect(empty).toContainText("Page 99 is past the end");
+  await expect(empty).not.toContainText("No workloads yet");
+  await empty.getByTestId("last-page").click();
+  await expect(page).toHaveURL(/page=2/);
+  await expect(rows).toHaveCount(1);
+
+  // One workload is one workload.
+  await page.goto("/workloads?q=alpha+001");
+  await expect(page.getByTestId("workloads-count")).toHaveText("1 workload");
+});
+
+test("a fresh installation's empty list points to the New workload form", async ({ page }) => {
+  const fresh = await startTally([]);
+  try {
+    await page.goto(`${fresh.url}/workloads`);
+    await waitForHydration(page);
+    const empty = page.getByTestId("workloads-empty");
+    await expect(empty).toContainText("No workloads yet");
+    await expect(empty).not.toContainText("POST /api/v1");
+    await empty.getByTestId("empty-new-workload").click();
+    await expect(page).toHaveURL(/\/workloads\/new$/);
+  } finally {
+    fresh.stop();
+  }
 });
 
 test.describe("without JavaScript", () => {

@@ -381,6 +381,8 @@ fn api_v1() -> Router<AppState> {
         .route("/workloads/{id}/runs/", get(rn::list).post(rn::start))
         .route("/workloads/{id}/wordcount", get(rn::workload_wordcount))
         .route("/workloads/{id}/wordcount/", get(rn::workload_wordcount))
+        .route("/runs", get(rn::search))
+        .route("/runs/", get(rn::search))
         .route("/runs/{id}", get(rn::get))
         .route("/runs/{id}/", get(rn::get))
         .route("/runs/{id}/cancel", axum::routing::post(rn::cancel))

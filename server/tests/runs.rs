@@ -412,3 +412,99 @@ async fn the_event_stream_reports_a_run_from_queued_to_succeeded() {
     assert!(seen.contains("\"state\":\"queued\""), "{seen}");
     assert!(seen.contains("\"run_id\":1"), "{seen}");
 }
+
+/// The ids of a page of `GET /api/v1/runs`, and its total.
+async fn run_ids(server: &TestServer, query: &str) -> (Vec<u64>, u64) {
+    let (status, total, body) = server.get_with_total(&format!("/api/v1/runs{query}")).await;
+    assert_eq!(status, StatusCode::OK, "{query}: {body}");
+    let ids = body
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|r| r["id"].as_u64().expect("id"))
+        .collect();
+    (ids, total.expect("X-Total-Count"))
+}
+
+#[tokio::test]
+async fn runs_of_every_workload_are_listed_newest_first_and_filtered() {
+    let server = TestServer::start();
+    upload_text(&server, "t", TEXT).await;
+    let a = create(&server, &workload("t", "line", json!({}))).await;
+    let b = create(&server, &workload("t", "line", json!({}))).await;
+    let first_a = wait_run(&server, 1, finished).await;
+    assert_eq!(first_a["workload_id"], a);
+    wait_run(&server, 2, finished).await;
+    common::rerun(&server, a).await;
+    wait_run(&server, 3, finished).await;
+    // A fourth run, cancelled at once unless it has already ended (409).
+    common::rerun(&server, b).await;
+    let res = client()
+        .post(server.url("/api/v1/runs/4/cancel"))
+        .send()
+        .await
+        .expect("cancel");
+    assert!(
+        res.status().is_success() || res.status() == StatusCode::CONFLICT,
+        "{}",
+        res.status()
+    );
+    let fourth = wait_run(&server, 4, finished).await;
+    let fourth_state = fourth["state"].as_str().expect("state").to_string();
+
+    assert_eq!(run_ids(&server, "").await, (vec![4, 3, 2, 1], 4));
+    assert_eq!(
+        run_ids(&server, &format!("?workload_id={a}")).await,
+        (vec![3, 1], 2)
+    );
+    assert_eq!(run_ids(&server, "?limit=2").await, (vec![4, 3], 4));
+    assert_eq!(run_ids(&server, "?limit=2&offset=2").await, (vec![2, 1], 4));
+    let succeeded: Vec<u64> = [1, 2, 3, 4]
+        .into_iter()
+        .filter(|&id| id != 4 || fourth_state == "succeeded")
+        .rev()
+        .collect();
+    let n = succeeded.len() as u64;
+    assert_eq!(run_ids(&server, "?state=succeeded").await, (succeeded, n));
+    assert_eq!(
+        run_ids(
+            &server,
+            &format!("?state=succeeded&workload_id={b}&limit=1")
+        )
+        .await
+        .1,
+        if fourth_state == "succeeded" { 2 } else { 1 }
+    );
+
+    // Days are UTC calendar days of `queued_at`, both ends included.
+    let today = first_a["queued_at"].as_str().expect("queued_at")[..10].to_string();
+    assert_eq!(
+        run_ids(&server, &format!("?since={today}&until={today}"))
+            .await
+            .1,
+        4
+    );
+    assert_eq!(run_ids(&server, "?until=2000-01-01").await, (vec![], 0));
+    assert_eq!(run_ids(&server, "?since=9999-12-31").await, (vec![], 0));
+
+    // Each bad parameter is named, FastAPI-style, and nothing is listed.
+    for (query, field) in [
+        ("?state=done", "state"),
+        ("?workload_id=x", "workload_id"),
+        ("?workload_id=0", "workload_id"),
+        ("?since=2026-02-30", "since"),
+        ("?until=yesterday", "until"),
+        ("?since=2026-12-03&until=2026-12-01", "until"),
+        ("?limit=0", "limit"),
+        ("?limit=1001", "limit"),
+        ("?offset=-1", "offset"),
+    ] {
+        let (status, body) = server.get_json(&format!("/api/v1/runs{query}")).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{query}: {body}");
+        assert_eq!(
+            body["detail"][0]["loc"],
+            json!(["query", field]),
+            "{query}: {body}"
+        );
+    }
+}

@@ -139,6 +139,16 @@ async fn a_foreign_page_can_change_nothing_on_a_loopback_tally() {
             "{endpoint}: {detail}"
         );
     }
+    // Nor can it read through a server function (its answer would not reach
+    // the page anyway, for want of CORS headers).
+    let read = client()
+        .post(server.url("/api/fn/runs/search"))
+        .headers(cross_site_headers())
+        .body("state=succeeded")
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(read.status(), StatusCode::FORBIDDEN, "runs/search");
     for (method, path) in UNSAFE_REST {
         let method = Method::from_bytes(method.as_bytes()).expect("method");
         // A text/plain body is what a foreign form can send without a preflight.
@@ -578,6 +588,7 @@ async fn every_route_answers_each_role_as_the_issue_says() {
         (Method::GET, "/api/v1/workloads/1", None, "viewer"),
         (Method::GET, "/api/v1/workloads/1/runs", None, "viewer"),
         (Method::GET, "/api/v1/runs/1", None, "viewer"),
+        (Method::GET, "/api/v1/runs", None, "viewer"),
         (Method::GET, "/api/v1/projects", None, "viewer"),
         (
             Method::GET,
@@ -631,9 +642,10 @@ async fn every_route_answers_each_role_as_the_issue_says() {
         }
     }
     // Server functions, as the UI calls them, by role.
-    let functions: [ServerFnCall; 5] = [
+    let functions: [ServerFnCall; 6] = [
         ("workloads/list", &[], "viewer"),
         ("runs/get", &[("run_id", "1")], "viewer"),
+        ("runs/search", &[("state", "succeeded")], "viewer"),
         ("runs/start", &[("workload_id", "1")], "editor"),
         ("datasets/delete", &[("table", "p.d.missing")], "admin"),
         ("users/list", &[], "admin"),

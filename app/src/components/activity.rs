@@ -10,8 +10,8 @@ use crate::components::run_progress::RunProgressBar;
 use crate::components::status_badge::StatusBadge;
 use crate::format::{duration, or_dash, rate, thousands, timestamp};
 use crate::href::with_query;
-use crate::live::use_server_events;
-use crate::run::{Activity, RunListing, RunProgress, RunState, ServerEvent};
+use crate::live::{throttled_reload, use_server_events};
+use crate::run::{Activity, RunListing, RunProgress, RunState, RunTimings, ServerEvent};
 
 type LiveRuns = RwSignal<HashMap<u64, (RunState, RunProgress)>>;
 
@@ -23,21 +23,7 @@ pub fn ActivityPanel() -> impl IntoView {
     let changed = RwSignal::new(0u64);
     let live: LiveRuns = RwSignal::new(HashMap::new());
     let activity = Resource::new(move || changed.get(), |_| get_activity());
-    // This panel hears about every run; under load that is many changes a
-    // second. Reload at most once per interval, however many arrive in it.
-    let reload_scheduled = RwSignal::new(false);
-    let reload = move || {
-        if !reload_scheduled.get_untracked() {
-            reload_scheduled.set(true);
-            set_timeout(
-                move || {
-                    reload_scheduled.set(false);
-                    changed.update(|n| *n += 1);
-                },
-                RELOAD_INTERVAL,
-            );
-        }
-    };
+    let reload = throttled_reload(changed, RELOAD_INTERVAL);
     use_server_events(move |event| match event {
         ServerEvent::Run {
             run_id,
@@ -56,18 +42,26 @@ pub fn ActivityPanel() -> impl IntoView {
         ServerEvent::Workload { .. } => reload(),
     });
 
+    // What a load says of the runs in flight seeds the live states, so their
+    // next progress event is no news (no reload). Seeded after the render, not
+    // inside it: a signal set while the view is swapped wakes the old view's
+    // effects as it goes.
+    Effect::new(move |_| {
+        if let Some(Ok(a)) = activity.get() {
+            live.update(|m| {
+                for r in &a.active {
+                    m.entry(r.run.id)
+                        .or_insert((r.run.state, r.run.progress.clone()));
+                }
+            });
+        }
+    });
+
     view! {
         <Transition fallback=|| view! { <p class="muted">"Loading activity…"</p> }>
             {move || Suspend::new(async move {
                 match activity.await {
-                    Ok(a) => {
-                        live.update(|m| {
-                            for r in &a.active {
-                                m.entry(r.run.id).or_insert((r.run.state, r.run.progress.clone()));
-                            }
-                        });
-                        view! { <ActivityView a live /> }.into_any()
-                    }
+                    Ok(a) => view! { <ActivityView a live /> }.into_any(),
                     Err(e) => view! { <p class="alert alert--error" role="alert">{e.message}</p> }.into_any(),
                 }
             })}
@@ -101,19 +95,50 @@ fn ActivityView(a: Activity, live: LiveRuns) -> impl IntoView {
             </section>
             <section class="card" aria-labelledby="in-flight-title" data-testid="runs-in-flight">
                 <header class="card__header"><h2 id="in-flight-title">"Runs in flight"</h2></header>
-                {if a.active.is_empty() {
-                    view! { <p class="muted">"Nothing is running."</p> }.into_any()
-                } else {
-                    a.active.into_iter().map(|r| view! { <InFlight r live /> }).collect_view().into_any()
-                }}
+                <InFlightRuns runs=a.active live />
             </section>
         </div>
         <section class="card card--spaced" aria-labelledby="recent-title" data-testid="recent-runs">
-            <header class="card__header"><h2 id="recent-title">"Recent runs"</h2></header>
+            <header class="card__header">
+                <h2 id="recent-title">"Recent runs"</h2>
+                <a href="/runs" data-testid="all-runs">"All runs"</a>
+            </header>
             <RecentRuns runs=a.recent />
         </section>
     }
     .into_any()
+}
+
+/// The runs the last load found in flight, less those the event stream has
+/// since seen end: a finished run leaves the list at once, not at the next
+/// reload of the panel (which also brings the runs that started since).
+#[component]
+fn InFlightRuns(runs: Vec<RunListing>, live: LiveRuns) -> impl IntoView {
+    let runs = StoredValue::new(runs);
+    let visible = Memo::new(move |_| {
+        runs.with_value(|runs| {
+            live.with(|m| {
+                runs.iter()
+                    .map(|r| r.run.id)
+                    .filter(|id| m.get(id).is_none_or(|(state, _)| state.is_active()))
+                    .collect::<Vec<_>>()
+            })
+        })
+    });
+    move || {
+        let ids = visible.get();
+        if ids.is_empty() {
+            return view! { <p class="muted" data-testid="nothing-in-flight">"Nothing is running."</p> }.into_any();
+        }
+        runs.with_value(|runs| {
+            runs.iter()
+                .filter(|r| ids.contains(&r.run.id))
+                .cloned()
+                .map(|r| view! { <InFlight r live /> })
+                .collect_view()
+        })
+        .into_any()
+    }
 }
 
 #[component]
@@ -147,7 +172,8 @@ fn RecentRuns(runs: Vec<RunListing>) -> impl IntoView {
                         <th scope="col">"Run"</th>
                         <th scope="col">"Status"</th>
                         <th scope="col">"Finished"</th>
-                        <th scope="col" class="num">"Duration"</th>
+                        <th scope="col" class="num">"Waited"</th>
+                        <th scope="col" class="num">"Run time"</th>
                         <th scope="col" class="num">"Words"</th>
                         <th scope="col" class="num">"Words/s"</th>
                     </tr>
@@ -158,11 +184,12 @@ fn RecentRuns(runs: Vec<RunListing>) -> impl IntoView {
                         let run = r.run;
                         view! {
                             <tr data-testid="recent-run">
-                                <td><a href=format!("/workloads/{}", run.workload_id)>{r.workload_name}</a></td>
+                                <td class="text"><a href=format!("/workloads/{}", run.workload_id)>{r.workload_name}</a></td>
                                 <td><a href=format!("/runs/{}", run.id)>{format!("#{}", run.id)}</a></td>
                                 <td><StatusBadge status=run.state.status() /></td>
                                 <td>{or_dash(run.finished_at.as_deref(), timestamp)}</td>
-                                <td class="num">{or_dash(run.timings.as_ref().map(|t| t.total_secs), duration)}</td>
+                                <td class="num" data-testid="run-waited">{or_dash(run.waited_secs, duration)}</td>
+                                <td class="num" data-testid="run-time">{or_dash(run.timings.as_ref().map(RunTimings::run_secs), duration)}</td>
                                 <td class="num">{or_dash(run.total_words, thousands)}</td>
                                 <td class="num">{throughput}</td>
                             </tr>

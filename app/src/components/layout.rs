@@ -26,6 +26,7 @@ pub fn AppShell(children: Children) -> impl IntoView {
                     <ul class="nav">
                         <li><A href="/" exact=true>"Dashboard"</A></li>
                         <li><A href="/workloads">"Workloads"</A></li>
+                        <li><A href="/runs">"Runs"</A></li>
                         <li><A href="/datasets">"Datasets"</A></li>
                         <li><a href="/docs" rel="external">"API docs"</a></li>
                     </ul>

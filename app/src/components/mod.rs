@@ -1,6 +1,7 @@
 //! Reusable pieces of the UI.
 
 pub mod activity;
+pub mod count_options;
 pub mod data_card;
 pub mod layout;
 pub mod run_progress;

@@ -1,51 +1,44 @@
-//! The top words of a result as a horizontal bar chart in SVG: labels in text,
-//! each bar with its count, and a table-like description for screen readers.
+//! The top words of a result as a horizontal bar chart: one row per word with
+//! its label, a bar as long as its share of the top count, and the count. Rows
+//! of HTML rather than an SVG scaled to the screen, so the labels keep a
+//! readable size on a phone; screen readers get the whole chart as one label.
 
 use leptos::prelude::*;
 
 use crate::format::thousands;
 use crate::run::WordCountRow;
 
-const ROW_HEIGHT: f64 = 26.0;
-const LABEL_WIDTH: f64 = 140.0;
-const COUNT_WIDTH: f64 = 90.0;
-const BAR_WIDTH: f64 = 420.0;
 /// Labels longer than this are cut (with an ellipsis); the full word is in the
-/// bar's tooltip and in the table below the chart.
+/// row's tooltip and in the table below the chart.
 const LABEL_CHARS: usize = 18;
 
 #[component]
 pub fn WordChart(words: Vec<WordCountRow>) -> impl IntoView {
     let max = words.iter().map(|w| w.count).max().unwrap_or(1).max(1) as f64;
-    let height = ROW_HEIGHT * words.len() as f64;
-    let width = LABEL_WIDTH + BAR_WIDTH + COUNT_WIDTH;
     let summary = words
         .iter()
         .map(|w| format!("{}: {}", display(&w.word), thousands(w.count)))
         .collect::<Vec<_>>()
         .join(", ");
     view! {
-        <figure class="chart" data-testid="word-chart">
-            <svg
-                viewBox=format!("0 0 {width} {height}")
-                role="img"
-                aria-label=format!("Most frequent words: {summary}")
-                preserveAspectRatio="xMinYMin meet"
-            >
-                {words.into_iter().enumerate().map(|(i, w)| {
-                    let y = i as f64 * ROW_HEIGHT;
-                    let bar = (w.count as f64 / max * BAR_WIDTH).max(2.0);
+        <figure class="chart" data-testid="word-chart" role="img" aria-label=format!("Most frequent words: {summary}")>
+            <ol class="chart__rows" aria-hidden="true">
+                {words.into_iter().map(|w| {
+                    // Leave room after the longest bar for its count.
+                    let percent = (w.count as f64 / max * 80.0).max(0.5);
                     let label = short(&display(&w.word));
                     view! {
-                        <g class="chart__row" data-testid="chart-row" data-word=w.word.clone()>
-                            <title>{format!("{}: {}", display(&w.word), thousands(w.count))}</title>
-                            <text class="chart__label" x=LABEL_WIDTH - 8.0 y=y + ROW_HEIGHT * 0.65 text-anchor="end">{label}</text>
-                            <rect class="chart__bar" x=LABEL_WIDTH y=y + 4.0 width=bar height=ROW_HEIGHT - 8.0 rx="3"></rect>
-                            <text class="chart__count" x=LABEL_WIDTH + bar + 6.0 y=y + ROW_HEIGHT * 0.65>{thousands(w.count)}</text>
-                        </g>
+                        <li class="chart__row" data-testid="chart-row" data-word=w.word.clone()
+                            title=format!("{}: {}", display(&w.word), thousands(w.count))>
+                            <span class="chart__label">{label}</span>
+                            <span class="chart__track">
+                                <span class="chart__bar" style:width=format!("{percent:.1}%")></span>
+                                <span class="chart__count">{thousands(w.count)}</span>
+                            </span>
+                        </li>
                     }
                 }).collect_view()}
-            </svg>
+            </ol>
         </figure>
     }
 }

@@ -3,13 +3,13 @@
 //! link and works without JavaScript; with the downloads of the whole result.
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
+use leptos_router::hooks::{use_navigate, use_query_map};
 
 use crate::api::get_run_words;
 use crate::components::word_chart::display;
 use crate::format::thousands;
 use crate::href::with_query;
-use crate::run::{WordCountPage, WordOrder};
+use crate::run::{MAX_WORDS_PAGE, WordCountPage, WordOrder};
 
 /// Words per page of the table.
 const PAGE_SIZE: u64 = 50;
@@ -70,8 +70,25 @@ pub fn ResultsExplorer(
     );
     let base = StoredValue::new(base);
     let current = params.get_untracked();
+    // Choosing an order applies it at once (without JavaScript, Search does),
+    // with whatever is typed in the search box.
+    let typed = RwSignal::new(current.q.clone());
+    let navigate = use_navigate();
+    let on_order = move |ev: leptos::ev::Event| {
+        let order = match event_target_value(&ev).as_str() {
+            "word" => WordOrder::Word,
+            _ => WordOrder::Count,
+        };
+        let next = TableParams {
+            q: typed.get_untracked(),
+            order,
+            page: 1,
+        };
+        navigate(&next.href(&base.get_value(), 1), Default::default());
+    };
     let csv = format!("/api/v1/runs/{run_id}/wordcount?format=csv");
-    let json = format!("/api/v1/runs/{run_id}/wordcount?limit=10000");
+    let json = format!("/api/v1/runs/{run_id}/wordcount?limit={MAX_WORDS_PAGE}");
+    let json_words = thousands(MAX_WORDS_PAGE);
 
     view! {
         <div class="results" id="results">
@@ -79,11 +96,12 @@ pub fn ResultsExplorer(
                 <form class="filters" method="get" action=base.get_value() role="search" data-testid="results-search">
                     <label class="field field--inline">
                         <span class="field__label">"Words starting with"</span>
-                        <input type="search" name="q" value=current.q.clone() autocomplete="off" spellcheck="false" />
+                        <input type="search" name="q" value=current.q.clone() autocomplete="off" spellcheck="false"
+                            on:input=move |ev| typed.set(event_target_value(&ev)) />
                     </label>
                     <label class="field field--inline">
                         <span class="field__label">"Order"</span>
-                        <select name="order">
+                        <select name="order" on:change=on_order>
                             <option value="" selected=current.order == WordOrder::Count>"Most frequent first"</option>
                             <option value="word" selected=current.order == WordOrder::Word>"Alphabetical"</option>
                         </select>
@@ -92,7 +110,8 @@ pub fn ResultsExplorer(
                 </form>
                 <div class="results__downloads">
                     <a class="btn btn--secondary" href=csv rel="external" download data-testid="download-csv">"Download CSV"</a>
-                    <a class="btn btn--secondary" href=json rel="external" data-testid="download-json">"JSON"</a>
+                    <a class="btn btn--secondary" href=json rel="external" data-testid="download-json"
+                        title=format!("The {json_words} most frequent words; the CSV has every word")>{format!("JSON (top {json_words})")}</a>
                 </div>
             </div>
             <Transition fallback=|| view! { <p class="muted">"Loading words…"</p> }>
@@ -144,13 +163,13 @@ fn WordPage(
                 </thead>
                 <tbody>
                     {page.words.into_iter().enumerate().map(|(i, w)| {
-                        let share = if total_words > 0 { w.count as f64 / total_words as f64 * 100.0 } else { 0.0 };
+                        let share = share(w.count, total_words);
                         view! {
                             <tr data-testid="result-row">
                                 <td class="num muted">{page.offset + i as u64 + 1}</td>
-                                <td class="word">{display(&w.word)}</td>
+                                <td class="word text">{display(&w.word)}</td>
                                 <td class="num">{thousands(w.count)}</td>
-                                <td class="num">{format!("{share:.2} %")}</td>
+                                <td class="num">{share}</td>
                             </tr>
                         }
                     }).collect_view()}
@@ -166,9 +185,30 @@ fn WordPage(
     .into_any()
 }
 
+/// A word's share of the result, never "0.00 %" for a word that is there.
+fn share(count: u64, total: u64) -> String {
+    if total == 0 {
+        return "–".into();
+    }
+    let percent = count as f64 / total as f64 * 100.0;
+    if percent > 0.0 && percent < 0.01 {
+        "< 0.01 %".into()
+    } else {
+        format!("{percent:.2} %")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_rare_word_has_a_share_above_nothing() {
+        assert_eq!(share(13, 1_000_000), "< 0.01 %");
+        assert_eq!(share(1, 4), "25.00 %");
+        assert_eq!(share(0, 10), "0.00 %");
+        assert_eq!(share(1, 0), "–");
+    }
 
     #[test]
     fn result_links_keep_the_search_and_order() {

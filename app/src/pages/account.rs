@@ -109,7 +109,7 @@ pub fn TokenTable(list: Vec<TokenInfo>, revoke: ServerAction<RevokeToken>) -> im
                         <tr>
                             <td class="num">{t.id}</td>
                             <td class="text">{t.name.clone()}</td>
-                            <td>{t.owner.clone()}</td>
+                            <td class="text">{t.owner.clone()}</td>
                             <td>{t.role.as_str()}</td>
                             <td>{timestamp(&t.created_at)}</td>
                             <td>{t.expires_at.as_deref().map_or_else(|| "never".to_string(), timestamp)}</td>

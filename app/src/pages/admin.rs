@@ -146,7 +146,7 @@ fn UserTable(
                         view! {
                             <tr data-testid="user-row">
                                 <td class="num">{u.id}</td>
-                                <td>{u.name.clone()}</td>
+                                <td class="text">{u.name.clone()}</td>
                                 <td>
                                     <ActionForm action=role attr:class="inline-form">
                                         <input type="hidden" name="id" value=u.id />
@@ -216,10 +216,10 @@ fn AuditTable(page: AuditPage, filter: String, offset: u64) -> impl IntoView {
                     {page.items.into_iter().map(|e| view! {
                         <tr>
                             <td>{timestamp(&e.at)}</td>
-                            <td>{e.actor}</td>
+                            <td class="text">{e.actor}</td>
                             <td>{e.address}</td>
                             <td><code>{e.action}</code></td>
-                            <td>{e.target}</td>
+                            <td class="text">{e.target}</td>
                             <td class="text">{e.detail}</td>
                         </tr>
                     }).collect_view()}

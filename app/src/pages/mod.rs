@@ -7,6 +7,7 @@ pub mod datasets;
 pub mod login;
 pub mod not_found;
 pub mod run;
+pub mod runs;
 pub mod table;
 pub mod workload;
 pub mod workload_editor;

@@ -6,30 +6,53 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
-use crate::api::{CancelRun, get_run};
+use crate::api::{CancelRun, StartRun, get_run};
+use crate::components::count_options::CountOptionFacts;
 use crate::components::layout::PageHeader;
 use crate::components::run_progress::RunProgressBar;
 use crate::components::status_badge::StatusBadge;
 use crate::components::word_table::ResultsExplorer;
-use crate::error::AppError;
-use crate::format::{duration, or_dash, thousands, timestamp};
-use crate::live::use_server_events;
+use crate::format::{duration, or_dash, thousands, timestamp, timestamp_millis};
+use crate::live::{throttled_reload, use_server_events};
 use crate::pages::workload::PostedError;
-use crate::run::{Run, RunProgress, RunState, ServerEvent};
+use crate::run::{Run, RunLogEntry, RunProgress, RunState, ServerEvent};
+
+/// The shortest time between two reloads of a running run's log.
+const LOG_INTERVAL: std::time::Duration = std::time::Duration::from_millis(1000);
 
 #[component]
 pub fn RunPage() -> impl IntoView {
     let params = use_params_map();
     let id = Memo::new(move |_| params.with(|p| p.get("id").and_then(|id| id.parse::<u64>().ok())));
     let cancel = ServerAction::<CancelRun>::new();
+    let again = ServerAction::<StartRun>::new();
     let changed = RwSignal::new(0u64);
     let progress = RwSignal::new(None);
+    // The log of a running run, reloaded as its heartbeats save lines; owned by
+    // the page like `progress`, and loaded whole with each fetch of the run.
+    let log: RwSignal<Vec<RunLogEntry>> = RwSignal::new(Vec::new());
+    let log_changed = RwSignal::new(0u64);
+    let reload_log = throttled_reload(log_changed, LOG_INTERVAL);
+    Effect::new(move |seen: Option<u64>| {
+        let n = log_changed.get();
+        if seen.is_some()
+            && let Some(run_id) = id.get_untracked()
+        {
+            leptos::task::spawn_local(async move {
+                if let Ok(run) = get_run(run_id).await {
+                    // The page may be gone by the time the answer comes.
+                    let _ = log.try_set(run.log);
+                }
+            });
+        }
+        n
+    });
     let run = Resource::new(
         move || (id.get(), cancel.version().get(), changed.get()),
         |(id, ..)| async move {
             match id {
                 Some(id) => get_run(id).await,
-                None => Err(AppError::new(404, "Run ids are whole numbers")),
+                None => Err(crate::api::address_not_found("Run ids are whole numbers")),
             }
         },
     );
@@ -47,6 +70,8 @@ pub fn RunPage() -> impl IntoView {
             progress.set(Some((state, p)));
             if before != Some(state) {
                 changed.update(|n| *n += 1);
+            } else {
+                reload_log();
             }
         }
     });
@@ -69,7 +94,8 @@ pub fn RunPage() -> impl IntoView {
                 match run.await {
                     Ok(run) => {
                         progress.set(Some((run.state, run.progress.clone())));
-                        view! { <RunView run state bar cancel /> }.into_any()
+                        log.set(run.log.clone());
+                        view! { <RunView run state bar log cancel again /> }.into_any()
                     }
                     Err(e) => view! {
                         <Title text="Run not found" />
@@ -87,8 +113,11 @@ fn RunView(
     run: Run,
     state: Signal<RunState>,
     bar: Signal<RunProgress>,
+    log: RwSignal<Vec<RunLogEntry>>,
     cancel: ServerAction<CancelRun>,
+    again: ServerAction<StartRun>,
 ) -> impl IntoView {
+    let editor = crate::session::can(crate::auth::Role::Editor);
     let id = run.id;
     let workload_href = format!("/workloads/{}", run.workload_id);
     let options = &run.options;
@@ -100,16 +129,27 @@ fn RunView(
         </nav>
         <PageHeader title=format!("Run {id}") subtitle=run.source.clone()>
             <StatusBadge status=run.state.status() />
-            {(run.state.is_active() && crate::session::can(crate::auth::Role::Editor)).then(|| view! {
+            {(run.state.is_active() && editor).then(|| view! {
                 <ActionForm action=cancel attr:class="inline-form">
                     <input type="hidden" name="run_id" value=id />
                     <button type="submit" class="btn btn--secondary" data-testid="cancel-run">"Cancel run"</button>
                 </ActionForm>
             })}
+            // A new run of the workload, with its current definition; the
+            // browser follows it to its page.
+            {(!run.state.is_active() && editor).then(|| view! {
+                <ActionForm action=again attr:class="inline-form">
+                    <input type="hidden" name="workload_id" value=run.workload_id />
+                    <input type="hidden" name="follow" value="true" />
+                    <button type="submit" class="btn" data-testid="run-again" disabled=move || again.pending().get()>"Run again"</button>
+                </ActionForm>
+            })}
         </PageHeader>
-        {move || cancel.value().get().and_then(Result::err).map(|e| view! {
-            <p class="alert alert--error" role="alert">{e.message}</p>
-        })}
+        {move || {
+            cancel.value().get().and_then(Result::err)
+                .or_else(|| again.value().get().and_then(Result::err))
+                .map(|e| view! { <p class="alert alert--error" role="alert" data-testid="run-action-error">{e.message}</p> })
+        }}
         <PostedError />
         {run.error.clone().map(|e| view! { <p class="alert alert--error" role="alert" data-testid="run-failure">{e}</p> })}
         <div class="grid">
@@ -120,6 +160,7 @@ fn RunView(
                     <dt>"Attempt"</dt><dd>{run.attempt}</dd>
                     <dt>"Queued"</dt><dd>{timestamp(&run.queued_at)}</dd>
                     <dt>"Started"</dt><dd>{or_dash(run.started_at.as_deref(), timestamp)}</dd>
+                    <dt>"Waited"</dt><dd>{or_dash(run.waited_secs, duration)}</dd>
                     <dt>"Finished"</dt><dd>{or_dash(run.finished_at.as_deref(), timestamp)}</dd>
                     <dt>"Words"</dt><dd>{or_dash(run.total_words, thousands)}</dd>
                     <dt>"Distinct words"</dt><dd>{or_dash(run.distinct_words, thousands)}</dd>
@@ -129,23 +170,22 @@ fn RunView(
                 <header class="card__header"><h2 id="timings-title">"Options and timings"</h2></header>
                 <dl class="facts" data-testid="run-options">
                     <dt>"Executor"</dt><dd data-testid="run-executor">{run.executor.as_str()}</dd>
-                    <dt>"Tokenizer"</dt><dd>{options.tokenizer.as_str()}</dd>
-                    <dt>"Case"</dt><dd>{options.case.as_str()}</dd>
-                    <dt>"Minimum length"</dt><dd>{options.min_length}</dd>
+                    <CountOptionFacts options=options.clone() />
                     {timings.map(|t| view! {
-                        <dt>"Waiting"</dt><dd>{duration(t.queue_secs)}</dd>
+                        <dt>"Waited to start"</dt><dd data-testid="run-waited">{duration(t.queue_secs)}</dd>
                         <dt>"Reading and counting"</dt><dd>{duration(t.count_secs)}</dd>
                         <dt>"Storing results"</dt><dd>{duration(t.store_secs)}</dd>
-                        <dt>"Total"</dt><dd data-testid="run-total-time">{duration(t.total_secs)}</dd>
+                        <dt>"Run time"</dt><dd data-testid="run-time">{duration(t.run_secs())}</dd>
+                        <dt>"Queued to finished"</dt><dd data-testid="run-total-time">{duration(t.total_secs)}</dd>
                     })}
                 </dl>
             </section>
         </div>
         <section class="card" aria-labelledby="log-title">
             <header class="card__header"><h2 id="log-title">"Log"</h2></header>
-            <ol class="log" data-testid="run-log">
-                {run.log.iter().map(|entry| view! {
-                    <li><time datetime=entry.at.clone()>{timestamp(&entry.at)}</time>" "{entry.message.clone()}</li>
+            <ol class="log" data-testid="run-log" aria-live="polite">
+                {move || log.get().into_iter().map(|entry| view! {
+                    <li><time datetime=entry.at.clone()>{timestamp_millis(&entry.at)}</time>" "{entry.message}</li>
                 }).collect_view()}
             </ol>
         </section>

@@ -7,7 +7,7 @@ use leptos_router::hooks::{use_navigate, use_params_map};
 use crate::api::{DeleteTable, get_table};
 use crate::catalog::TableDetail;
 use crate::components::layout::PageHeader;
-use crate::format::{bytes, thousands};
+use crate::format::{bytes, thousands, timestamp};
 
 #[component]
 pub fn TablePage() -> impl IntoView {
@@ -31,13 +31,13 @@ pub fn TablePage() -> impl IntoView {
     });
 
     view! {
-        <Title text=reference />
         <nav class="breadcrumbs" aria-label="Breadcrumbs"><a href="/datasets">"Datasets"</a>" / "{reference}</nav>
         <Transition fallback=|| view! { <p class="muted">"Loading the table…"</p> }>
             {move || Suspend::new(async move {
                 match detail.await {
-                    Ok(d) => view! { <TableView detail=d delete /> }.into_any(),
+                    Ok(d) => view! { <Title text=d.table.reference() /><TableView detail=d delete /> }.into_any(),
                     Err(e) => view! {
+                        <Title text="Table not found" />
                         <PageHeader title="Table not found" />
                         <p class="alert alert--error" role="alert" data-testid="table-error">{e.message}</p>
                     }.into_any(),
@@ -89,7 +89,7 @@ fn TableView(detail: TableDetail, delete: ServerAction<DeleteTable>) -> impl Int
                     <div><dt>"Rows"</dt><dd>{thousands(t.row_count)}</dd></div>
                     <div><dt>"Stored"</dt><dd>{bytes(t.stored_bytes)}</dd></div>
                     <div><dt>"Imported from"</dt><dd>{t.source_format.as_str()}</dd></div>
-                    <div><dt>"Created"</dt><dd><time>{t.created_at.clone()}</time></dd></div>
+                    <div><dt>"Created"</dt><dd><time datetime=t.created_at.clone()>{timestamp(&t.created_at)}</time></dd></div>
                 </dl>
             </section>
             <section class="card" aria-labelledby="schema-title">
@@ -98,7 +98,7 @@ fn TableView(detail: TableDetail, delete: ServerAction<DeleteTable>) -> impl Int
                     <thead><tr><th scope="col">"Column"</th><th scope="col">"Type"</th></tr></thead>
                     <tbody>
                         {t.columns.iter().map(|c| view! {
-                            <tr><td class="mono">{c.name.clone()}</td><td>{c.kind.as_str()}</td></tr>
+                            <tr><td class="mono text">{c.name.clone()}</td><td>{c.kind.as_str()}</td></tr>
                         }).collect_view()}
                     </tbody>
                 </table>
@@ -108,16 +108,19 @@ fn TableView(detail: TableDetail, delete: ServerAction<DeleteTable>) -> impl Int
             <header class="card__header"><h2 id="preview-title">"First rows"</h2></header>
             <div class="table-scroll">
                 <table class="data" data-testid="table-preview">
-                    <thead><tr>{columns.iter().map(|c| view! { <th scope="col">{c.name.clone()}</th> }).collect_view()}</tr></thead>
+                    <thead><tr>{columns.iter().map(|c| view! { <th scope="col" class="column">{c.name.clone()}</th> }).collect_view()}</tr></thead>
                     <tbody>
                         {detail.preview.into_iter().map(|row| view! {
                             <tr>{row.into_iter().map(|v| {
-                                let (text, null) = match v {
-                                    serde_json::Value::Null => ("null".to_string(), true),
-                                    serde_json::Value::String(s) => (s, false),
-                                    other => (other.to_string(), false),
+                                // Null and the empty string are different values: each
+                                // gets a visible, distinct mark.
+                                let (text, null, empty) = match v {
+                                    serde_json::Value::Null => ("null".to_string(), true, false),
+                                    serde_json::Value::String(s) if s.is_empty() => ("(empty string)".to_string(), false, true),
+                                    serde_json::Value::String(s) => (s, false, false),
+                                    other => (other.to_string(), false, false),
                                 };
-                                view! { <td class:null=null>{text}</td> }
+                                view! { <td class="text" class:null=null class:empty=empty>{text}</td> }
                             }).collect_view()}</tr>
                         }).collect_view()}
                     </tbody>

@@ -7,6 +7,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use crate::api::{CancelRun, DeleteWorkload, StartRun, get_run_words, get_workload, list_runs};
+use crate::components::count_options::CountOptionFacts;
 use crate::components::layout::PageHeader;
 use crate::components::run_progress::RunProgressBar;
 use crate::components::status_badge::StatusBadge;
@@ -15,7 +16,7 @@ use crate::components::word_table::ResultsExplorer;
 use crate::error::AppError;
 use crate::format::{duration, or_dash, thousands, timestamp};
 use crate::live::use_server_events;
-use crate::run::{Run, RunState, ServerEvent, WordOrder};
+use crate::run::{Run, RunState, RunTimings, ServerEvent, WordOrder};
 use crate::workload::Workload;
 
 /// Words in the chart of the latest result.
@@ -44,7 +45,8 @@ pub fn WorkloadPage() -> impl IntoView {
             )
         },
         |(id, ..)| async move {
-            let id = id.ok_or_else(|| AppError::new(404, "Workload ids are whole numbers"))?;
+            let id =
+                id.ok_or_else(|| crate::api::address_not_found("Workload ids are whole numbers"))?;
             Ok::<_, AppError>((get_workload(id).await?, list_runs(id).await?))
         },
     );
@@ -133,11 +135,6 @@ fn WorkloadView(
     let editor = crate::session::can(crate::auth::Role::Editor);
     let stored_status = w.status;
     let options = &w.options;
-    let stopwords = match &options.stopwords {
-        tally_engine::Stopwords::None => "none".to_string(),
-        tally_engine::Stopwords::English => "English list".to_string(),
-        tally_engine::Stopwords::Custom(words) => format!("{} of your own", words.len()),
-    };
 
     view! {
         <Title text=w.name.clone() />
@@ -151,7 +148,10 @@ fn WorkloadView(
             {editor.then(|| view! {
                 <ActionForm action=start attr:class="inline-form">
                     <input type="hidden" name="workload_id" value=id />
-                    <button type="submit" class="btn" data-testid="run-now" disabled=move || start.pending().get()>"Run now"</button>
+                    // One run at a time: the server would refuse a second with a 409.
+                    <button type="submit" class="btn" data-testid="run-now"
+                        disabled=move || start.pending().get() || active_run().is_some()
+                        title=move || active_run().map(|run| format!("Run {run} is still in flight"))>"Run now"</button>
                 </ActionForm>
             })}
             {move || active_run().filter(|_| editor).map(|run_id| view! {
@@ -177,14 +177,11 @@ fn WorkloadView(
             <section class="card" aria-labelledby="definition-title">
                 <header class="card__header"><h2 id="definition-title">"Definition"</h2></header>
                 <dl class="facts" data-testid="definition">
-                    <dt>"Type"</dt><dd>{w.workload_type.as_str()}</dd>
+                    <dt>"Type"</dt><dd>{crate::labels::workload_type(w.workload_type)}</dd>
                     <dt>"Source"</dt>
                     <dd><a href=format!("/datasets/{}/{}/{}", w.src_project, w.src_dataset, w.src_table)><code>{w.source()}</code></a></dd>
                     <dt>"Executor"</dt><dd data-testid="workload-executor">{w.executor.as_str()}</dd>
-                    <dt>"Tokenizer"</dt><dd>{options.tokenizer.as_str()}</dd>
-                    <dt>"Case"</dt><dd>{options.case.as_str()}</dd>
-                    <dt>"Minimum length"</dt><dd>{options.min_length}</dd>
-                    <dt>"Stopwords"</dt><dd>{stopwords}</dd>
+                    <CountOptionFacts options=options.clone() />
                     <dt>"Created"</dt><dd>{timestamp(&w.created_at)}</dd>
                     <dt>"Updated"</dt><dd>{timestamp(&w.updated_at)}</dd>
                 </dl>
@@ -195,11 +192,26 @@ fn WorkloadView(
             <header class="card__header"><h2 id="result-title">"Latest result"</h2></header>
             {match latest_success {
                 None => view! { <p class="muted" data-testid="no-result">"No successful run yet."</p> }.into_any(),
-                Some(run) => view! { <LatestResult run base=format!("/workloads/{id}") /> }.into_any(),
+                Some(run) => {
+                    // Counted before an edit of the source or the options: say so.
+                    let outdated = run.source != w.source() || run.options != w.options;
+                    view! {
+                        {outdated.then(|| view! {
+                            <p class="alert alert--info" role="status" data-testid="result-outdated">
+                                "This result was counted with an earlier definition of the workload. Run it again to count with the current one."
+                            </p>
+                        })}
+                        <LatestResult run base=format!("/workloads/{id}") />
+                    }
+                    .into_any()
+                }
             }}
         </section>
         <section class="card" aria-labelledby="runs-title">
-            <header class="card__header"><h2 id="runs-title">"Runs"</h2></header>
+            <header class="card__header">
+                <h2 id="runs-title">"Runs"</h2>
+                <a href=format!("/runs?workload_id={id}") data-testid="workload-all-runs">"In the Runs list"</a>
+            </header>
             <RunHistory runs />
         </section>
     }
@@ -221,16 +233,21 @@ pub fn PostedError() -> impl IntoView {
 #[component]
 fn LatestRun(run: Run) -> impl IntoView {
     let state = run.state;
+    let waited = or_dash(run.waited_secs, duration);
     let summary = match state {
         RunState::Succeeded => format!(
-            "{} words, {} distinct, in {}",
+            "{} words, {} distinct, in {} (waited {waited} to start)",
             thousands(run.total_words.unwrap_or(0)),
             thousands(run.distinct_words.unwrap_or(0)),
-            or_dash(run.timings.as_ref().map(|t| t.total_secs), duration),
+            or_dash(run.timings.as_ref().map(RunTimings::run_secs), duration),
         ),
         RunState::Failed => run.error.clone().unwrap_or_else(|| "Failed".into()),
         RunState::Cancelled => "Cancelled before it finished.".into(),
-        _ => format!("Queued {}", timestamp(&run.queued_at)),
+        RunState::Running => format!(
+            "Started {} after waiting {waited}",
+            or_dash(run.started_at.as_deref(), timestamp),
+        ),
+        RunState::Queued => format!("Queued {}, waiting to start", timestamp(&run.queued_at)),
     };
     view! {
         <RunProgressBar state=state progress=run.progress.clone() />
@@ -282,7 +299,8 @@ pub fn RunHistory(runs: Vec<Run>) -> impl IntoView {
                         <th scope="col">"Run"</th>
                         <th scope="col">"Status"</th>
                         <th scope="col">"Queued"</th>
-                        <th scope="col" class="num">"Duration"</th>
+                        <th scope="col" class="num">"Waited"</th>
+                        <th scope="col" class="num">"Run time"</th>
                         <th scope="col" class="num">"Words"</th>
                         <th scope="col" class="num">"Distinct"</th>
                     </tr>
@@ -293,7 +311,8 @@ pub fn RunHistory(runs: Vec<Run>) -> impl IntoView {
                             <td><a href=format!("/runs/{}", r.id)>{format!("#{}", r.id)}</a></td>
                             <td><StatusBadge status=r.state.status() /></td>
                             <td>{timestamp(&r.queued_at)}</td>
-                            <td class="num">{or_dash(r.timings.as_ref().map(|t| t.total_secs), duration)}</td>
+                            <td class="num" data-testid="run-waited">{or_dash(r.waited_secs, duration)}</td>
+                            <td class="num" data-testid="run-time">{or_dash(r.timings.as_ref().map(RunTimings::run_secs), duration)}</td>
                             <td class="num">{or_dash(r.total_words, thousands)}</td>
                             <td class="num">{or_dash(r.distinct_words, thousands)}</td>
                         </tr>

@@ -8,7 +8,7 @@ use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos::wasm_bindgen::JsCast;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::hooks::{use_location, use_params_map, use_query_map};
 
 use crate::api::{
     CreateWorkload, UpdateWorkload, get_catalog_tree, get_system_status, get_workload,
@@ -28,6 +28,9 @@ pub fn NewWorkloadPage() -> impl IntoView {
         initial.src_project = parts.next().unwrap_or_default().to_string();
         initial.src_dataset = parts.next().unwrap_or_default().to_string();
         initial.src_table = parts.next().unwrap_or_default().to_string();
+    }
+    if let Some(form) = WorkloadForm::from_query(|k| query.with_untracked(|q| q.get(k))) {
+        initial = form;
     }
     let posted = posted_form();
     if let Some(p) = &posted {
@@ -60,7 +63,9 @@ pub fn EditWorkloadPage() -> impl IntoView {
     let workload = Resource::new(id, |id| async move {
         match id {
             Some(id) => get_workload(id).await,
-            None => Err(AppError::new(404, "Workload ids are whole numbers")),
+            None => Err(crate::api::address_not_found(
+                "Workload ids are whole numbers",
+            )),
         }
     });
     view! {
@@ -82,9 +87,14 @@ pub fn EditWorkloadPage() -> impl IntoView {
 #[component]
 fn EditForm(w: Workload) -> impl IntoView {
     let posted = posted_form();
-    let initial = posted
-        .as_ref()
-        .map_or_else(|| WorkloadForm::from_workload(&w), |p| p.form.clone());
+    let query = use_query_map();
+    let initial = posted.as_ref().map_or_else(
+        || {
+            WorkloadForm::from_query(|k| query.with_untracked(|q| q.get(k)))
+                .unwrap_or_else(|| WorkloadForm::from_workload(&w))
+        },
+        |p| p.form.clone(),
+    );
     let update = ServerAction::<UpdateWorkload>::new();
     let error = Signal::derive(move || failure(update.value().get(), &posted));
     let pending = update.pending();
@@ -142,7 +152,7 @@ fn WorkloadFields(
         None => posted_error(),
     };
     let message = move |field: &'static str| {
-        Signal::derive(move || error.get().and_then(|e| e.for_field(field)))
+        Signal::derive(move || error.get().and_then(|e| form_message(&e, field)))
     };
     let invalid = move |field: &'static str| move || message(field).get().is_some().to_string();
     let stopwords = RwSignal::new(initial.stopwords.clone());
@@ -164,7 +174,9 @@ fn WorkloadFields(
         <div class="field">
             <label for="wl-type">"Type"</label>
             <select id="wl-type" name="form[workload_type]" aria-describedby="wl-type-help wl-workload_type-error">
-                <option value="wordcount" selected=initial.workload_type == "wordcount">"Word count"</option>
+                {crate::workload::WorkloadType::ALL.into_iter().map(|t| view! {
+                    <option value=t.as_str() selected=initial.workload_type == t.as_str()>{crate::labels::workload_type(t)}</option>
+                }).collect_view()}
             </select>
             <p class="field__help" id="wl-type-help">"Counts every distinct word of the column."</p>
             <FieldMessage id="wl-workload_type-error" message=message("workload_type") />
@@ -177,9 +189,9 @@ fn WorkloadFields(
                 <div class="field">
                     <label for="wl-tokenizer">"Tokenizer"</label>
                     <select id="wl-tokenizer" name="form[tokenizer]" aria-describedby="wl-tokenizer-help wl-tokenizer-error">
-                        {[("whitespace", "Whitespace"), ("words", "Words (Unicode)"), ("spark", "Spark (prototype)")]
+                        {tally_engine::TokenizerKind::ALL
                             .into_iter()
-                            .map(|(value, label)| view! { <option value=value selected=initial.tokenizer == value>{label}</option> })
+                            .map(|k| view! { <option value=k.as_str() selected=initial.tokenizer == k.as_str()>{crate::labels::tokenizer(k)}</option> })
                             .collect_view()}
                     </select>
                     <p class="field__help" id="wl-tokenizer-help">
@@ -190,8 +202,10 @@ fn WorkloadFields(
                 <div class="field">
                     <label for="wl-case">"Case"</label>
                     <select id="wl-case" name="form[case]" aria-describedby="wl-case-error">
-                        <option value="lower" selected=initial.case == "lower">"Lowercase everything"</option>
-                        <option value="preserve" selected=initial.case == "preserve">"Keep as written"</option>
+                        {[tally_engine::CaseMode::Lower, tally_engine::CaseMode::Preserve]
+                            .into_iter()
+                            .map(|c| view! { <option value=c.as_str() selected=initial.case == c.as_str()>{crate::labels::case(c)}</option> })
+                            .collect_view()}
                     </select>
                     <FieldMessage id="wl-case-error" message=message("case") />
                 </div>
@@ -377,7 +391,16 @@ fn SourceSelects(
                 .unwrap_or_default()
         })
     });
-    let chosen_column = Memo::new(move |_| pick(column.get(), columns.get()));
+    let chosen_column = Memo::new(move |_| {
+        let wanted = column.get();
+        columns.with(|cs| {
+            if cs.contains(&wanted) {
+                wanted
+            } else {
+                text_column(cs).unwrap_or_default()
+            }
+        })
+    });
 
     view! {
         <div class="field-row">
@@ -395,6 +418,13 @@ fn SourceSelects(
         {move || columns.with(Vec::is_empty).then(|| view! {
             <p class="alert" data-testid="source-no-string-column">"This table has no string column to count."</p>
         })}
+        // Without JavaScript the selects cannot narrow each other: this sends
+        // the form to its own page as a GET, which comes back with the next
+        // select's choices and everything typed so far. Hidden once hydrated.
+        <button type="submit" class="btn btn--secondary without-js" formmethod="get"
+            formaction=use_location().pathname.get_untracked() formnovalidate=true data-testid="source-next">
+            "Show the choices for this source"
+        </button>
     }
 }
 
@@ -417,11 +447,17 @@ fn SourceSelect(
                 on:change=move |ev| choose.set(event_target_value(&ev))>
                 {move || {
                     let current = chosen.get();
-                    options.get().into_iter().map(|name| {
+                    // Nothing is chosen for the user: with several to choose
+                    // from, the select starts on this placeholder.
+                    let placeholder = current.is_empty().then(|| view! {
+                        <option value="" selected=true>"Choose…"</option>
+                    });
+                    let choices = options.get().into_iter().map(|name| {
                         let selected = name == current;
                         let label = name.clone();
                         view! { <option value=name selected=selected>{label}</option> }
-                    }).collect_view()
+                    }).collect_view();
+                    view! { {placeholder} {choices} }
                 }}
             </select>
             <p class="field__error" id=error_id.clone() role="alert" data-testid=error_id>{move || message.get()}</p>
@@ -446,11 +482,68 @@ fn focus_input(field: &str) {
 }
 
 /// `wanted` when it is one of `options`, else the first option (or nothing).
+/// The choice to show: the one wanted if it is still there, the only one if
+/// there is one, else none (the select shows "Choose…").
 fn pick(wanted: String, options: Vec<String>) -> String {
     if options.contains(&wanted) {
         wanted
-    } else {
+    } else if options.len() == 1 {
         options.into_iter().next().unwrap_or_default()
+    } else {
+        String::new()
+    }
+}
+
+/// Names that say a column holds text to count, most telling first.
+const TEXT_COLUMN_NAMES: [&str; 9] = [
+    "text",
+    "line",
+    "body",
+    "content",
+    "message",
+    "description",
+    "comment",
+    "review",
+    "word",
+];
+
+/// The string column to offer first: the only one, or one whose name says it
+/// holds text (ignoring case); else none, and the user chooses.
+fn text_column(columns: &[String]) -> Option<String> {
+    if let [only] = columns {
+        return Some(only.clone());
+    }
+    TEXT_COLUMN_NAMES.iter().find_map(|wanted| {
+        columns
+            .iter()
+            .find(|c| c.eq_ignore_ascii_case(wanted))
+            .cloned()
+    })
+}
+
+/// A field's error in the form's words. The REST API keeps the prototype's
+/// (pydantic's) wording for scripts; a person filling in the form gets told
+/// what to do instead.
+fn form_message(error: &AppError, field: &str) -> Option<String> {
+    let Some(e) = error.errors.iter().find(|e| e.field() == field) else {
+        return error.for_field(field);
+    };
+    let choose = |what: &str| Some(format!("Choose a {what}."));
+    match (field, e.kind.as_str()) {
+        ("name", "string_too_short" | "missing") => Some("Give the workload a name.".into()),
+        ("src_project", "string_too_short" | "missing") => choose("project"),
+        ("src_dataset", "string_too_short" | "missing") => choose("dataset"),
+        ("src_table", "string_too_short" | "missing") => choose("table"),
+        ("src_column_name", "string_too_short" | "missing") => choose("string column to count"),
+        ("min_length", "int_type" | "int_parsing") => {
+            Some("Enter a whole number of characters, such as 0 or 3.".into())
+        }
+        (_, "string_too_long") => Some(
+            e.msg
+                .replacen("String should have at most", "Too long: at most", 1)
+                + ".",
+        ),
+        _ => Some(e.msg.clone()),
     }
 }
 
@@ -466,7 +559,56 @@ mod tests {
     fn a_choice_that_no_longer_fits_falls_back_to_the_first() {
         let options = vec!["a".to_string(), "b".to_string()];
         assert_eq!(pick("b".into(), options.clone()), "b");
-        assert_eq!(pick("gone".into(), options), "a");
+        assert_eq!(
+            pick("gone".into(), options),
+            "",
+            "two to choose from: no guess"
+        );
+        assert_eq!(pick("gone".into(), vec!["only".into()]), "only");
         assert_eq!(pick("x".into(), Vec::new()), "");
+    }
+
+    #[test]
+    fn the_text_column_is_the_one_whose_name_says_so() {
+        let cols = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            text_column(&cols(&["corpus", "word"])).as_deref(),
+            Some("word")
+        );
+        assert_eq!(
+            text_column(&cols(&["id", "Text", "line"])).as_deref(),
+            Some("Text")
+        );
+        assert_eq!(text_column(&cols(&["only"])).as_deref(), Some("only"));
+        assert_eq!(text_column(&cols(&["a", "b"])), None);
+    }
+
+    #[test]
+    fn form_errors_say_what_to_do() {
+        use crate::error::FieldError;
+        let mut e = AppError::new(422, "Invalid workload");
+        e.errors = vec![
+            FieldError::body(
+                &["name"],
+                "String should have at least 1 character".into(),
+                "string_too_short",
+            ),
+            FieldError::body(&["src_table"], "Field required".into(), "missing"),
+            FieldError::body(
+                &["options", "min_length"],
+                "Input should be a valid integer".into(),
+                "int_type",
+            ),
+        ];
+        assert_eq!(
+            form_message(&e, "name").as_deref(),
+            Some("Give the workload a name.")
+        );
+        assert_eq!(
+            form_message(&e, "src_table").as_deref(),
+            Some("Choose a table.")
+        );
+        assert!(form_message(&e, "min_length").is_some_and(|m| m.contains("whole number")));
+        assert_eq!(form_message(&e, "case"), None);
     }
 }

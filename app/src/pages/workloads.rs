@@ -11,15 +11,31 @@ use crate::components::layout::PageHeader;
 use crate::components::status_badge::StatusBadge;
 use crate::format::{duration, thousands, timestamp};
 use crate::href::with_query;
-use crate::workload::{DEFAULT_PAGE, Workload, WorkloadPage, WorkloadSort, WorkloadStatus};
+use crate::workload::{
+    DEFAULT_PAGE, MAX_PAGE, Workload, WorkloadPage, WorkloadSort, WorkloadStatus,
+};
 
 /// The list's state, as the URL query holds it.
-#[derive(Clone, Debug, PartialEq, Default)]
+#[derive(Clone, Debug, PartialEq)]
 struct ListParams {
     status: String,
     q: String,
     sort: String,
     page: u64,
+    /// Workloads per page: `?limit=`, from 1 to `MAX_PAGE`.
+    limit: u64,
+}
+
+impl Default for ListParams {
+    fn default() -> Self {
+        Self {
+            status: String::new(),
+            q: String::new(),
+            sort: String::new(),
+            page: 1,
+            limit: DEFAULT_PAGE,
+        }
+    }
 }
 
 impl ListParams {
@@ -29,12 +45,18 @@ impl ListParams {
         } else {
             String::new()
         };
+        let limit = if self.limit == DEFAULT_PAGE {
+            String::new()
+        } else {
+            self.limit.to_string()
+        };
         with_query(
             "/workloads",
             &[
                 ("q", self.q.clone()),
                 ("status", self.status.clone()),
                 ("sort", self.sort.clone()),
+                ("limit", limit),
                 ("page", page),
             ],
         )
@@ -54,17 +76,22 @@ pub fn WorkloadsPage() -> impl IntoView {
                 .and_then(|p| p.parse().ok())
                 .filter(|&p| p >= 1)
                 .unwrap_or(1),
+            limit: q
+                .get("limit")
+                .and_then(|l| l.parse().ok())
+                .filter(|l| (1..=MAX_PAGE).contains(l))
+                .unwrap_or(DEFAULT_PAGE),
         })
     });
     let page = Resource::new(
         move || params.get(),
         |p| async move {
-            let offset = (p.page - 1) * DEFAULT_PAGE;
+            let offset = (p.page - 1).saturating_mul(p.limit);
             list_workloads(
                 p.status,
                 p.q,
                 p.sort,
-                DEFAULT_PAGE.to_string(),
+                p.limit.to_string(),
                 offset.to_string(),
             )
             .await
@@ -129,30 +156,27 @@ fn FilterForm(params: Memo<ListParams>) -> impl IntoView {
 #[component]
 fn WorkloadTable(result: WorkloadPage, params: ListParams) -> impl IntoView {
     let total = result.total;
-    let pages = total.div_ceil(DEFAULT_PAGE).max(1);
-    let page = params.page.min(pages);
+    let pages = total.div_ceil(params.limit).max(1);
+    let page = params.page;
     if result.items.is_empty() {
-        let filtered = !params.q.is_empty() || !params.status.is_empty();
-        return view! {
-            <div class="empty-state" data-testid="workloads-empty">
-                <h3>{if filtered { "No workload matches" } else { "No workloads yet" }}</h3>
-                <p class="muted">
-                    {if filtered {
-                        "Change the search or the status filter."
-                    } else {
-                        "Create one with POST /api/v1/workloads (see the API docs): it counts the words of a string column and runs at once."
-                    }}
-                </p>
-            </div>
-        }
-        .into_any();
+        return view! { <NoWorkloads params total pages /> }.into_any();
     }
-    let first = (page - 1) * DEFAULT_PAGE + 1;
+    let first = (page - 1) * params.limit + 1;
     let last = first + result.items.len() as u64 - 1;
+    let count = if total == 1 {
+        "1 workload".to_string()
+    } else if pages == 1 {
+        format!("{} workloads", thousands(total))
+    } else {
+        format!(
+            "{}–{} of {} workloads",
+            thousands(first),
+            thousands(last),
+            thousands(total)
+        )
+    };
     view! {
-        <p class="muted" data-testid="workloads-count">
-            {format!("{}–{} of {} workloads", thousands(first), thousands(last), thousands(total))}
-        </p>
+        <p class="muted" data-testid="workloads-count">{count}</p>
         <div class="table-scroll">
             <table class="data" data-testid="workloads-table">
                 <thead>
@@ -180,20 +204,72 @@ fn WorkloadTable(result: WorkloadPage, params: ListParams) -> impl IntoView {
     .into_any()
 }
 
+/// An empty page of the list: a fresh installation, a filter nothing matches,
+/// or a page past the last one.
+#[component]
+fn NoWorkloads(params: ListParams, total: u64, pages: u64) -> impl IntoView {
+    let filtered = !params.q.is_empty() || !params.status.is_empty();
+    let (title, body) = if total > 0 {
+        (
+            format!("Page {} is past the end", thousands(params.page)),
+            view! {
+                <p class="muted">
+                    {format!("{} matching workloads fill {} ", thousands(total), thousands(pages))}
+                    {if pages == 1 { "page" } else { "pages" }}". "
+                    <a href=params.href(pages) data-testid="last-page">{format!("Go to page {}", thousands(pages))}</a>
+                </p>
+            }
+            .into_any(),
+        )
+    } else if filtered {
+        (
+            "No workload matches".to_string(),
+            view! {
+                <p class="muted">
+                    "Change the search or the status filter, or "
+                    <a href="/workloads">"show every workload"</a>"."
+                </p>
+            }
+            .into_any(),
+        )
+    } else {
+        (
+            "No workloads yet".to_string(),
+            view! {
+                <p class="muted">"A workload counts the words of one text column of a table, and runs at once."</p>
+                {if crate::session::can(crate::auth::Role::Editor) {
+                    view! { <a class="btn" href="/workloads/new" data-testid="empty-new-workload">"New workload"</a> }.into_any()
+                } else {
+                    view! { <p class="muted">"An editor can create one."</p> }.into_any()
+                }}
+            }
+            .into_any(),
+        )
+    };
+    view! {
+        <div class="empty-state" data-testid="workloads-empty">
+            <h3>{title}</h3>
+            {body}
+        </div>
+    }
+}
+
 #[component]
 fn WorkloadRow(w: Workload) -> impl IntoView {
     let last_run = w
         .last_run
         .as_ref()
         .map(|r| match (&r.started_at, &r.finished_at) {
-            (Some(_), Some(_)) => match r.duration_secs {
-                Some(secs) => format!(
-                    "#{} · {} · {} words",
+            // The run's own time and its wait in the queue, never one sum.
+            (Some(_), Some(_)) => match (r.run_secs, r.queue_secs) {
+                (Some(run), Some(wait)) => format!(
+                    "#{} · ran {} · waited {} · {} words",
                     r.id,
-                    duration(secs),
+                    duration(run),
+                    duration(wait),
                     thousands(r.total_words)
                 ),
-                None => format!("#{} · {} words", r.id, thousands(r.total_words)),
+                _ => format!("#{} · {} words", r.id, thousands(r.total_words)),
             },
             (Some(_), None) => format!("#{} · {:.0} %", r.id, r.progress * 100.0),
             _ => format!("#{} · waiting", r.id),
@@ -201,9 +277,9 @@ fn WorkloadRow(w: Workload) -> impl IntoView {
     view! {
         <tr data-testid="workload-row">
             <td>{w.id}</td>
-            <td><a href=format!("/workloads/{}", w.id) data-testid="workload-link">{w.name.clone()}</a></td>
-            <td>{w.workload_type.as_str()}</td>
-            <td><code>{w.source()}</code></td>
+            <td class="text"><a href=format!("/workloads/{}", w.id) data-testid="workload-link">{w.name.clone()}</a></td>
+            <td>{crate::labels::workload_type(w.workload_type)}</td>
+            <td class="text"><code>{w.source()}</code></td>
             <td><StatusBadge status=w.status /></td>
             <td>{last_run.unwrap_or_else(|| "—".into())}</td>
             <td><time datetime=w.created_at.clone()>{timestamp(&w.created_at)}</time></td>
@@ -222,8 +298,14 @@ mod tests {
             q: "a b&c".into(),
             sort: String::new(),
             page: 1,
+            limit: DEFAULT_PAGE,
         };
         assert_eq!(p.href(2), "/workloads?q=a%20b%26c&status=running&page=2");
         assert_eq!(ListParams::default().href(1), "/workloads");
+        let small = ListParams {
+            limit: 10,
+            ..ListParams::default()
+        };
+        assert_eq!(small.href(3), "/workloads?limit=10&page=3");
     }
 }

@@ -34,6 +34,7 @@ const SERVER_FUNCTIONS: &[(&str, Role)] = &[
     ("runs/start", Role::Editor),
     ("runs/cancel", Role::Editor),
     ("runs/list", Role::Viewer),
+    ("runs/search", Role::Viewer),
     ("runs/get", Role::Viewer),
     ("runs/words", Role::Viewer),
     // Each user manages their own tokens; admins see everyone's.

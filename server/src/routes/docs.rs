@@ -30,6 +30,7 @@ use crate::startup::AppState;
         super::workloads::delete,
         super::runs::start,
         super::runs::list,
+        super::runs::search,
         super::runs::get,
         super::runs::cancel,
         super::runs::workload_wordcount,

@@ -110,6 +110,45 @@ pub async fn list(
     Ok(([(TOTAL_COUNT, total.to_string())], Json(runs)).into_response())
 }
 
+/// Filters of the runs across workloads (all optional).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // Documents the parameters; `RunQuery::parse` reads them.
+pub struct RunSearchParams {
+    /// `queued`, `running`, `succeeded`, `failed` or `cancelled`.
+    state: Option<String>,
+    /// Only the runs of this workload.
+    workload_id: Option<u64>,
+    /// Runs queued on this day (UTC, `YYYY-MM-DD`) or later.
+    since: Option<String>,
+    /// Runs queued on this day (UTC, `YYYY-MM-DD`) or earlier.
+    until: Option<String>,
+    /// Page size, 1 to 1 000 (default 50).
+    limit: Option<u64>,
+    /// Runs to skip (default 0).
+    offset: Option<u64>,
+}
+
+/// Runs of every workload, newest first, filtered by state, workload and the
+/// day they were queued; `X-Total-Count` is how many match.
+#[utoipa::path(get, path = "/api/v1/runs", tag = "runs", params(RunSearchParams),
+    responses(
+        (status = 200, description = "One page of runs", body = [Run],
+            headers(("X-Total-Count" = u64, description = "Runs matching the filters"))),
+        (status = 422, description = "An invalid parameter, named in `loc`", body = ValidationErrorBody),
+    ))]
+pub async fn search(
+    State(state): State<AppState>,
+    axum::extract::Query(params): axum::extract::Query<Vec<(String, String)>>,
+) -> Result<Response, ServiceError> {
+    let query =
+        tally_app::run_list::RunQuery::parse(params.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .map_err(ServiceError::Invalid)?;
+    let (rows, total) = state.service.search_runs(&query).await?;
+    let runs: Vec<Run> = rows.iter().map(RunRow::public).collect();
+    Ok(([(TOTAL_COUNT, total.to_string())], Json(runs)).into_response())
+}
+
 /// A run, with its progress, log and timings.
 #[utoipa::path(get, path = "/api/v1/runs/{run_id}", tag = "runs",
     params(("run_id" = u64, Path)),

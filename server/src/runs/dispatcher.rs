@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use tally_app::format::thousands;
 use tally_app::names::TableRef;
 use tally_app::run::{RunState, ServerEvent};
 use tally_app::workload::Executor;
@@ -379,7 +380,8 @@ async fn count_and_store(
     let stats = result.stats;
     log.push(LogRow::now(format!(
         "counted {} words ({} distinct) in {count_secs:.2} s; storing results",
-        stats.total_words, stats.distinct_words
+        thousands(stats.total_words),
+        thousands(stats.distinct_words)
     )));
     // A small result is stored with the outcome, in the database.
     let (results, stem) = if words.len() <= INLINE_WORDS {
@@ -484,8 +486,9 @@ async fn start_native(
         .map_err(|e| start_failure(&e))?;
     let rows = scan.rows();
     log.push(LogRow::now(format!(
-        "reading {reference}.{}: {rows} rows",
-        run.src_column_name
+        "reading {reference}.{}: {} rows",
+        run.src_column_name,
+        thousands(rows)
     )));
     let engine = Engine::new(run.options())
         .map_err(|e| e.to_string())?
@@ -529,8 +532,10 @@ async fn start_spark(
             .push(LogRow::now(message));
     };
     push(format!(
-        "reading {reference}.{}: {rows} rows, on Spark at {}",
-        run.src_column_name, settings.master
+        "reading {reference}.{}: {} rows, on Spark at {}",
+        run.src_column_name,
+        thousands(rows),
+        settings.master
     ));
     let work_dir = service.spark_work_dir(run.id());
     let (column, options, token) = (run.src_column_name.clone(), run.options(), token.clone());

@@ -231,6 +231,9 @@ impl RunRow {
             queued_at: rfc3339_millis(self.queued_at),
             started_at: self.started_at.map(rfc3339_millis),
             finished_at: self.finished_at.map(rfc3339_millis),
+            waited_secs: self
+                .started_at
+                .map(|started| secs_between(self.queued_at, started)),
             progress: self.progress.public(self.elapsed_secs()),
             total_words: self.total_words.and_then(|n| u64::try_from(n).ok()),
             distinct_words: self.distinct_words.and_then(|n| u64::try_from(n).ok()),
@@ -259,6 +262,8 @@ impl RunRow {
             total_words: run.total_words.unwrap_or(run.progress.words_done),
             distinct_words: run.distinct_words,
             duration_secs: run.timings.as_ref().map(|t| t.total_secs),
+            queue_secs: run.waited_secs,
+            run_secs: run.timings.as_ref().map(RunTimings::run_secs),
             error: run.error,
         }
     }
@@ -331,6 +336,68 @@ struct PrunedRun {
 #[derive(Debug, SurrealValue)]
 struct RunCount {
     n: i64,
+}
+
+/// A search of runs in the database's terms: the query's days as the instants
+/// that bound them (a day is UTC midnight to midnight).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunFilter {
+    state: Option<&'static str>,
+    workload: Option<i64>,
+    queued_from: Option<DateTime<Utc>>,
+    queued_before: Option<DateTime<Utc>>,
+    limit: i64,
+    offset: i64,
+}
+
+impl RunFilter {
+    pub fn of(query: &tally_app::run_list::RunQuery) -> Self {
+        let midnight = |day: tally_app::run_list::Day| {
+            chrono::NaiveDate::from_ymd_opt(
+                i32::from(day.year),
+                u32::from(day.month),
+                u32::from(day.day),
+            )
+        };
+        Self {
+            state: query.state.map(RunState::as_str),
+            workload: query.workload_id.and_then(|id| i64::try_from(id).ok()),
+            queued_from: query
+                .since
+                .and_then(midnight)
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|t| t.and_utc()),
+            // The day after `until`, at midnight; after the last day chrono
+            // knows there is no bound to give.
+            queued_before: query
+                .until
+                .and_then(midnight)
+                .and_then(|d| d.succ_opt())
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|t| t.and_utc()),
+            limit: i64::try_from(query.limit).unwrap_or(i64::MAX),
+            offset: i64::try_from(query.offset).unwrap_or(i64::MAX),
+        }
+    }
+
+    /// The `WHERE` clause (empty without a filter), over `$state`, `$wid`,
+    /// `$from` and `$before`.
+    fn condition(&self) -> String {
+        let parts: Vec<&str> = [
+            self.state.map(|_| "state = $state"),
+            self.workload.map(|_| "workload = $wid"),
+            self.queued_from.map(|_| "queued_at >= $from"),
+            self.queued_before.map(|_| "queued_at < $before"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if parts.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", parts.join(" AND "))
+        }
+    }
 }
 
 /// What [`RunStore::delete_workload`]'s transaction returns.
@@ -925,6 +992,31 @@ impl RunStore {
             .bind(("wid", i64::try_from(workload).unwrap_or(i64::MAX)))
             .bind(("limit", i64::try_from(limit).unwrap_or(i64::MAX)))
             .bind(("offset", i64::try_from(offset).unwrap_or(i64::MAX)))
+            .await?
+            .check()?;
+        let rows: Vec<RunRow> = res.take(0)?;
+        let total: Vec<RunCount> = res.take(1)?;
+        let total = total.first().map_or(0, |c| u64::try_from(c.n).unwrap_or(0));
+        Ok((rows, total))
+    }
+
+    /// Runs the filter keeps, newest first, a page at a time, and how many
+    /// it keeps in all.
+    pub async fn search(&self, filter: &RunFilter) -> Result<(Vec<RunRow>, u64), DbError> {
+        let condition = filter.condition();
+        let mut res = self
+            .db
+            .client()
+            .query(format!(
+                "{SELECT_RUN} {condition} ORDER BY num DESC LIMIT $limit START $offset;
+                 SELECT count() AS n FROM run {condition} GROUP ALL;"
+            ))
+            .bind(("state", filter.state.unwrap_or_default().to_string()))
+            .bind(("wid", filter.workload.unwrap_or_default()))
+            .bind(("from", filter.queued_from.unwrap_or_default()))
+            .bind(("before", filter.queued_before.unwrap_or_default()))
+            .bind(("limit", filter.limit))
+            .bind(("offset", filter.offset))
             .await?
             .check()?;
         let rows: Vec<RunRow> = res.take(0)?;

@@ -344,6 +344,13 @@ impl AppService for TallyService {
         Ok(TallyService::activity(self).await?)
     }
 
+    async fn search_runs(
+        &self,
+        query: tally_app::run_list::RunQuery,
+    ) -> Result<tally_app::run_list::RunListPage, AppError> {
+        Ok(TallyService::run_listings(self, &query).await?)
+    }
+
     async fn start_run(&self, who: &Principal, workload_id: u64) -> Result<Run, AppError> {
         Ok(self.rerun_workload(who, workload_id).await?)
     }

@@ -1,13 +1,14 @@
 //! Run operations: start, cancel, inspect, and read results.
 
 use tally_app::run::{Activity, Run, RunListing, RunState, ServerEvent, WordCountPage};
+use tally_app::run_list::{RunListPage, RunQuery};
 use tally_app::workload::{Workload, WorkloadStatus};
 use tally_engine::WordCount;
 
 use super::TallyService;
 use crate::error::ServiceError;
 use crate::runs::results::{ResultQuery, ResultSource, ResultsAt};
-use crate::runs::store::{RunRow, RunStore};
+use crate::runs::store::{RunFilter, RunRow, RunStore};
 use crate::runs::{EventBus, RunQueue, StreamSlots};
 use tally_app::auth::Principal;
 
@@ -328,6 +329,40 @@ impl TallyService {
         Ok(changed.len())
     }
 
+    /// Runs across workloads, newest first, as the query filters them, and
+    /// how many match.
+    pub async fn search_runs(&self, query: &RunQuery) -> Result<(Vec<RunRow>, u64), ServiceError> {
+        Ok(self.runs.search(&RunFilter::of(query)).await?)
+    }
+
+    /// [`Self::search_runs`] with each run's workload name (the Runs page).
+    pub async fn run_listings(&self, query: &RunQuery) -> Result<RunListPage, ServiceError> {
+        let (rows, total) = self.search_runs(query).await?;
+        Ok(RunListPage {
+            items: self.listings(&rows).await?,
+            total,
+        })
+    }
+
+    /// Runs with the names of their workloads; a workload deleted meanwhile
+    /// is named by its id.
+    async fn listings(&self, rows: &[RunRow]) -> Result<Vec<RunListing>, ServiceError> {
+        let mut ids: Vec<u64> = rows.iter().map(RunRow::workload_id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let names = self.workloads.names(&ids).await?;
+        Ok(rows
+            .iter()
+            .map(|r| RunListing {
+                run: r.public(),
+                workload_name: names
+                    .get(&r.workload_id())
+                    .cloned()
+                    .unwrap_or_else(|| format!("Workload {}", r.workload_id())),
+            })
+            .collect())
+    }
+
     /// The Dashboard's view of the workloads and their runs.
     pub async fn activity(&self) -> Result<Activity, ServiceError> {
         let counts = self.workloads.count_by_status().await?;
@@ -343,29 +378,10 @@ impl TallyService {
             .collect();
         let active = self.runs.active(ACTIVITY_RUNS).await?;
         let recent = self.runs.recent_finished(ACTIVITY_RUNS).await?;
-        let mut ids: Vec<u64> = active
-            .iter()
-            .chain(&recent)
-            .map(RunRow::workload_id)
-            .collect();
-        ids.sort_unstable();
-        ids.dedup();
-        let names = self.workloads.names(&ids).await?;
-        let listing = |rows: Vec<RunRow>| {
-            rows.iter()
-                .map(|r| RunListing {
-                    run: r.public(),
-                    workload_name: names
-                        .get(&r.workload_id())
-                        .cloned()
-                        .unwrap_or_else(|| format!("Workload {}", r.workload_id())),
-                })
-                .collect()
-        };
         Ok(Activity {
             by_status,
-            active: listing(active),
-            recent: listing(recent),
+            active: self.listings(&active).await?,
+            recent: self.listings(&recent).await?,
         })
     }
 

@@ -1,0 +1,17 @@
+//! The counting options of a definition as facts (`<dt>`/`<dd>` pairs), in the
+//! form's words: the Workload page and the Run page show them the same way.
+
+use leptos::prelude::*;
+use tally_engine::CountOptions;
+
+use crate::labels;
+
+#[component]
+pub fn CountOptionFacts(options: CountOptions) -> impl IntoView {
+    view! {
+        <dt>"Tokenizer"</dt><dd data-testid="option-tokenizer">{labels::tokenizer(options.tokenizer)}</dd>
+        <dt>"Case"</dt><dd data-testid="option-case">{labels::case(options.case)}</dd>
+        <dt>"Minimum length"</dt><dd data-testid="option-min-length">{labels::min_length(options.min_length)}</dd>
+        <dt>"Stopwords"</dt><dd data-testid="option-stopwords">{labels::stopwords(&options.stopwords)}</dd>
+    }
+}
