@@ -982,22 +982,15 @@ impl RunStore {
         offset: u64,
         limit: u64,
     ) -> Result<(Vec<RunRow>, u64), DbError> {
-        let mut res = self
-            .db
-            .client()
-            .query(format!(
-                "{SELECT_RUN} WHERE workload = $wid ORDER BY num DESC LIMIT $limit START $offset;
-                 SELECT count() AS n FROM run WHERE workload = $wid GROUP ALL;"
-            ))
-            .bind(("wid", i64::try_from(workload).unwrap_or(i64::MAX)))
-            .bind(("limit", i64::try_from(limit).unwrap_or(i64::MAX)))
-            .bind(("offset", i64::try_from(offset).unwrap_or(i64::MAX)))
-            .await?
-            .check()?;
-        let rows: Vec<RunRow> = res.take(0)?;
-        let total: Vec<RunCount> = res.take(1)?;
-        let total = total.first().map_or(0, |c| u64::try_from(c.n).unwrap_or(0));
-        Ok((rows, total))
+        self.search(&RunFilter {
+            state: None,
+            workload: Some(i64::try_from(workload).unwrap_or(i64::MAX)),
+            queued_from: None,
+            queued_before: None,
+            limit: i64::try_from(limit).unwrap_or(i64::MAX),
+            offset: i64::try_from(offset).unwrap_or(i64::MAX),
+        })
+        .await
     }
 
     /// Runs the filter keeps, newest first, a page at a time, and how many
