@@ -770,7 +770,11 @@ impl RunStore {
                 timings,
             } => (
                 RunState::Succeeded,
-                format!("succeeded: {total_words} words, {distinct_words} distinct"),
+                format!(
+                    "succeeded: {} words, {} distinct",
+                    tally_app::format::thousands(total_words),
+                    tally_app::format::thousands(distinct_words)
+                ),
                 None,
                 Some((
                     i64::try_from(total_words).unwrap_or(i64::MAX),
