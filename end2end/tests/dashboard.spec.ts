@@ -5,7 +5,7 @@ import { test, expect, waitForHydration } from "./fixtures";
 import { textTable, wordcount, ended } from "./seed";
 
 test("a run that ends leaves the runs in flight at once", async ({ page, request }) => {
-  const table = await textTable(request, "dash", "t", "one two three four five six seven eight\n".repeat(40_000));
+  const table = await textTable(request, "dash", "t", "one two three four five six seven eight\n".repeat(100_000));
   await page.goto("/");
   await waitForHydration(page);
   // Every 20 ms, note any run in the list whose state is no longer in flight.

@@ -53,7 +53,9 @@ test("a bad filter is named next to its field", async ({ page, problems }) => {
 });
 
 test("a run's state moves on the list as it runs", async ({ page, request }) => {
-  const table = await textTable(request, "runs", "live", "one two three four five six seven eight\n".repeat(40_000));
+  // About 6 MB, read at the test server's 1 MiB/s: several seconds of
+  // running, so the list (reloaded at most once a second) shows it in flight.
+  const table = await textTable(request, "runs", "live", "one two three four five six seven eight\n".repeat(150_000));
   await page.goto("/runs");
   await waitForHydration(page);
   const w = await wordcount(request, "runs", table, "Runs list live");

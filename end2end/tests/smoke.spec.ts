@@ -9,7 +9,7 @@ test("the Dashboard hydrates and its status card refreshes through a server func
   await waitForHydration(page);
 
   const checkedAt = page.getByTestId("checked-at");
-  const before = await checkedAt.textContent();
+  const before = await checkedAt.getAttribute("datetime");
   const [answer] = await Promise.all([
     page.waitForResponse((r) => new URL(r.url()).pathname === "/api/fn/system/status"),
     page.getByTestId("status-refresh").click(),
@@ -17,7 +17,9 @@ test("the Dashboard hydrates and its status card refreshes through a server func
   expect(answer.status()).toBe(200);
   const body = await answer.json();
   expect(body.database.ok).toBe(true);
-  await expect(checkedAt).toHaveText(body.checked_at);
+  // Written like every other time on the pages, the exact instant in `datetime`.
+  await expect(checkedAt).toHaveAttribute("datetime", body.checked_at);
+  await expect(checkedAt).toHaveText(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} UTC$/);
   expect(body.checked_at).not.toBe(before);
   await expect(page.getByTestId("db-state")).toHaveText("Database OK");
   await snapshot(page, "dashboard");

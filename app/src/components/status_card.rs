@@ -78,7 +78,7 @@ fn StatusReading(status: SystemStatus) -> impl IntoView {
             </div>
             <div>
                 <dt>"Checked at"</dt>
-                <dd><time data-testid="checked-at">{status.checked_at}</time></dd>
+                <dd><time data-testid="checked-at" datetime=status.checked_at.clone()>{crate::format::timestamp_millis(&status.checked_at)}</time></dd>
             </div>
         </dl>
         {db.error.map(|e| view! { <p class="alert alert--error" role="alert">{e}</p> })}
