@@ -36,6 +36,9 @@ test("every run is listed newest first, filtered by state, workload and day", as
   await filters.getByLabel("State").selectOption("failed");
   await filters.getByRole("button", { name: "Apply" }).click();
   await expect(page).toHaveURL(/state=failed/);
+  // The succeeded runs leave the list; whatever stays (other tests' runs) failed.
+  await expect(rows.filter({ hasText: "Runs list" })).toHaveCount(0);
+  for (const status of await rows.getByTestId("runs-row-status").allInnerTexts()) expect(status).toContain("Failed");
   const day = bRun.queued_at.slice(0, 10);
   await page.goto(`/runs?since=${day}&until=${day}&workload_id=${b.id}`);
   await expect(rows).toHaveCount(1);

@@ -48,7 +48,7 @@ test("queue wait and run time are shown apart, as the API has them", async ({ pa
 });
 
 test("a running run says when it started, not only when it was queued", async ({ page, request }) => {
-  const slow = await textTable(request, "timing", "running", "one two three four five six seven eight\n".repeat(100_000));
+  const slow = await textTable(request, "timing", "running", "one two three four five six seven eight\n".repeat(400_000));
   const w = await wordcount(request, "timing", slow, "Timing running");
   await page.goto(`/workloads/${w.id}`);
   await waitForHydration(page);

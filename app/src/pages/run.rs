@@ -39,8 +39,11 @@ pub fn RunPage() -> impl IntoView {
             && let Some(run_id) = id.get_untracked()
         {
             leptos::task::spawn_local(async move {
-                if let Ok(run) = get_run(run_id).await {
-                    // The page may be gone by the time the answer comes.
+                // The page may be gone, or showing another run (after Run
+                // again), by the time the answer comes.
+                if let Ok(run) = get_run(run_id).await
+                    && id.try_get_untracked() == Some(Some(run_id))
+                {
                     let _ = log.try_set(run.log);
                 }
             });

@@ -361,7 +361,11 @@ impl RunFilter {
         };
         Self {
             state: query.state.map(RunState::as_str),
-            workload: query.workload_id.and_then(|id| i64::try_from(id).ok()),
+            // An id past i64 matches no workload (as in `page_for_workload`);
+            // dropping the filter would answer every workload's runs.
+            workload: query
+                .workload_id
+                .map(|id| i64::try_from(id).unwrap_or(i64::MAX)),
             queued_from: query
                 .since
                 .and_then(midnight)
