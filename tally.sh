@@ -17,25 +17,45 @@
 #   TALLY_API_FUZZ_SECS  how long Schemathesis fuzzes the REST API in `test` (default 60)
 #   TALLY_SOAK_SECS   how long the crash soak test kills and restarts Tally (default 60)
 #   TALLY_FUZZ_SECS   how long `test` runs each cargo-fuzz target (default 20)
+#   TALLY_STEP_LOG    a file each step's start is appended to ("EPOCH<TAB>STEP"), for
+#                     bench/fresh-build.sh
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$ROOT"
 
-CARGO_LEPTOS_VERSION="0.3.11"
 SCHEMATHESIS_VERSION="4.32.5"
 CARGO_FUZZ_VERSION="0.13.2"
 PYSPARK_VERSION="4.3.0"
 BINARYEN_VERSION="132.0.0"
+ESBUILD_VERSION="0.28.2"
+LIGHTNINGCSS_VERSION="1.33.0"
 CACHE_DIR="${TALLY_CACHE_DIR:-$HOME/.cache/tally}"
 CHROMIUM="${TALLY_CHROMIUM:-/usr/bin/chromium}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-auto}"
-# The Rust tests' features: fail points for the fault tests, and the tests
-# against a real Spark.
-TEST_FEATURES="--features tally-server/fault-injection,tally-server/spark-tests,tally-server/surrealdb-server"
+# The release build's features: `tally`, and `tally-surrealdb` (SurrealDB's own
+# server, for several Tally servers on one database; see docs/scale-out.md).
+# The tests add fail points and the Spark tests. Both sets turn on the same
+# features of every dependency (surrealdb-server is what widens them: tokio,
+# hyper, SurrealDB's client), so the test build after `run` recompiles only
+# Tally's own crates and the `fail` crate, not SurrealDB.
+BUILD_FEATURES="tally-server/surrealdb-server"
+TEST_FEATURES="--features $BUILD_FEATURES,tally-server/fault-injection,tally-server/spark-tests"
 export PATH="$HOME/.cargo/bin:$PATH"
 
-step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+# Each step says how long the one before it took, so a slow build shows where
+# its minutes went; TALLY_STEP_LOG keeps the same for bench/fresh-build.sh.
+STEP_NAME=""
+STEP_STARTED=0
+step() {
+  if [ -n "$STEP_NAME" ]; then
+    printf '    (%s: %d s)\n' "$STEP_NAME" "$((SECONDS - STEP_STARTED))"
+  fi
+  STEP_NAME="$*"
+  STEP_STARTED=$SECONDS
+  printf '\n\033[1m==> %s\033[0m\n' "$*"
+  if [ -n "${TALLY_STEP_LOG:-}" ]; then printf '%s\t%s\n' "$(date +%s)" "$*" >>"$TALLY_STEP_LOG"; fi
+}
 note() { printf '    %s\n' "$*"; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
@@ -76,25 +96,8 @@ ensure_rust() {
   rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
 }
 
-ensure_cargo_leptos() {
-  if cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then return; fi
-  step "Building cargo-leptos $CARGO_LEPTOS_VERSION (no_downloads; takes a while, once)"
-  # 0.3.11 needs rustc >= 1.96: use the default toolchain if it is new enough, else nightly.
-  local toolchain=""
-  local minor
-  minor="$(rustc --version | sed -E 's/^rustc 1\.([0-9]+).*/\1/')"
-  if [ "$minor" -lt 96 ]; then
-    rustup toolchain list | grep -q '^nightly' || die "cargo-leptos $CARGO_LEPTOS_VERSION needs rustc >= 1.96 or a nightly toolchain"
-    toolchain="+nightly"
-  fi
-  # --debug: cargo-leptos only orchestrates (the WASM is built by cargo, bound by
-  # wasm-bindgen and shrunk by wasm-opt, all optimised), so its own speed does not
-  # matter; a debug build of it takes 4 min here against 16 m 47 s for a release one.
-  cargo $toolchain install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked --features no_downloads --debug
-}
-
 ensure_wasm_bindgen() {
-  # cargo-leptos runs the wasm-bindgen CLI, which must match the library version exactly.
+  # The site build runs the wasm-bindgen CLI, which must match the library version exactly.
   local want have
   want="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)"
   [ -n "$want" ] || die "no wasm-bindgen in Cargo.lock"
@@ -102,23 +105,34 @@ ensure_wasm_bindgen() {
   if [ "$have" != "$want" ]; then
     step "Installing wasm-bindgen-cli $want (found: ${have:-none})"
     # Not --locked: the CLI's own lock file can pin a yanked crate.
-    # --debug, like cargo-leptos: it binds one bundle per build in a few seconds.
+    # --debug: it binds one bundle per build in a few seconds; a release build
+    # of it took 3 minutes.
     cargo install wasm-bindgen-cli --version "$want" --force --debug
   fi
 }
 
-ensure_wasm_opt() {
-  # Binaryen from npm (its Node.js build), not Debian's: bookworm's binaryen 108
-  # rewrites the reference-typed tables current Rust and wasm-bindgen emit, and
-  # the optimised bundle then fails at start-up ("WebAssembly.Table.set():
-  # Argument 1 is invalid for table") and never hydrates.
-  local dir="$CACHE_DIR/tools/binaryen-$BINARYEN_VERSION"
-  if [ ! -x "$dir/node_modules/.bin/wasm-opt" ]; then
-    command -v npm >/dev/null || die "npm not found: install Node.js and npm"
-    step "Installing wasm-opt (binaryen $BINARYEN_VERSION from npm)"
-    mkdir -p "$dir"
-    npm install --prefix "$dir" --no-audit --no-fund --loglevel=error "binaryen@$BINARYEN_VERSION"
-  fi
+# The site's post-processing tools, from npm (each ships a prebuilt binary in a
+# registry package): wasm-opt from Binaryen's Node.js build (not Debian's:
+# bookworm's binaryen 108 rewrites the reference-typed tables current Rust and
+# wasm-bindgen emit, and the optimised bundle then fails at start-up,
+# "WebAssembly.Table.set(): Argument 1 is invalid for table", and never
+# hydrates), esbuild to minify the JS glue, Lightning CSS for the style sheet.
+# Seconds to install, where compiling cargo-leptos took 15 minutes.
+SITE_TOOLS="binaryen@$BINARYEN_VERSION esbuild@$ESBUILD_VERSION lightningcss-cli@$LIGHTNINGCSS_VERSION"
+
+ensure_site_tools() {
+  local dir tool
+  dir="$CACHE_DIR/tools/site-$(printf '%s' "$SITE_TOOLS" | sha256sum | cut -c1-12)"
+  for tool in wasm-opt esbuild lightningcss; do
+    if [ ! -x "$dir/node_modules/.bin/$tool" ]; then
+      command -v npm >/dev/null || die "npm not found: install Node.js and npm"
+      step "Installing the site's tools from npm: $SITE_TOOLS"
+      mkdir -p "$dir"
+      # shellcheck disable=SC2086 # one package per word
+      npm install --prefix "$dir" --no-audit --no-fund --loglevel=error --save-exact $SITE_TOOLS
+      break
+    fi
+  done
   export PATH="$dir/node_modules/.bin:$PATH"
 }
 
@@ -214,6 +228,10 @@ os.replace(tmp, out)
 PY
 }
 
+target_dir() {
+  cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])'
+}
+
 free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
@@ -224,14 +242,63 @@ free_port() {
 # replaces what the release binary embeds.
 RELEASE_SITE="$ROOT/target/site-release"
 
+# What `cargo leptos build --release --frontend-only` does, without compiling
+# cargo-leptos: the frontend crate to WASM (the same cargo command and
+# environment, so both share their artifacts), wasm-bindgen, wasm-opt, the JS
+# glue and the style sheet minified, the assets copied. The settings come from
+# `[workspace.metadata.leptos]` in Cargo.toml, which `cargo leptos watch` (the
+# optional developer loop) reads too. A file whose bytes did not change is not
+# rewritten, so the server's build script (which embeds the site) does not
+# rebuild the binary for an unchanged site.
 build_release_site() {
   step "Building the site (WASM, JS, CSS) in release mode"
-  LEPTOS_SITE_ROOT="$RELEASE_SITE" cargo leptos build --release --frontend-only
+  local settings name profile package style assets opt_flags targets front wasm out
+  settings="$(cargo metadata --format-version 1 --no-deps | python3 -c '
+import json, sys
+leptos = json.load(sys.stdin)["metadata"]["leptos"][0]
+print(leptos["output-name"]); print(leptos["lib-profile-release"]); print(leptos["lib-package"])
+print(leptos["style-file"]); print(leptos["assets-dir"]); print(" ".join(leptos["wasm-opt-features"]))
+print(leptos["browserquery"])')"
+  { read -r name; read -r profile; read -r package; read -r style; read -r assets; read -r opt_flags; read -r targets; } <<<"$settings"
+  front="$ROOT/target/front"
+  LEPTOS_OUTPUT_NAME="$name" LEPTOS_SITE_ROOT="$RELEASE_SITE" LEPTOS_SITE_PKG_DIR=pkg \
+    LEPTOS_JS_MINIFY=true LEPTOS_HASH_FILES=false \
+    cargo build --locked --package="$package" --lib --target-dir="$front" \
+      --target=wasm32-unknown-unknown --profile="$profile"
+  wasm="$front/wasm32-unknown-unknown/$profile/${package//-/_}.wasm"
+  out="$(mktemp -d "${TMPDIR:-/tmp}/tally-site.XXXXXX")"
+  mkdir -p "$out/pkg"
+  wasm-bindgen --target web --out-name "$name" --out-dir "$out/pkg" "$wasm"
+  # The page's hydration script loads pkg/NAME.wasm (cargo-leptos' name for it).
+  mv "$out/pkg/${name}_bg.wasm" "$out/pkg/$name.wasm"
+  rm -f "$out/pkg/"*.d.ts
+  # shellcheck disable=SC2086 # one flag per word
+  wasm-opt $opt_flags "$out/pkg/$name.wasm" -o "$out/pkg/$name.wasm"
+  esbuild "$out/pkg/$name.js" --minify --log-level=warning --allow-overwrite --outfile="$out/pkg/$name.js"
+  lightningcss --minify --targets "$targets" "$style" -o "$out/pkg/$name.css"
+  cp -R "$assets/." "$out/"
+  sync_dir "$out" "$RELEASE_SITE"
+  rm -rf "$out"
+  note "$(du -sh "$RELEASE_SITE/pkg/$name.wasm" | cut -f1) of WASM in $RELEASE_SITE"
+}
+
+# Makes DEST hold exactly SRC's files, touching only the ones that changed.
+sync_dir() {
+  local src="$1" dest="$2" rel
+  mkdir -p "$dest"
+  (cd "$src" && find . -type f) | while read -r rel; do
+    mkdir -p "$dest/$(dirname "$rel")"
+    cmp -s "$src/$rel" "$dest/$rel" || cp "$src/$rel" "$dest/$rel"
+  done
+  (cd "$dest" && find . -type f) | while read -r rel; do
+    [ -e "$src/$rel" ] || rm -f "$dest/$rel"
+  done
 }
 
 build_release_binary() {
   step "Building the tally binary in release mode (it embeds the site)"
-  TALLY_SITE_DIR="$RELEASE_SITE" cargo build --release --locked -p tally-server --bin tally
+  TALLY_SITE_DIR="$RELEASE_SITE" cargo build --release --locked -p tally-server --features "$BUILD_FEATURES" \
+    --bin tally --bin tally-surrealdb
 }
 
 # --- checks --------------------------------------------------------------------------
@@ -318,9 +385,8 @@ PY
 run_tests() {
   ensure_target_dir
   ensure_rust
-  ensure_cargo_leptos
   ensure_wasm_bindgen
-  ensure_wasm_opt
+  ensure_site_tools
   [ -n "${TALLY_SKIP_E2E:-}" ] || { ensure_chromium; ensure_node_modules; }
   ensure_schemathesis
   ensure_cargo_fuzz
@@ -334,8 +400,12 @@ run_tests() {
   step "cargo fmt --check"
   cargo fmt --all -- --check
 
+  # Everything below builds in the release profile: the tests, the binary the
+  # API fuzzer and the browser tests drive, and (through --release) the build
+  # scripts and proc macros clippy needs, so each dependency compiles once, not
+  # once for a debug test build and again for the release binary.
   step "cargo clippy (server: ssr)"
-  cargo clippy --workspace --exclude tally-frontend --all-targets --locked $TEST_FEATURES -- -D warnings
+  cargo clippy --release --workspace --exclude tally-frontend --all-targets --locked $TEST_FEATURES -- -D warnings
   step "cargo clippy (frontend: hydrate, wasm32)"
   cargo clippy -p tally-frontend --target wasm32-unknown-unknown --locked -- -D warnings
 
@@ -346,18 +416,20 @@ run_tests() {
   step "cargo test (unit, property and black-box server tests, fault injection, the crash soak, Spark)"
   TALLY_TEST_SPARK_HOME="$SPARK_HOME_DIR" PYSPARK_PYTHON="$SPARK_PYTHON" PYSPARK_DRIVER_PYTHON="$SPARK_PYTHON" \
     SPARK_LOCAL_IP=127.0.0.1 TALLY_TEST_SAMPLE="$SAMPLE" \
-    cargo test --workspace --exclude tally-frontend --locked $TEST_FEATURES
+    cargo test --release --workspace --exclude tally-frontend --locked $TEST_FEATURES
 
   run_fuzz
-  run_api_fuzz "$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/debug/tally"
+  run_api_fuzz "$(target_dir)/release/tally"
 
   if [ -z "${TALLY_SKIP_E2E:-}" ]; then
-    build_release_binary
+    # The release binary `cargo test --release` built: the users' build plus
+    # fail points that nothing arms here (no FAILPOINTS), so no third build.
     step "Playwright end-to-end tests in Chromium ($CHROMIUM), against the release binary"
     local bin
-    bin="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release/tally"
+    bin="$(target_dir)/release/tally"
     [ -x "$bin" ] || die "missing $bin"
-    (cd end2end && TALLY_BIN="$bin" TALLY_E2E_PORT="$(free_port)" TALLY_CHROMIUM="$CHROMIUM" npx playwright test)
+    (cd end2end && TALLY_BIN="$bin" TALLY_E2E_PORT="$(free_port)" TALLY_CHROMIUM="$CHROMIUM" TALLY_SAMPLE="$SAMPLE" \
+      npx playwright test)
   fi
   step "All checks passed"
 }
@@ -365,9 +437,8 @@ run_tests() {
 run_server() {
   ensure_target_dir
   ensure_rust
-  ensure_cargo_leptos
   ensure_wasm_bindgen
-  ensure_wasm_opt
+  ensure_site_tools
   build_release_site
   build_release_binary
   ensure_sample
@@ -379,7 +450,7 @@ run_server() {
 }
 
 usage() {
-  sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 case "${1:-}" in

@@ -17,6 +17,11 @@ const TEXT: &str =
     "The cat sat on the mat.\nthe Cat, the hat!\n\n  spaced   out  \nÜber über ÜBER\n";
 
 /// A text table big enough that a run takes a noticeable time.
+/// How fast the tests that must catch a run under way let it read: a
+/// release build counts a 120 MB table in well under a second, too soon to
+/// see it running on a loaded machine; at this rate it takes 6 s.
+const SLOW_READS: [&str; 2] = ["--run-read-rate", "20MB"];
+
 async fn upload_big(server: &TestServer, table: &str, megabytes: usize) {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("big.txt");
@@ -152,7 +157,7 @@ async fn results_page_search_order_and_download() {
 
 #[tokio::test]
 async fn rerun_cancel_while_queued_and_while_running() {
-    let server = TestServer::start();
+    let server = TestServer::start_args(&SLOW_READS);
     upload_big(&server, "big", 120).await;
     upload_text(&server, "small", TEXT).await;
     create(&server, &workload("big", "line", json!({}))).await;
@@ -244,9 +249,11 @@ async fn a_run_past_its_timeout_fails() {
             data.to_str().expect("utf-8"),
             "--run-timeout",
             "1s",
+            SLOW_READS[0],
+            SLOW_READS[1],
         ],
     );
-    upload_big(&server, "big", 250).await;
+    upload_big(&server, "big", 60).await;
     create(
         &server,
         &workload("big", "line", json!({"tokenizer": "words"})),
@@ -294,6 +301,8 @@ async fn a_killed_server_finishes_its_run_exactly_once_after_a_restart() {
         "127.0.0.1:0",
         "--data-dir",
         data.to_str().expect("utf-8"),
+        SLOW_READS[0],
+        SLOW_READS[1],
     ];
     let server = TestServer::start_with(&tally_bin(), temp.path(), &args);
     upload_big(&server, "big", 120).await;
@@ -334,7 +343,7 @@ async fn a_killed_server_finishes_its_run_exactly_once_after_a_restart() {
 
 #[tokio::test]
 async fn deleting_a_workload_cancels_its_run_and_removes_its_results() {
-    let server = TestServer::start();
+    let server = TestServer::start_args(&SLOW_READS);
     upload_big(&server, "big", 60).await;
     // More distinct words than a result kept in the database holds: files.
     let words: Vec<String> = (0..3000).map(|i| format!("w{i}")).collect();
