@@ -33,14 +33,13 @@ LIGHTNINGCSS_VERSION="1.33.0"
 CACHE_DIR="${TALLY_CACHE_DIR:-$HOME/.cache/tally}"
 CHROMIUM="${TALLY_CHROMIUM:-/usr/bin/chromium}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-auto}"
-# The release build's features: `tally`, and `tally-surrealdb` (SurrealDB's own
-# server, for several Tally servers on one database; see docs/scale-out.md).
-# The tests add fail points and the Spark tests. Both sets turn on the same
-# features of every dependency (surrealdb-server is what widens them: tokio,
-# hyper, SurrealDB's client), so the test build after `run` recompiles only
-# Tally's own crates and the `fail` crate, not SurrealDB.
-BUILD_FEATURES="tally-server/surrealdb-server"
-TEST_FEATURES="--features $BUILD_FEATURES,tally-server/fault-injection,tally-server/spark-tests"
+# The Rust tests' features: fail points for the fault tests, the tests against
+# a real Spark, and SurrealDB's own server (`tally-surrealdb`) for the tests of
+# several Tally servers on one database. `tally` itself turns on every feature
+# of its dependencies that these do (server/Cargo.toml, "Feature alignment";
+# checked by check_feature_alignment), so the test build after `run` compiles
+# only the server's own crates, not SurrealDB again.
+TEST_FEATURES="--features tally-server/fault-injection,tally-server/spark-tests,tally-server/surrealdb-server"
 export PATH="$HOME/.cargo/bin:$PATH"
 
 # Each step says how long the one before it took, so a slow build shows where
@@ -305,8 +304,7 @@ sync_dir() {
 
 build_release_binary() {
   step "Building the tally binary in release mode (it embeds the site)"
-  TALLY_SITE_DIR="$RELEASE_SITE" cargo build --release --locked -p tally-server --features "$BUILD_FEATURES" \
-    --bin tally --bin tally-surrealdb
+  TALLY_SITE_DIR="$RELEASE_SITE" cargo build --release --locked -p tally-server --bin tally
 }
 
 # --- checks --------------------------------------------------------------------------
@@ -315,6 +313,37 @@ build_release_binary() {
 # `count` feature it is only the CountOptions types the forms share; the crates
 # that feature brings are listed here.)
 SERVER_ONLY_CRATES='surrealdb|surrealdb-core|rayon|memmap2|tokio|mio|axum|hyper|leptos_axum|tally-server|tower-http|parquet|arrow|utoipa'
+
+# The test build adds SurrealDB's server (`surrealdb-server`) to what `run`
+# builds. If that turned on a feature of a crate `tally` also links, the crate,
+# and everything above it up to SurrealDB, would compile twice: once for `run`,
+# once for `test`. server/Cargo.toml turns those features on for every build;
+# this fails when a dependency update adds one it does not.
+check_feature_alignment() {
+  step "Checking that the test build turns on no dependency feature the release build lacks"
+  local host base with
+  host="$(rustc -vV | sed -n 's/^host: //p')"
+  base="$(cargo tree --locked -p tally-server -e normal,build --prefix none -f '{p}|{f}' --target "$host")"
+  with="$(cargo tree --locked -p tally-server --features tally-server/surrealdb-server -e normal,build \
+    --prefix none -f '{p}|{f}' --target "$host")"
+  python3 - <(printf '%s\n' "$base") <(printf '%s\n' "$with") <<'PY' || die "align the features in server/Cargo.toml (see above)"
+import sys
+def load(path):
+    crates = {}
+    for line in open(path):
+        name, _, features = line.rstrip("\n").removesuffix(" (*)").partition("|")
+        if not name.startswith("tally-"):
+            crates.setdefault(name, set()).update(f for f in features.split(",") if f)
+    return crates
+base, with_server = load(sys.argv[1]), load(sys.argv[2])
+drift = {name: sorted(with_server[name] - features) for name, features in base.items()
+         if with_server.get(name, features) - features}
+for name, features in sorted(drift.items()):
+    print(f"    surrealdb-server adds to {name}: {', '.join(features)}")
+sys.exit(1 if drift else 0)
+PY
+  note "every crate tally links has the same features with and without surrealdb-server"
+}
 
 check_wasm_deps() {
   step "Checking that the WASM bundle pulls in no server-only crate"
@@ -418,6 +447,7 @@ run_tests() {
   cargo clippy -p tally-frontend --target wasm32-unknown-unknown --locked -- -D warnings
 
   check_wasm_deps
+  check_feature_alignment
 
   build_release_site
 
