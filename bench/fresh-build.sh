@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # How long the README's two commands take on a fresh machine, step by step.
 #
-#   bench/fresh-build.sh [--keep]
+#   bench/fresh-build.sh [--keep | --warm]
 #
 # Clones this checkout's HEAD into a scratch directory and runs, there,
 # `./tally.sh run` until its first page answers, then `./tally.sh test`, with
@@ -16,11 +16,27 @@
 # time to the first page, and the totals. Takes as long as a fresh machine does
 # (about an hour on two cores): run it on a machine with nothing else to do.
 # --keep leaves the scratch directory (build cache included) for a look.
+# --warm is for a machine whose build cache is empty anyway (a new one): the
+# builds go to the real cache (~/.cache/tally, or TALLY_CACHE_DIR), which they
+# leave warm, and the tools they install (wasm-bindgen-cli, cargo-fuzz) are
+# copied to the real cargo home: the measurement costs no extra build. It
+# refuses a cache that is not empty.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 KEEP=""
-[ "${1:-}" = "--keep" ] && KEEP=1
+WARM=""
+case "${1:-}" in
+  --keep) KEEP=1 ;;
+  --warm) WARM=1 ;;
+  "") ;;
+  *) sed -n '2,30p' "$0" >&2; exit 2 ;;
+esac
+REAL_CACHE="${TALLY_CACHE_DIR:-$HOME/.cache/tally}"
+if [ -n "$WARM" ] && [ -n "$(ls -A "$REAL_CACHE" 2>/dev/null)" ]; then
+  echo "error: --warm needs an empty build cache, and $REAL_CACHE is not empty" >&2
+  exit 2
+fi
 
 SCRATCH="$(mktemp -d "${TMPDIR:-/tmp}/tally-fresh.XXXXXX")"
 SERVER=""
@@ -42,7 +58,9 @@ done
 
 git clone --quiet "$ROOT" "$SCRATCH/tally"
 cd "$SCRATCH/tally"
-export CARGO_HOME="$SCRATCH/cargo" TALLY_CACHE_DIR="$SCRATCH/cache"
+CACHE="$SCRATCH/cache"
+[ -n "$WARM" ] && CACHE="$REAL_CACHE"
+export CARGO_HOME="$SCRATCH/cargo" TALLY_CACHE_DIR="$CACHE"
 export npm_config_cache="$SCRATCH/npm" PIP_CACHE_DIR="$SCRATCH/pip"
 export PATH="$CARGO_HOME/bin:$PATH"
 
@@ -75,6 +93,11 @@ CI=true TALLY_STEP_LOG="$SCRATCH/test.steps" ./tally.sh test >"$SCRATCH/test.log
   exit 1
 }
 test_end=$(date +%s)
+if [ -n "$WARM" ]; then
+  for tool in wasm-bindgen cargo-fuzz; do
+    [ -x "$CARGO_HOME/bin/$tool" ] && cp "$CARGO_HOME/bin/$tool" "$CARGO_REAL/bin/"
+  done
+fi
 
 # One row a step: from its start to the next step's (or the command's end).
 table() {
