@@ -237,8 +237,8 @@ free_port() {
 
 # --- builds --------------------------------------------------------------------------
 
-# The release site has a directory of its own, so that a debug build (tests) never
-# replaces what the release binary embeds.
+# The release site has a directory of its own, so that `cargo leptos watch`
+# (which writes target/site) never replaces what the release binary embeds.
 RELEASE_SITE="$ROOT/target/site-release"
 
 # What `cargo leptos build --release --frontend-only` does, without compiling
