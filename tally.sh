@@ -496,4 +496,4 @@ case "${1:-}" in
   test) shift; run_tests "$@" ;;
   -h | --help | help | "") usage ;;
   *) usage >&2; exit 2 ;;
-esac
+esac; exit # on the line bash has already read: an edit to this file during a run cannot add a command
