@@ -32,6 +32,16 @@ So long lives this, and this gives life to thee.
 
 const out = process.env.TALLY_SCREENSHOTS;
 
+/** Scrolls the Workload page to its result, below the sticky header: the chart
+ *  and the table (the run's facts above them are read at the test server's
+ *  throttled 1 MiB/s, not at the engine's speed). */
+async function scrollToResult(page: import("@playwright/test").Page) {
+  await page.getByRole("heading", { name: "Latest result" }).evaluate((heading) => {
+    heading.scrollIntoView();
+    window.scrollBy(0, -80);
+  });
+}
+
 async function save(page: import("@playwright/test").Page, name: string) {
   const shot = await page.screenshot({ fullPage: false });
   expect(shot.length).toBeGreaterThan(10_000);
@@ -72,10 +82,7 @@ test("the README's pictures: the Workload page and the Dashboard", async ({ page
   await page.goto(`/workloads/${workload.id}`);
   await waitForHydration(page);
   await expect(page.getByRole("table").last()).toBeVisible();
-  // The result, below the sticky header: its chart and table (the run's facts above it are read at the
-  // test server's throttled 1 MiB/s, not at the engine's speed).
-  const result = page.getByRole("heading", { name: "Latest result" });
-  await result.evaluate((heading) => { heading.scrollIntoView(); window.scrollBy(0, -80); });
+  await scrollToResult(page);
   await save(page, "workload");
 
   await page.goto("/");
@@ -86,6 +93,6 @@ test("the README's pictures: the Workload page and the Dashboard", async ({ page
   await page.emulateMedia({ colorScheme: "dark" });
   await page.goto(`/workloads/${workload.id}`);
   await waitForHydration(page);
-  await result.evaluate((heading) => { heading.scrollIntoView(); window.scrollBy(0, -80); });
+  await scrollToResult(page);
   await save(page, "workload-dark");
 });
