@@ -1,8 +1,10 @@
-//! How a caller steers a count: a [`CancelToken`] and a progress callback.
+//! How a caller steers a count: a [`CancelToken`], a progress callback and,
+//! for whoever feeds it, a read [`Pace`].
 
+use std::num::NonZeroU64;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// A cheap, cloneable cancellation flag. Cancelling makes the running count stop
 /// at its next chunk boundary with [`crate::CountError::Cancelled`].
@@ -20,6 +22,53 @@ impl CancelToken {
 
     pub fn is_cancelled(&self) -> bool {
         self.0.load(Ordering::Acquire)
+    }
+}
+
+/// A read rate: bytes per second, averaged from the start. It lets runs and
+/// imports share a machine with other work: the reader calls
+/// [`Pace::hold_after`] with what it has just read. A held reader also watches
+/// the cancel token, so a cancel cuts the wait short instead of waiting out a
+/// batch's share of time (seconds for a batch of long values at a low rate).
+#[derive(Debug)]
+pub struct Pace {
+    bytes_per_sec: NonZeroU64,
+    cancel: CancelToken,
+    started: Instant,
+    bytes: u64,
+}
+
+impl Pace {
+    /// How often a held reader looks at the cancel token.
+    const WATCH: Duration = Duration::from_millis(50);
+
+    pub fn new(bytes_per_sec: NonZeroU64, cancel: CancelToken) -> Self {
+        Self {
+            bytes_per_sec,
+            cancel,
+            started: Instant::now(),
+            bytes: 0,
+        }
+    }
+
+    /// Waits until `bytes` more are due at the rate (or the work is cancelled).
+    pub fn hold_after(&mut self, bytes: u64) {
+        self.bytes = self.bytes.saturating_add(bytes);
+        let share = self.bytes as f64 / self.bytes_per_sec.get() as f64;
+        // Beyond what an `Instant` can hold (exabytes at a byte a second) there
+        // is nothing sensible to wait for.
+        let Some(due) = Duration::try_from_secs_f64(share)
+            .ok()
+            .and_then(|share| self.started.checked_add(share))
+        else {
+            return;
+        };
+        while !self.cancel.is_cancelled() {
+            let Some(left) = due.checked_duration_since(Instant::now()) else {
+                return;
+            };
+            std::thread::sleep(left.min(Self::WATCH));
+        }
     }
 }
 
@@ -99,5 +148,28 @@ impl Control {
 
     pub fn cancel_token(&self) -> &CancelToken {
         &self.cancel
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pace_holds_reads_to_its_rate_and_a_cancel_ends_the_wait() {
+        let cancel = CancelToken::new();
+        let rate = NonZeroU64::new(1000).expect("non-zero");
+        let mut pace = Pace::new(rate, cancel.clone());
+        let started = Instant::now();
+        pace.hold_after(200);
+        assert!(started.elapsed() >= Duration::from_millis(200));
+        // An hour's share: only the cancel, from another thread, ends it.
+        let canceller = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(100));
+            cancel.cancel();
+        });
+        pace.hold_after(3_600_000);
+        assert!(started.elapsed() < Duration::from_secs(600));
+        canceller.join().expect("canceller");
     }
 }

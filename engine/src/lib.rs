@@ -42,7 +42,7 @@ mod table;
 mod tokenize;
 
 #[cfg(feature = "count")]
-pub use control::{CancelToken, Control, Progress};
+pub use control::{CancelToken, Control, Pace, Progress};
 #[cfg(feature = "count")]
 pub use engine::{CountError, CountResult, CountStats, Engine, Session, TextBatch, WordCount};
 pub use options::{

@@ -11,6 +11,7 @@ const LIMITS: ImportLimits = ImportLimits {
     max_columns: 64,
     max_record_bytes: 64 << 10,
     max_parquet_expansion: 100,
+    read_rate: None,
 };
 
 /// Imports `data` as a file of `format`. The first byte, when `options_byte`,

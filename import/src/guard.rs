@@ -13,7 +13,7 @@ use std::cell::Cell;
 use std::io::{self, Read};
 use std::rc::Rc;
 
-use tally_engine::CancelToken;
+use tally_engine::{CancelToken, Pace};
 
 /// Why the guard stopped a read.
 #[derive(Debug, Clone, Copy, thiserror::Error)]
@@ -49,6 +49,7 @@ pub struct GuardedReader<R> {
     allowance: u64,
     limit: u64,
     cancel: CancelToken,
+    pace: Option<Pace>,
 }
 
 impl<R: Read> GuardedReader<R> {
@@ -63,8 +64,14 @@ impl<R: Read> GuardedReader<R> {
             allowance: limit.saturating_add(read_ahead),
             limit,
             cancel,
+            pace: None,
         };
         (reader, ends)
+    }
+
+    /// Reads no faster than `pace` allows.
+    pub fn paced(self, pace: Option<Pace>) -> Self {
+        Self { pace, ..self }
     }
 }
 
@@ -79,6 +86,9 @@ impl<R: Read> Read for GuardedReader<R> {
         }
         let n = self.inner.read(buf)?;
         self.read += n as u64;
+        if let Some(pace) = &mut self.pace {
+            pace.hold_after(n as u64);
+        }
         Ok(n)
     }
 }

@@ -18,10 +18,11 @@ pub mod schema;
 mod text;
 pub mod writer;
 
+use std::num::NonZeroU64;
 use std::path::{Path, PathBuf};
 
 use tally_app::catalog::{Column, SourceFormat};
-use tally_engine::CancelToken;
+use tally_engine::{CancelToken, Pace};
 
 use guard::{GuardedReader, RecordEnds, Stop};
 
@@ -69,6 +70,9 @@ pub struct ImportLimits {
     /// Bytes a Parquet upload may decode to, per byte of file
     /// (`--max-parquet-expansion`); any file may decode to 256 MiB.
     pub max_parquet_expansion: u64,
+    /// Bytes of source an import reads per second, decoded bytes for a
+    /// Parquet upload (`--import-read-rate`); `None`: no limit.
+    pub read_rate: Option<NonZeroU64>,
 }
 
 impl Default for ImportLimits {
@@ -77,6 +81,7 @@ impl Default for ImportLimits {
             max_columns: 10_000,
             max_record_bytes: 64 << 20,
             max_parquet_expansion: 500,
+            read_rate: None,
         }
     }
 }
@@ -91,12 +96,18 @@ impl ImportLimits {
         cancel: &CancelToken,
     ) -> Result<(GuardedReader<std::fs::File>, RecordEnds), ImportError> {
         let file = std::fs::File::open(&source.path)?;
-        Ok(GuardedReader::new(
+        let (reader, ends) = GuardedReader::new(
             file,
             self.max_record_bytes,
             read_ahead as u64,
             cancel.clone(),
-        ))
+        );
+        Ok((reader.paced(self.pace(cancel)), ends))
+    }
+
+    /// The read pace an import keeps, if it is limited.
+    fn pace(&self, cancel: &CancelToken) -> Option<Pace> {
+        self.read_rate.map(|rate| Pace::new(rate, cancel.clone()))
     }
 
     fn check_columns(&self, found: usize) -> Result<(), ImportError> {

@@ -178,6 +178,7 @@ fn validate(
         });
     }
     let (mut rows, mut decoded) = (0_u64, 0_u64);
+    let mut pace = limits.pace(cancel);
     let reader = builder
         .with_batch_size(BATCH_ROWS)
         .build()
@@ -196,6 +197,9 @@ fn validate(
         decoded = decoded.saturating_add(bytes as u64);
         if decoded > bound {
             return Err(too_big(decoded));
+        }
+        if let Some(pace) = &mut pace {
+            pace.hold_after(bytes as u64);
         }
     }
     Ok((columns, rows))

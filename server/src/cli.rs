@@ -189,6 +189,12 @@ pub struct ServeArgs {
     #[arg(long, env = "TALLY_MAX_PARQUET_EXPANSION", default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_parquet_expansion: u64,
 
+    /// The most bytes of source an import reads per second, such as `50MB`
+    /// (decoded bytes for a Parquet upload; `0`: no limit). Holds imports
+    /// back on a machine they share with other work.
+    #[arg(long, env = "TALLY_IMPORT_READ_RATE", default_value = "0", value_parser = parse_bytes)]
+    pub import_read_rate: u64,
+
     /// Imports converted at once; more wait their turn.
     #[arg(long, env = "TALLY_MAX_CONCURRENT_IMPORTS", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..))]
     pub max_concurrent_imports: u16,
@@ -241,6 +247,7 @@ impl ServeArgs {
                 max_columns: self.max_columns as usize,
                 max_record_bytes: self.max_record_bytes,
                 max_parquet_expansion: self.max_parquet_expansion,
+                read_rate: std::num::NonZeroU64::new(self.import_read_rate),
             },
             concurrent_imports: usize::from(self.max_concurrent_imports),
             min_free_disk: self.min_free_disk,
@@ -413,6 +420,11 @@ mod tests {
         assert_eq!(cli.serve_args().run_read_rate, 1 << 20);
         let err = Cli::try_parse_from(["tally", "--run-read-rate", "fast"]).expect_err("invalid");
         assert!(err.to_string().contains("--run-read-rate"), "{err}");
+        let cli = Cli::try_parse_from(["tally", "--import-read-rate", "6MB"]).expect("parses");
+        let limits = cli.serve_args().limits();
+        assert_eq!(limits.import.read_rate.map(|r| r.get()), Some(6 << 20));
+        let cli = Cli::try_parse_from(["tally"]).expect("parses");
+        assert_eq!(cli.serve_args().limits().import.read_rate, None);
     }
 
     #[test]

@@ -548,10 +548,11 @@ async fn a_run_timeout_beyond_the_clock_means_no_timeout() {
 
 #[tokio::test]
 async fn an_import_whose_client_went_away_stops_and_leaves_nothing() {
-    let server = TestServer::start();
-    // A CSV that takes the (debug) server many seconds to convert.
+    // A CSV read at 6 MB/s: each of the conversion's two passes takes 8 s,
+    // however fast the build and the machine.
+    let server = TestServer::start_args(&["--import-read-rate", "6MB"]);
     let row = format!("{}\n", ["some words to count"; 8].join(","));
-    let rows = (300 << 20) / row.len();
+    let rows = (48 << 20) / row.len();
     let body = reqwest::Body::wrap_stream(futures_util::stream::iter(
         (0..rows / 1000).map(move |_| Ok::<_, std::io::Error>(row.repeat(1000))),
     ));
@@ -609,9 +610,12 @@ async fn an_import_whose_client_went_away_stops_and_leaves_nothing() {
 
 #[tokio::test]
 async fn imports_past_the_concurrency_limit_wait_their_turn() {
-    let server = TestServer::start_args(&["--max-concurrent-imports", "1"]);
+    // The big one is read at 6 MB/s (4 s a pass), so it is surely still
+    // converting when the small one arrives.
+    let server =
+        TestServer::start_args(&["--max-concurrent-imports", "1", "--import-read-rate", "6MB"]);
     let row = format!("{}\n", ["some words to count"; 8].join(","));
-    let big: String = row.repeat((80 << 20) / row.len());
+    let big: String = row.repeat((24 << 20) / row.len());
     let url = server.url(&format!("{TABLES}/big?format=csv"));
     let first = tokio::spawn(async move {
         let res = client()

@@ -18,7 +18,7 @@ use tally_app::format::thousands;
 use tally_app::names::TableRef;
 use tally_app::run::{RunState, ServerEvent};
 use tally_app::workload::Executor;
-use tally_engine::{CancelToken, Control, CountError, CountResult, Engine};
+use tally_engine::{CancelToken, Control, CountError, CountResult, Engine, Pace};
 use tokio::task::JoinHandle;
 
 use super::EventBus;
@@ -29,7 +29,7 @@ use super::store::{
 };
 use crate::catalog;
 use crate::service::{ReadLease, TallyService};
-use crate::tables::scan::{Pace, check_column};
+use crate::tables::scan::check_column;
 
 /// How often a running run's lease is renewed and its progress saved.
 pub const HEARTBEAT: Duration = Duration::from_secs(1);

@@ -12,10 +12,10 @@ use super::TallyService;
 use crate::catalog::{CatalogError, NewTable, ReaderLease};
 use crate::error::ServiceError;
 use crate::tables::import::{self, ImportOptions, ImportSource};
-use crate::tables::scan::{Pace, TableScan};
+use crate::tables::scan::TableScan;
 use crate::tables::{TableLease, preview};
 use tally_app::auth::Principal;
-use tally_engine::CancelToken;
+use tally_engine::{CancelToken, Pace};
 
 /// Cancels a token when dropped: ties blocking work to the request awaiting it.
 struct CancelOnDrop(CancelToken);

@@ -5,16 +5,14 @@
 //! ones are decoded.
 
 use std::fs::File;
-use std::num::NonZeroU64;
 use std::path::Path;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
-use std::time::{Duration, Instant};
 
 use arrow_array::{Array, LargeStringArray, StringArray, StringViewArray, cast::AsArray};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 use tally_app::catalog::{ColumnType, TableInfo};
-use tally_engine::{CancelToken, TextBatch};
+use tally_engine::{Pace, TextBatch};
 
 /// Rows per decoded batch.
 const BATCH_ROWS: usize = 8192;
@@ -253,54 +251,7 @@ fn decode(
         // Tests stop (`return`) or crash (`panic`) the decoder after a batch.
         fail::fail_point!("scan-decode", |_| ());
         if let Some(pace) = &mut pace {
-            pace.hold_after(bytes);
-        }
-    }
-}
-
-/// A read rate for a scan: bytes of text per second, averaged from the scan's
-/// start. It lets runs share a machine with other work. The counting threads
-/// wait for the next batch while the scan is held, so the pace also watches
-/// the run's cancel token: a cancel cuts the wait short instead of waiting
-/// out a batch's share of time (seconds for a batch of long values at a low
-/// rate).
-pub struct Pace {
-    bytes_per_sec: NonZeroU64,
-    cancel: CancelToken,
-    started: Instant,
-    bytes: u64,
-}
-
-impl Pace {
-    /// How often a held scan looks at the cancel token.
-    const WATCH: Duration = Duration::from_millis(50);
-
-    pub fn new(bytes_per_sec: NonZeroU64, cancel: CancelToken) -> Self {
-        Self {
-            bytes_per_sec,
-            cancel,
-            started: Instant::now(),
-            bytes: 0,
-        }
-    }
-
-    /// Waits until `bytes` more are due at the rate (or the count is cancelled).
-    fn hold_after(&mut self, bytes: usize) {
-        self.bytes = self.bytes.saturating_add(bytes as u64);
-        let share = self.bytes as f64 / self.bytes_per_sec.get() as f64;
-        // Beyond what an `Instant` can hold (exabytes at a byte a second) there
-        // is nothing sensible to wait for.
-        let Some(due) = Duration::try_from_secs_f64(share)
-            .ok()
-            .and_then(|share| self.started.checked_add(share))
-        else {
-            return;
-        };
-        while !self.cancel.is_cancelled() {
-            let Some(left) = due.checked_duration_since(Instant::now()) else {
-                return;
-            };
-            std::thread::sleep(left.min(Self::WATCH));
+            pace.hold_after(bytes as u64);
         }
     }
 }
