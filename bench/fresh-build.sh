@@ -64,7 +64,9 @@ export CARGO_HOME="$SCRATCH/cargo" TALLY_CACHE_DIR="$CACHE"
 export npm_config_cache="$SCRATCH/npm" PIP_CACHE_DIR="$SCRATCH/pip"
 export PATH="$CARGO_HOME/bin:$PATH"
 
-PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+# shellcheck source=bench/free-port.sh
+. "$ROOT/bench/free-port.sh"
+PORT="$(free_port)"
 
 # `run` serves until stopped: the clock stops when its first page answers.
 echo "==> ./tally.sh run (log: $SCRATCH/run.log)"

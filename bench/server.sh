@@ -6,7 +6,9 @@
 #   start_server / stop_server
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/tally-bench.XXXXXX")"
-PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+# shellcheck source=bench/free-port.sh
+. "$(dirname "${BASH_SOURCE[0]}")/free-port.sh"
+PORT="$(free_port)"
 BASE="http://127.0.0.1:$PORT"
 PID=""
 
