@@ -167,9 +167,10 @@ pub async fn search_runs(
     }
 }
 
-/// `POST /api/fn/runs/get` (`run_id`): one run with its log and timings.
+/// `POST /api/fn/runs/get` (`run_id`): one run with its log and timings, and
+/// its workload's name.
 #[server(prefix = "/api/fn", endpoint = "runs/get")]
-pub async fn get_run(run_id: u64) -> Result<Run, AppError> {
+pub async fn get_run(run_id: u64) -> Result<crate::run::RunListing, AppError> {
     answer(service()?.run(run_id).await)
 }
 

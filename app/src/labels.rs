@@ -3,6 +3,7 @@
 
 use tally_engine::{CaseMode, Stopwords, TokenizerKind};
 
+use crate::catalog::SourceFormat;
 use crate::workload::WorkloadType;
 
 pub fn workload_type(kind: WorkloadType) -> &'static str {
@@ -15,7 +16,17 @@ pub fn tokenizer(kind: TokenizerKind) -> &'static str {
     match kind {
         TokenizerKind::Whitespace => "Whitespace",
         TokenizerKind::Words => "Words (Unicode)",
-        TokenizerKind::Spark => "Spark (prototype)",
+        TokenizerKind::Spark => "Spark (single spaces)",
+    }
+}
+
+/// The file format a table was imported from, as the upload form names it.
+pub fn source_format(format: SourceFormat) -> &'static str {
+    match format {
+        SourceFormat::Csv => "CSV",
+        SourceFormat::Jsonl => "JSON Lines",
+        SourceFormat::Parquet => "Parquet",
+        SourceFormat::Text => "Plain text",
     }
 }
 

@@ -149,20 +149,20 @@ pub struct Run {
     pub log: Vec<RunLogEntry>,
 }
 
+impl Run {
+    /// Words counted per second of reading and counting (the server derives
+    /// it once, so every page shows the same figure); none before the first.
+    pub fn throughput(&self) -> Option<f64> {
+        let rate = self.progress.words_per_sec;
+        (rate > 0.0).then_some(rate)
+    }
+}
+
 /// A run with the name of its workload, for lists across workloads.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunListing {
     pub run: Run,
     pub workload_name: String,
-}
-
-impl RunListing {
-    /// Words counted per second of counting, once finished.
-    pub fn throughput(&self) -> Option<f64> {
-        let secs = self.run.timings.as_ref()?.count_secs;
-        let words = self.run.total_words?;
-        (secs > 0.0).then(|| words as f64 / secs)
-    }
 }
 
 /// What the Dashboard shows of the workloads and their runs.

@@ -78,7 +78,8 @@ pub trait AppService: Send + Sync + 'static {
     /// A workload's runs, newest first.
     async fn runs_of(&self, workload_id: u64) -> Result<Vec<Run>, AppError>;
 
-    async fn run(&self, run_id: u64) -> Result<Run, AppError>;
+    /// A run, with its workload's name.
+    async fn run(&self, run_id: u64) -> Result<crate::run::RunListing, AppError>;
 
     /// A page of a succeeded run's words.
     async fn run_words(

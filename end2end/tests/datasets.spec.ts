@@ -13,6 +13,8 @@ test("upload a CSV and a text file through the form, browse and delete them", as
   await expect(page.getByTestId("upload-done")).toContainText("Imported e2e.people.staff: 3 rows, 3 columns.");
   const tree = page.getByTestId("catalog-tree");
   await expect(tree.getByRole("link", { name: "staff" })).toBeVisible();
+  // Formats by the names the upload form gives them, not their API values.
+  await expect(tree.locator(".tree__table").filter({ hasText: "staff" })).toContainText(/3 rows · .+ · CSV$/);
 
   await form.getByLabel("Table").fill("e2e.books.lines");
   await form.getByLabel("Files").setInputFiles([
@@ -43,13 +45,19 @@ test("upload a CSV and a text file through the form, browse and delete them", as
   await expect(preview.locator("tbody tr").nth(1).locator("td")).toHaveText(["Bo", "null", "Lima"]);
   await expect(preview.locator("tbody tr").nth(2).locator("td").nth(2)).toHaveText("Rio, BR");
   await expect(page.getByTestId("table-stats")).toContainText("3");
+  await expect(page.getByTestId("table-stats").locator("div").filter({ hasText: "Imported from" }).locator("dd")).toHaveText("CSV");
   await snapshot(page, "table");
 
+  // A destructive button looks it, before its confirmation too.
+  await expect(page.getByTestId("delete-table")).toHaveClass(/btn--danger/);
   await page.getByTestId("delete-table").click();
   await page.getByTestId("confirm-delete").click();
   await expect(page).toHaveURL(/\/datasets$/);
   await expect(page.getByTestId("catalog-tree").getByRole("link", { name: "staff" })).toHaveCount(0);
   await expect(page.getByTestId("catalog-tree").getByRole("link", { name: "lines" })).toBeVisible();
+  // The dataset stays, and says it is empty rather than showing nothing.
+  const people = page.getByTestId("catalog-tree").locator("summary", { hasText: /dataset\s+people$/ }).locator("..");
+  await expect(people.getByTestId("dataset-empty")).toHaveText("No tables in this dataset.");
 });
 
 test("upload errors appear next to their field and the form keeps its input", async ({ page, problems }) => {

@@ -45,6 +45,8 @@ test("phone: a wide table scrolls sideways in its frame", async ({ page, request
   expect(scrollWidth, "the table keeps its width and scrolls").toBeGreaterThan(clientWidth);
   await frame.evaluate((el) => el.scrollBy(200, 0));
   expect(await frame.evaluate((el) => el.scrollLeft)).toBeGreaterThan(0);
+  // The edges it can scroll to cast a shadow (a scroll bar shows only while scrolling).
+  expect(await frame.evaluate((el) => getComputedStyle(el).backgroundImage)).toContain("radial-gradient");
 });
 
 test("phone: the header is one row of navigation and scrolls away", async ({ page }) => {
@@ -54,6 +56,11 @@ test("phone: the header is one row of navigation and scrolls away", async ({ pag
   const links = page.locator(".nav a");
   const tops = await links.evaluateAll((els) => els.map((el) => Math.round(el.getBoundingClientRect().top)));
   expect(new Set(tops).size, "the navigation is one line").toBe(1);
+  // It scrolls sideways to its last links, and its edge says so.
+  const nav = page.locator(".nav");
+  const [navScroll, navWidth] = await nav.evaluate((el) => [el.scrollWidth, el.clientWidth]);
+  expect(navScroll).toBeGreaterThan(navWidth);
+  expect(await nav.evaluate((el) => getComputedStyle(el).backgroundImage)).toContain("radial-gradient");
   const header = await page.locator(".topbar").boundingBox();
   expect(header!.height, "the header's height").toBeLessThanOrEqual(100);
   // Scrolled down, the header is not pinned over the content.
@@ -73,3 +80,4 @@ test("phone: the chart's labels keep a readable size", async ({ page, request })
   for (const h of heights) expect(h, "a label's rendered height in px").toBeGreaterThanOrEqual(12);
   await snapshot(page, "workload-phone");
 });
+

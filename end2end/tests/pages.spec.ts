@@ -1,8 +1,26 @@
 // Every page at a desktop width and a phone width, in light and dark: none
-// scrolls sideways, no id, number, timestamp or badge breaks over lines, and a
-// screenshot of each is saved under end2end/artifacts/ to be looked at.
+// scrolls sideways, nothing sticks out of its card, no button, id, number,
+// timestamp or badge breaks over lines (a table reference only after a dot),
+// every select shows its choice whole, and a screenshot of each is saved under
+// end2end/artifacts/ to be looked at.
 import { test, expect, waitForHydration, brokenTexts, snapshot } from "./fixtures";
 import { textTable, wordcount, ended } from "./seed";
+
+/** The selects (by id or name) too narrow to show their chosen option whole:
+ *  its text, their padding and the arrow. */
+async function cutSelects(page: import("@playwright/test").Page): Promise<string[]> {
+  return page.locator("select:visible").evaluateAll((selects) => {
+    const ctx = document.createElement("canvas").getContext("2d")!;
+    return (selects as HTMLSelectElement[])
+      .filter((el) => {
+        const cs = getComputedStyle(el);
+        ctx.font = `${cs.fontWeight} ${cs.fontSize} ${cs.fontFamily}`;
+        const text = ctx.measureText(el.selectedOptions[0]?.text ?? "").width;
+        return text + parseFloat(cs.paddingLeft) + parseFloat(cs.paddingRight) + 20 > el.clientWidth;
+      })
+      .map((el) => el.id || el.name);
+  });
+}
 
 const viewports = [["1280", { width: 1280, height: 800 }], ["390", { width: 390, height: 844 }]] as const;
 
@@ -21,6 +39,8 @@ test("every page lays out at 1280 px and 390 px, light and dark", async ({ page,
     ["run", `/runs/${run.id}`],
     ["datasets", "/datasets"],
     ["table", `/datasets/e2e/pages/${table}`],
+    ["account", "/account"],
+    ["admin", "/admin"],
   ];
   for (const scheme of ["light", "dark"] as const) {
     await page.emulateMedia({ colorScheme: scheme });
@@ -31,7 +51,20 @@ test("every page lays out at 1280 px and 390 px, light and dark", async ({ page,
         await waitForHydration(page);
         const where = `${name} at ${size} px, ${scheme}`;
         expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), `${where}: no sideways scroll`).toBe(true);
-        expect(await brokenTexts(page.locator("table.data td:not(.text), table.data th, .badge")), where).toEqual([]);
+        const unbreakable = page.locator(".btn, table.data td:not(.text), table.data th, .badge, .source-name span");
+        expect(await brokenTexts(unbreakable), where).toEqual([]);
+        const overflowing = await page.locator(".card").evaluateAll((cards) =>
+          cards.filter((c) => c.scrollWidth > c.clientWidth + 1).map((c) => c.querySelector("h2")?.textContent ?? c.className),
+        );
+        expect(overflowing, `${where}: cards whose content sticks out of them`).toEqual([]);
+        expect(await cutSelects(page), `${where}: selects too narrow for their choice`).toEqual([]);
+        if (size === "1280") {
+          // A desktop has the room: its tables fit their cards, none scrolls.
+          const scrolling = await page.locator(".table-scroll").evaluateAll((frames) =>
+            frames.filter((f) => f.scrollWidth > f.clientWidth + 1).map((f) => f.querySelector("table")?.dataset.testid ?? "a table"),
+          );
+          expect(scrolling, `${where}: tables wider than their card`).toEqual([]);
+        }
         await snapshot(page, `page-${name}-${size}${scheme === "dark" ? "-dark" : ""}`);
       }
     }

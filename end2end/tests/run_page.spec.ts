@@ -25,6 +25,9 @@ test("a run's page follows the run to its end", async ({ page, request }) => {
   await waitForHydration(page);
   const progress = page.getByTestId("run-progress");
   expect(await progress.getAttribute("data-state"), "still under way when the page is ready").not.toBe("succeeded");
+  // The breadcrumbs name the workload, and lead to it.
+  await expect(page.getByTestId("run-workload")).toHaveText("Watched run");
+  await expect(page.getByTestId("run-workload")).toHaveAttribute("href", /^\/workloads\/\d+$/);
 
   await expect(progress).toHaveAttribute("data-state", "succeeded", { timeout: 60_000 });
   const run = await (await request.get(`/api/v1/runs/${runId}`)).json();

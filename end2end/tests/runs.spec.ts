@@ -30,8 +30,12 @@ test("every run is listed newest first, filtered by state, workload and day", as
   await expect(page.getByTestId("runs-count")).toHaveText("1 run");
   await expect(rows.first()).toContainText("Runs list A");
 
-  // By state and day, through the filter form.
+  // By state and day, through the filter form, whose controls line up.
   const filters = page.getByTestId("run-filters");
+  const heights = await filters.locator("input, select, button").evaluateAll((els) =>
+    els.map((el) => Math.round(el.getBoundingClientRect().height)),
+  );
+  expect(new Set(heights).size, `the filter controls' heights: ${heights}`).toBe(1);
   await filters.getByLabel("Workload id").fill("");
   await filters.getByLabel("State").selectOption("failed");
   await filters.getByRole("button", { name: "Apply" }).click();

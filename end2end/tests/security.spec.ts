@@ -153,4 +153,9 @@ test("a hostile workload name renders as text and opens no dialog", async ({ pag
   await page.goto("/workloads");
   await waitForHydration(page);
   await expect(page.getByTestId("workloads-table")).toContainText(HOSTILE);
+  // Its run's page names the workload in its breadcrumbs.
+  const { last_run } = await (await request.get(`/api/v1/workloads/${id}`)).json();
+  await page.goto(`/runs/${last_run.id}`);
+  await waitForHydration(page);
+  await expect(page.getByTestId("run-workload")).toHaveText(HOSTILE);
 });

@@ -47,6 +47,30 @@ test("queue wait and run time are shown apart, as the API has them", async ({ pa
   expect(seconds(await recent.getByTestId("run-time").innerText())).toBeCloseTo(ran, 1);
 });
 
+test("a run's words per second is one figure on every page", async ({ page, request }) => {
+  const table = await textTable(request, "timing", "rate", "one two three four five six seven eight\n".repeat(50_000));
+  const w = await wordcount(request, "timing", table, "Timing rate");
+  const run = await ended(request, w.last_run.id);
+  const shownRate = /([\d.]+(?: [kM])?) words\/s/;
+
+  await page.goto(`/runs/${run.id}`);
+  await waitForHydration(page);
+  const onRunPage = (await page.getByTestId("run-progress").innerText()).match(shownRate)?.[1];
+  expect(onRunPage, "the Run page shows a rate").toBeTruthy();
+
+  await page.goto(`/workloads/${w.id}`);
+  await waitForHydration(page);
+  expect((await page.getByTestId("run-progress").innerText()).match(shownRate)?.[1]).toBe(onRunPage);
+
+  await page.goto(`/runs?workload_id=${w.id}`);
+  await expect(page.getByTestId("runs-row").first().getByTestId("run-rate")).toHaveText(onRunPage!);
+
+  await page.goto("/");
+  await waitForHydration(page);
+  const recent = page.getByTestId("recent-run").filter({ hasText: "Timing rate" });
+  await expect(recent.getByTestId("run-rate")).toHaveText(onRunPage!);
+});
+
 test("a running run says when it started, not only when it was queued", async ({ page, request }) => {
   const slow = await textTable(request, "timing", "running", "one two three four five six seven eight\n".repeat(400_000));
   const w = await wordcount(request, "timing", slow, "Timing running");

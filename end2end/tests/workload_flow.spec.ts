@@ -199,6 +199,8 @@ test("the New workload form chooses nothing for the user", async ({ page, reques
   const form = page.getByTestId("workload-form");
   await expect(form.getByLabel("Project")).toHaveValue("");
   await expect(form.getByLabel("Project").locator("option:checked")).toHaveText("Choose…");
+  // No table chosen yet: no table to lack a string column either.
+  await expect(page.getByTestId("source-no-string-column")).toHaveCount(0);
   await form.getByLabel("Name").fill("Nothing chosen");
   await form.getByRole("button", { name: "Create and run" }).click();
   await expect(page.getByTestId("wl-src_project-error")).toHaveText("Choose a project.");

@@ -180,7 +180,7 @@ fn RecentRuns(runs: Vec<RunListing>) -> impl IntoView {
                 </thead>
                 <tbody>
                     {runs.into_iter().map(|r| {
-                        let throughput = or_dash(r.throughput(), rate);
+                        let throughput = or_dash(r.run.throughput(), rate);
                         let run = r.run;
                         view! {
                             <tr data-testid="recent-run">
@@ -191,7 +191,7 @@ fn RecentRuns(runs: Vec<RunListing>) -> impl IntoView {
                                 <td class="num" data-testid="run-waited">{or_dash(run.waited_secs, duration)}</td>
                                 <td class="num" data-testid="run-time">{or_dash(run.timings.as_ref().map(RunTimings::run_secs), duration)}</td>
                                 <td class="num">{or_dash(run.total_words, thousands)}</td>
-                                <td class="num">{throughput}</td>
+                                <td class="num" data-testid="run-rate">{throughput}</td>
                             </tr>
                         }
                     }).collect_view()}

@@ -6,7 +6,7 @@ use leptos::web_sys::{FormData, HtmlFormElement, SubmitEvent};
 use leptos_meta::Title;
 
 use crate::api::get_catalog_tree;
-use crate::catalog::{ProjectTree, TableInfo};
+use crate::catalog::{ProjectTree, SourceFormat, TableInfo};
 use crate::components::layout::PageHeader;
 use crate::error::AppError;
 use crate::format::{bytes, thousands};
@@ -64,13 +64,16 @@ fn CatalogTree(projects: Vec<ProjectTree>) -> impl IntoView {
                                             <details open>
                                                 <summary><span class="tree__kind">"dataset"</span>" "{dataset.name}</summary>
                                                 <ul>
+                                                    {dataset.tables.is_empty().then(|| view! {
+                                                        <li class="tree__table muted" data-testid="dataset-empty">"No tables in this dataset."</li>
+                                                    })}
                                                     {dataset.tables.into_iter().map(|t| {
                                                         let href = format!("/datasets/{p}/{d}/{}", t.name);
                                                         view! {
                                                             <li class="tree__table">
                                                                 <a href=href>{t.name.clone()}</a>
                                                                 <span class="muted">
-                                                                    {format!(" {} rows · {} · {}", thousands(t.row_count), bytes(t.stored_bytes), t.source_format.as_str())}
+                                                                    {format!(" {} rows · {} · {}", thousands(t.row_count), bytes(t.stored_bytes), crate::labels::source_format(t.source_format))}
                                                                 </span>
                                                             </li>
                                                         }
@@ -151,10 +154,9 @@ fn UploadForm(action: UploadAction, progress: UploadProgress) -> impl IntoView {
                     <label for="upload-format">"Format"</label>
                     <select id="upload-format" name="format" aria-describedby="upload-format-error">
                         <option value="auto">"From the file name"</option>
-                        <option value="csv">"CSV"</option>
-                        <option value="jsonl">"JSON Lines"</option>
-                        <option value="parquet">"Parquet"</option>
-                        <option value="text">"Plain text"</option>
+                        {SourceFormat::ALL.into_iter().map(|f| view! {
+                            <option value=f.as_str()>{crate::labels::source_format(f)}</option>
+                        }).collect_view()}
                     </select>
                     {field_error("format")}
                 </div>

@@ -15,7 +15,7 @@ use crate::components::word_table::ResultsExplorer;
 use crate::format::{duration, or_dash, thousands, timestamp, timestamp_millis};
 use crate::live::{throttled_reload, use_server_events};
 use crate::pages::workload::PostedError;
-use crate::run::{Run, RunLogEntry, RunProgress, RunState, ServerEvent};
+use crate::run::{Run, RunListing, RunLogEntry, RunProgress, RunState, ServerEvent};
 
 /// The shortest time between two reloads of a running run's log.
 const LOG_INTERVAL: std::time::Duration = std::time::Duration::from_millis(1000);
@@ -41,10 +41,10 @@ pub fn RunPage() -> impl IntoView {
             leptos::task::spawn_local(async move {
                 // The page may be gone, or showing another run (after Run
                 // again), by the time the answer comes.
-                if let Ok(run) = get_run(run_id).await
+                if let Ok(listed) = get_run(run_id).await
                     && id.try_get_untracked() == Some(Some(run_id))
                 {
-                    let _ = log.try_set(run.log);
+                    let _ = log.try_set(listed.run.log);
                 }
             });
         }
@@ -95,10 +95,10 @@ pub fn RunPage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="muted">"Loading the run…"</p> }>
             {move || Suspend::new(async move {
                 match run.await {
-                    Ok(run) => {
+                    Ok(RunListing { run, workload_name }) => {
                         progress.set(Some((run.state, run.progress.clone())));
                         log.set(run.log.clone());
-                        view! { <RunView run state bar log cancel again /> }.into_any()
+                        view! { <RunView run workload_name state bar log cancel again /> }.into_any()
                     }
                     Err(e) => view! {
                         <Title text="Run not found" />
@@ -114,6 +114,7 @@ pub fn RunPage() -> impl IntoView {
 #[component]
 fn RunView(
     run: Run,
+    workload_name: String,
     state: Signal<RunState>,
     bar: Signal<RunProgress>,
     log: RwSignal<Vec<RunLogEntry>>,
@@ -128,7 +129,7 @@ fn RunView(
     view! {
         <Title text=format!("Run {id}") />
         <nav class="breadcrumbs" aria-label="Breadcrumbs">
-            <a href="/workloads">"Workloads"</a>" / "<a href=workload_href.clone()>{format!("Workload {}", run.workload_id)}</a>" / "{format!("run {id}")}
+            <a href="/workloads">"Workloads"</a>" / "<a href=workload_href.clone() data-testid="run-workload">{workload_name}</a>" / "{format!("Run {id}")}
         </nav>
         <PageHeader title=format!("Run {id}") subtitle=run.source.clone()>
             <StatusBadge status=run.state.status() />

@@ -260,7 +260,7 @@ fn RunTable(page: RunListPage, params: RunsParams, live: LiveStates) -> impl Int
 
 #[component]
 fn RunRow(r: RunListing, live: LiveStates) -> impl IntoView {
-    let throughput = or_dash(r.throughput(), rate);
+    let throughput = or_dash(r.run.throughput(), rate);
     let run = r.run;
     let id = run.id;
     let loaded = run.state;
@@ -279,7 +279,7 @@ fn RunRow(r: RunListing, live: LiveStates) -> impl IntoView {
             <td>{or_dash(run.started_at.as_deref(), timestamp)}</td>
             <td class="num" data-testid="run-time">{or_dash(run.timings.as_ref().map(RunTimings::run_secs), duration)}</td>
             <td class="num">{or_dash(run.total_words, thousands)}</td>
-            <td class="num">{throughput}</td>
+            <td class="num" data-testid="run-rate">{throughput}</td>
         </tr>
     }
 }

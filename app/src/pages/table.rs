@@ -66,7 +66,7 @@ fn TableView(detail: TableDetail, delete: ServerAction<DeleteTable>) -> impl Int
             <Show
                 when=move || admin && confirming.get()
                 fallback=move || admin.then(|| view! {
-                    <button type="button" class="btn btn--secondary" on:click=move |_| confirming.set(true) data-testid="delete-table">
+                    <button type="button" class="btn btn--danger-outline" on:click=move |_| confirming.set(true) data-testid="delete-table">
                         "Delete table"
                     </button>
                 })
@@ -88,7 +88,7 @@ fn TableView(detail: TableDetail, delete: ServerAction<DeleteTable>) -> impl Int
                 <dl class="facts" data-testid="table-stats">
                     <div><dt>"Rows"</dt><dd>{thousands(t.row_count)}</dd></div>
                     <div><dt>"Stored"</dt><dd>{bytes(t.stored_bytes)}</dd></div>
-                    <div><dt>"Imported from"</dt><dd>{t.source_format.as_str()}</dd></div>
+                    <div><dt>"Imported from"</dt><dd>{crate::labels::source_format(t.source_format)}</dd></div>
                     <div><dt>"Created"</dt><dd><time datetime=t.created_at.clone()>{timestamp(&t.created_at)}</time></dd></div>
                 </dl>
             </section>

@@ -10,6 +10,7 @@ use crate::api::{CancelRun, DeleteWorkload, StartRun, get_run_words, get_workloa
 use crate::components::count_options::CountOptionFacts;
 use crate::components::layout::PageHeader;
 use crate::components::run_progress::RunProgressBar;
+use crate::components::source_name::SourceName;
 use crate::components::status_badge::StatusBadge;
 use crate::components::word_chart::WordChart;
 use crate::components::word_table::ResultsExplorer;
@@ -179,7 +180,7 @@ fn WorkloadView(
                 <dl class="facts" data-testid="definition">
                     <dt>"Type"</dt><dd>{crate::labels::workload_type(w.workload_type)}</dd>
                     <dt>"Source"</dt>
-                    <dd><a href=format!("/datasets/{}/{}/{}", w.src_project, w.src_dataset, w.src_table)><code>{w.source()}</code></a></dd>
+                    <dd><a href=format!("/datasets/{}/{}/{}", w.src_project, w.src_dataset, w.src_table)><SourceName name=w.source() /></a></dd>
                     <dt>"Executor"</dt><dd data-testid="workload-executor">{w.executor.as_str()}</dd>
                     <CountOptionFacts options=options.clone() />
                     <dt>"Created"</dt><dd>{timestamp(&w.created_at)}</dd>

@@ -195,7 +195,7 @@ fn WorkloadFields(
                             .collect_view()}
                     </select>
                     <p class="field__help" id="wl-tokenizer-help">
-                        "Whitespace splits on spaces and keeps punctuation; Words follows Unicode word boundaries; Spark splits on single spaces exactly like the prototype."
+                        "Whitespace splits on spaces and keeps punctuation; Words follows Unicode word boundaries; Spark splits on single spaces, exactly as Spark's split(' ') does."
                     </p>
                     <FieldMessage id="wl-tokenizer-error" message=message("tokenizer") />
                 </div>
@@ -415,7 +415,8 @@ fn SourceSelects(
             <SourceSelect id="wl-src_column_name" label="Column" field="src_column_name"
                 options=columns.into() chosen=chosen_column.into() choose=column message=message("src_column_name") />
         </div>
-        {move || columns.with(Vec::is_empty).then(|| view! {
+        // Only a chosen table can lack a string column: before, there is nothing to say.
+        {move || (!chosen_table.with(String::is_empty) && columns.with(Vec::is_empty)).then(|| view! {
             <p class="alert" data-testid="source-no-string-column">"This table has no string column to count."</p>
         })}
         // Without JavaScript the selects cannot narrow each other: this sends

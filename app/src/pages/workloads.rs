@@ -8,6 +8,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::list_workloads;
 use crate::components::layout::PageHeader;
+use crate::components::source_name::SourceName;
 use crate::components::status_badge::StatusBadge;
 use crate::format::{duration, thousands, timestamp};
 use crate::href::with_query;
@@ -256,32 +257,41 @@ fn NoWorkloads(params: ListParams, total: u64, pages: u64) -> impl IntoView {
 
 #[component]
 fn WorkloadRow(w: Workload) -> impl IntoView {
-    let last_run = w
-        .last_run
-        .as_ref()
-        .map(|r| match (&r.started_at, &r.finished_at) {
+    // Parts that each stay whole; the cell may wrap between them, so the
+    // name beside it keeps its room.
+    let last_run: Vec<String> = match &w.last_run {
+        None => vec!["—".into()],
+        Some(r) => match (&r.started_at, &r.finished_at) {
             // The run's own time and its wait in the queue, never one sum.
             (Some(_), Some(_)) => match (r.run_secs, r.queue_secs) {
-                (Some(run), Some(wait)) => format!(
-                    "#{} · ran {} · waited {} · {} words",
-                    r.id,
-                    duration(run),
-                    duration(wait),
-                    thousands(r.total_words)
-                ),
-                _ => format!("#{} · {} words", r.id, thousands(r.total_words)),
+                (Some(run), Some(wait)) => vec![
+                    format!("#{}", r.id),
+                    format!("ran {}", duration(run)),
+                    format!("waited {}", duration(wait)),
+                    format!("{} words", thousands(r.total_words)),
+                ],
+                _ => vec![
+                    format!("#{}", r.id),
+                    format!("{} words", thousands(r.total_words)),
+                ],
             },
-            (Some(_), None) => format!("#{} · {:.0} %", r.id, r.progress * 100.0),
-            _ => format!("#{} · waiting", r.id),
-        });
+            (Some(_), None) => vec![format!("#{}", r.id), format!("{:.0} %", r.progress * 100.0)],
+            _ => vec![format!("#{}", r.id), "waiting".into()],
+        },
+    };
+    let last_run = last_run
+        .into_iter()
+        .enumerate()
+        .map(|(i, part)| view! { {(i > 0).then_some(" · ")}<span>{part}</span> })
+        .collect_view();
     view! {
         <tr data-testid="workload-row">
             <td>{w.id}</td>
             <td class="text"><a href=format!("/workloads/{}", w.id) data-testid="workload-link">{w.name.clone()}</a></td>
             <td>{crate::labels::workload_type(w.workload_type)}</td>
-            <td class="text"><code>{w.source()}</code></td>
+            <td class="text"><SourceName name=w.source() /></td>
             <td><StatusBadge status=w.status /></td>
-            <td>{last_run.unwrap_or_else(|| "—".into())}</td>
+            <td class="parts">{last_run}</td>
             <td><time datetime=w.created_at.clone()>{timestamp(&w.created_at)}</time></td>
         </tr>
     }

@@ -193,6 +193,14 @@ impl RunRow {
             .map_or(0.0, |started| secs_between(started, end))
     }
 
+    /// The time the words were counted in: once the run has ended, its
+    /// reading and counting time (what every page divides words by, so that a
+    /// run's words/s is one figure everywhere); until then, its time so far.
+    fn counting_secs(&self) -> f64 {
+        self.timings()
+            .map_or_else(|| self.elapsed_secs(), |t| t.count_secs)
+    }
+
     /// Where the run's time went: as a success recorded it, or, for a run
     /// that ended early after it started (failed or cancelled), from its
     /// timestamps, so that every run that did work shows how long it took.
@@ -234,7 +242,7 @@ impl RunRow {
             waited_secs: self
                 .started_at
                 .map(|started| secs_between(self.queued_at, started)),
-            progress: self.progress.public(self.elapsed_secs()),
+            progress: self.progress.public(self.counting_secs()),
             total_words: self.total_words.and_then(|n| u64::try_from(n).ok()),
             distinct_words: self.distinct_words.and_then(|n| u64::try_from(n).ok()),
             timings: self.timings(),

@@ -18,7 +18,7 @@ use tally_app::catalog::{ProjectTree, TableDetail, TableInfo};
 use tally_app::domain::{DatabaseStatus, SystemStatus};
 use tally_app::error::AppError;
 use tally_app::names::TableRef;
-use tally_app::run::{Activity, MAX_WORDS_PAGE, Run, WordCountPage, WordsRequest};
+use tally_app::run::{Activity, MAX_WORDS_PAGE, Run, RunListing, WordCountPage, WordsRequest};
 use tally_app::service::AppService;
 use tally_app::workload::Executor;
 use tally_app::workload::{Workload, WorkloadForm, WorkloadPage, WorkloadQuery};
@@ -363,8 +363,8 @@ impl AppService for TallyService {
         Ok(TallyService::runs_of(self, workload_id).await?)
     }
 
-    async fn run(&self, run_id: u64) -> Result<Run, AppError> {
-        Ok(TallyService::run(self, run_id).await?)
+    async fn run(&self, run_id: u64) -> Result<RunListing, AppError> {
+        Ok(TallyService::run_listing(self, run_id).await?)
     }
 
     async fn run_words(

@@ -93,6 +93,13 @@ impl TallyService {
         Ok(self.runs.get(id).await?.ok_or_else(run_not_found)?.public())
     }
 
+    /// [`Self::run`] with its workload's name (the Run page).
+    pub async fn run_listing(&self, id: u64) -> Result<RunListing, ServiceError> {
+        let row = self.runs.get(id).await?.ok_or_else(run_not_found)?;
+        let mut listed = self.listings(std::slice::from_ref(&row)).await?;
+        listed.pop().ok_or_else(run_not_found)
+    }
+
     pub async fn runs_of(&self, workload_id: u64) -> Result<Vec<Run>, ServiceError> {
         self.workload(workload_id).await?;
         Ok(self
