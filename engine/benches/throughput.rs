@@ -13,8 +13,11 @@
 //!      and newline, `HashMap<Vec<u8>, u64>` with a fast hasher, one thread;
 //!    - (b) the engine, `whitespace` + `lower`, all cores;
 //!    - (c) the engine, `words` + `lower`, all cores;
+//!    - (d) a bigram baseline like (a): each line's words paired in order,
+//!      `HashMap<Vec<u8>, u64>`, one thread;
+//!    - (e) the engine counting bigrams, `whitespace` + `lower`, all cores;
 //!
-//!    and checks that (a) and (b) found the same counts.
+//!    and checks that (a) and (b), and (d) and (e), found the same counts.
 //! 3. Measures how long the engine takes to return after a cancel.
 //! 4. Prints MB/s, words/s, the speedups over (a), and peak RSS.
 
@@ -100,7 +103,41 @@ fn main() {
         &base,
         size,
     );
+    let base_bigrams = run_child(&["baseline-bigrams", corpus.to_str().expect("utf-8 path")]);
+    report(
+        "bigram baseline (1 thread)",
+        &base_bigrams,
+        &base_bigrams,
+        size,
+    );
+    let bigrams = run_child(&[
+        "engine-bigrams",
+        corpus.to_str().expect("utf-8 path"),
+        "whitespace",
+        &t,
+    ]);
+    report(
+        &format!("engine bigrams ({} thr)", bigrams.threads),
+        &bigrams,
+        &base_bigrams,
+        size,
+    );
     let cancel = run_child(&["cancel", corpus.to_str().expect("utf-8 path"), &t]);
+    assert_eq!(
+        (
+            base_bigrams.words,
+            base_bigrams.distinct,
+            base_bigrams.checksum
+        ),
+        (bigrams.words, bigrams.distinct, bigrams.checksum),
+        "the bigram baseline and the engine disagree"
+    );
+    println!(
+        "bigrams: baseline and engine agree ({} bigrams, {} distinct); speedup {:.2}x",
+        bigrams.words,
+        bigrams.distinct,
+        base_bigrams.secs / bigrams.secs
+    );
 
     assert_eq!(
         (base.words, base.distinct, base.checksum),
@@ -188,11 +225,15 @@ fn child(args: &[String]) {
     let path = Path::new(&args[1]);
     let threads = |i: usize| args.get(i).map_or(0, |t| t.parse().expect("threads"));
     let (secs, words, distinct, checksum, used) = match args[0].as_str() {
-        "baseline" => {
+        mode @ ("baseline" | "baseline-bigrams") => {
             // Timed up to the same output as the engine's: every word with its
             // count, most frequent first.
             let started = Instant::now();
-            let counts = baseline(path);
+            let counts = if mode == "baseline" {
+                baseline(path)
+            } else {
+                baseline_bigrams(path)
+            };
             let mut sorted: Vec<(Vec<u8>, u64)> = counts.into_iter().collect();
             sorted.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
             let secs = started.elapsed().as_secs_f64();
@@ -200,15 +241,18 @@ fn child(args: &[String]) {
             let sum = checksum(sorted.iter().map(|(w, c)| (w.as_slice(), *c)));
             (secs, words, sorted.len() as u64, sum, 1)
         }
-        "engine" => {
+        mode @ ("engine" | "engine-bigrams") => {
             let tokenizer: TokenizerKind = args[2].parse().expect("tokenizer");
-            let engine = Engine::new(CountOptions {
+            let mut engine = Engine::new(CountOptions {
                 tokenizer,
                 ..Default::default()
             })
             .expect("options")
             .with_threads(threads(3))
             .expect("pool");
+            if mode == "engine-bigrams" {
+                engine = engine.with_ngrams(2).expect("bigrams");
+            }
             let started = Instant::now();
             let result = engine.count_file(path, &Control::new()).expect("count");
             let secs = started.elapsed().as_secs_f64();
@@ -291,6 +335,36 @@ fn baseline(path: &Path) -> HashMap<Vec<u8>, u64, foldhash::fast::RandomState> {
         carry.extend_from_slice(&data[start..]);
     }
     count(&carry);
+    counts
+}
+
+/// The bigrams of each line, single-threaded, from the whole file read at once.
+fn baseline_bigrams(path: &Path) -> HashMap<Vec<u8>, u64, foldhash::fast::RandomState> {
+    let mut counts: HashMap<Vec<u8>, u64, foldhash::fast::RandomState> = HashMap::default();
+    let mut text = Vec::new();
+    File::open(path)
+        .and_then(|mut f| f.read_to_end(&mut text))
+        .expect("read corpus");
+    text.make_ascii_lowercase();
+    let mut pair = Vec::new();
+    for line in text.split(|&b| b == b'\n') {
+        let mut previous: Option<&[u8]> = None;
+        for word in line.split(|&b| b == b' ').filter(|w| !w.is_empty()) {
+            if let Some(first) = previous {
+                pair.clear();
+                pair.extend_from_slice(first);
+                pair.push(b' ');
+                pair.extend_from_slice(word);
+                match counts.get_mut(pair.as_slice()) {
+                    Some(c) => *c += 1,
+                    None => {
+                        counts.insert(pair.clone(), 1);
+                    }
+                }
+            }
+            previous = Some(word);
+        }
+    }
     counts
 }
 

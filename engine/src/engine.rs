@@ -23,7 +23,7 @@ use rayon::{ThreadPool, ThreadPoolBuilder};
 
 use crate::control::{Control, Progress};
 use crate::normalize::{Normalizer, Worker};
-use crate::options::{CountOptions, OptionsError};
+use crate::options::{CountOptions, MAX_NGRAM, OptionsError, TokenizerKind};
 use crate::split::{cut_at_or_after, last_cut};
 use crate::table::WordTable;
 
@@ -151,6 +151,28 @@ impl Engine {
             pool: None,
             chunk: CHUNK,
         })
+    }
+
+    /// Counts n-grams: `n` consecutive words (2 to [`MAX_NGRAM`]) within each
+    /// value, or each line of a text, joined by a space, after the options'
+    /// case, length floor and stopwords (stopwords are removed first, so an
+    /// n-gram can join the words around one).
+    pub fn with_ngrams(mut self, n: usize) -> Result<Self, OptionsError> {
+        if !(2..=MAX_NGRAM).contains(&n) {
+            return Err(OptionsError::NgramSize(n));
+        }
+        self.normalizer = self.normalizer.with_ngrams(n);
+        Ok(self)
+    }
+
+    /// Where text may be cut into chunks: for n-grams, as for `spark`, only at
+    /// line ends (lines are the values, and no n-gram spans two).
+    fn cut_kind(&self) -> TokenizerKind {
+        if self.normalizer.lines_are_values() {
+            TokenizerKind::Spark
+        } else {
+            self.options.tokenizer
+        }
     }
 
     /// Runs on a pool of its own with `threads` workers (0: one per core).
@@ -334,7 +356,7 @@ impl Session<'_> {
 
     /// Safe chunk bounds covering `data[start..]` up to at least `until`.
     fn chunks(&self, data: &[u8], start: usize, until: usize) -> Vec<(usize, usize)> {
-        let kind = self.engine.options.tokenizer;
+        let kind = self.engine.cut_kind();
         let mut chunks = Vec::with_capacity((until - start) / self.engine.chunk + 1);
         let mut at = start;
         while at < until {
@@ -360,7 +382,7 @@ impl Session<'_> {
         mut reader: impl Read + Send,
         what: &str,
     ) -> Result<(), CountError> {
-        let kind = self.engine.options.tokenizer;
+        let kind = self.engine.cut_kind();
         let (tx, rx) = sync_channel::<Vec<u8>>(self.workers.len() + 1);
         let block = self.engine.chunk;
         let cancel = self.control.cancel.clone();

@@ -1,5 +1,9 @@
 //! From tokens to counted words: case folding, the length floor and stopwords,
-//! applied in that order, then the per-worker [`WordTable`].
+//! applied in that order, then the per-worker [`WordTable`]. For n-grams the
+//! words that pass are joined, n consecutive ones at a time within one value,
+//! by a single space: stopwords are removed before the n-grams are formed.
+
+use std::collections::VecDeque;
 
 use crate::options::{CaseMode, CountOptions, TokenizerKind};
 use crate::stopwords::StopwordSet;
@@ -12,6 +16,8 @@ pub(crate) struct Normalizer {
     case: CaseMode,
     min_length: usize,
     stopwords: StopwordSet,
+    /// Words per counted term: 1 for words, 2 to 5 for n-grams.
+    ngram: usize,
 }
 
 /// One worker's mutable state: its counts and scratch buffers.
@@ -21,6 +27,47 @@ pub(crate) struct Worker {
     pub(crate) words: u64,
     lowered: String,
     folded: String,
+    grams: Grams,
+}
+
+/// The last words of the value being counted, for n-grams.
+#[derive(Default)]
+struct Grams {
+    words: VecDeque<String>,
+    /// Strings of words that left the window, reused for the next ones.
+    spare: Vec<String>,
+    joined: String,
+}
+
+impl Grams {
+    /// Forgets the words of the previous value: n-grams never span values.
+    fn clear(&mut self) {
+        self.spare.extend(self.words.drain(..));
+    }
+
+    /// Takes the next word; once `n` are held, answers the n-gram of the last `n`.
+    fn push(&mut self, word: &str, n: usize) -> Option<&str> {
+        if self.words.len() == n
+            && let Some(oldest) = self.words.pop_front()
+        {
+            self.spare.push(oldest);
+        }
+        let mut held = self.spare.pop().unwrap_or_default();
+        held.clear();
+        held.push_str(word);
+        self.words.push_back(held);
+        if self.words.len() < n {
+            return None;
+        }
+        self.joined.clear();
+        for (i, w) in self.words.iter().enumerate() {
+            if i > 0 {
+                self.joined.push(' ');
+            }
+            self.joined.push_str(w);
+        }
+        Some(&self.joined)
+    }
 }
 
 impl Normalizer {
@@ -30,13 +77,25 @@ impl Normalizer {
             case: options.case,
             min_length: options.min_length,
             stopwords: StopwordSet::new(&options.stopwords),
+            ngram: 1,
         }
+    }
+
+    /// Counts n-grams of `n` words (2 or more) instead of words.
+    pub(crate) fn with_ngrams(self, n: usize) -> Self {
+        Self { ngram: n, ..self }
+    }
+
+    /// Whether each line of a text is a value of its own: for `spark`, and for
+    /// n-grams (which never span lines). Such text is only cut at line ends.
+    pub(crate) fn lines_are_values(&self) -> bool {
+        self.kind == TokenizerKind::Spark || self.ngram > 1
     }
 
     /// Counts a piece of a text file. For `spark`, each line is a value (lines end
     /// at `\n`, `\r\n` or `\r`, as Hadoop's line reader cuts them).
     pub(crate) fn count_text(&self, worker: &mut Worker, text: &str) {
-        if self.kind == TokenizerKind::Spark {
+        if self.lines_are_values() {
             for_each_line(text, |line| self.count_value(worker, line));
         } else {
             self.count_value(worker, text);
@@ -46,6 +105,9 @@ impl Normalizer {
     /// Counts one value (a column value, or a line for `spark`).
     #[inline]
     pub(crate) fn count_value(&self, worker: &mut Worker, value: &str) {
+        if self.ngram > 1 {
+            worker.grams.clear();
+        }
         match self.kind {
             // The common case: the tokenizer tells each token's shape as it
             // cuts it, so case folding and the length floor need no rescan.
@@ -62,7 +124,11 @@ impl Normalizer {
     fn count_token(&self, worker: &mut Worker, token: &str, shape: Shape) {
         // ASCII with nothing to check but the length: folded and counted in
         // its table key, without a lowercased copy.
-        if shape != Shape::Unicode && self.stopwords.is_empty() && token.len() >= self.min_length {
+        if self.ngram == 1
+            && shape != Shape::Unicode
+            && self.stopwords.is_empty()
+            && token.len() >= self.min_length
+        {
             let lower = self.case == CaseMode::Lower && shape == Shape::AsciiUpper;
             if worker.table.add_ascii(token.as_bytes(), lower, 1).is_some() {
                 worker.words += 1;
@@ -74,6 +140,7 @@ impl Normalizer {
             words,
             lowered,
             folded,
+            grams,
         } = worker;
         let word = match self.case {
             CaseMode::Preserve => token,
@@ -97,8 +164,13 @@ impl Normalizer {
                 return;
             }
         }
-        table.add(word.as_bytes(), 1);
-        *words += 1;
+        if self.ngram == 1 {
+            table.add(word.as_bytes(), 1);
+            *words += 1;
+        } else if let Some(gram) = grams.push(word, self.ngram) {
+            table.add(gram.as_bytes(), 1);
+            *words += 1;
+        }
     }
 }
 

@@ -145,6 +145,9 @@ impl CountOptions {
     }
 }
 
+/// The longest n-grams counted: five consecutive words.
+pub const MAX_NGRAM: usize = 5;
+
 /// Why a [`CountOptions`] was refused. Each message starts with the field's name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OptionsError {
@@ -160,6 +163,8 @@ pub enum OptionsError {
     EmptyStopword { index: usize },
     #[error("stopwords: entry {index} is longer than {MAX_STOPWORD_CHARS} characters")]
     StopwordTooLong { index: usize },
+    #[error("n: {0} is not an n-gram size Tally counts (2 to {MAX_NGRAM})")]
+    NgramSize(usize),
 }
 
 impl OptionsError {
@@ -172,6 +177,7 @@ impl OptionsError {
             Self::TooManyStopwords(_)
             | Self::EmptyStopword { .. }
             | Self::StopwordTooLong { .. } => "stopwords",
+            Self::NgramSize(_) => "n",
         }
     }
 }

@@ -33,36 +33,73 @@ pub fn count_text(options: &CountOptions, data: &[u8]) -> (Vec<WordCount>, u64) 
 pub fn count_values(options: &CountOptions, values: &[Option<&str>]) -> Vec<WordCount> {
     let mut tokens: Vec<String> = Vec::new();
     for value in values.iter().flatten() {
-        match options.tokenizer {
-            TokenizerKind::Whitespace => {
-                tokens.extend(value.split_whitespace().map(str::to_string))
-            }
-            TokenizerKind::Words => tokens.extend(value.unicode_words().map(str::to_string)),
-            TokenizerKind::Spark => tokens.extend(value.split(' ').map(str::to_string)),
-        }
+        tokens.extend(tokens_of(options.tokenizer, value));
     }
     finish(options, tokens)
 }
 
-fn finish(options: &CountOptions, tokens: Vec<String>) -> Vec<WordCount> {
+/// Counts the n-grams of `n` words within each value (`None` is a null).
+pub fn count_value_ngrams(
+    options: &CountOptions,
+    values: &[Option<&str>],
+    n: usize,
+) -> Vec<WordCount> {
+    let mut grams = Vec::new();
+    for value in values.iter().flatten() {
+        let kept = words_of(options, tokens_of(options.tokenizer, value));
+        grams.extend(kept.windows(n).map(|w| w.join(" ")));
+    }
+    sorted(grams)
+}
+
+/// Counts the n-grams of `n` words within each line of a text file.
+pub fn count_text_ngrams(options: &CountOptions, data: &[u8], n: usize) -> Vec<WordCount> {
+    let text = String::from_utf8_lossy(data);
+    let mut grams = Vec::new();
+    for_each_line(&text, |line| {
+        let kept = words_of(options, tokens_of(options.tokenizer, line));
+        grams.extend(kept.windows(n).map(|w| w.join(" ")));
+    });
+    sorted(grams)
+}
+
+fn tokens_of(kind: TokenizerKind, value: &str) -> Vec<String> {
+    match kind {
+        TokenizerKind::Whitespace => value.split_whitespace().map(str::to_string).collect(),
+        TokenizerKind::Words => value.unicode_words().map(str::to_string).collect(),
+        TokenizerKind::Spark => value.split(' ').map(str::to_string).collect(),
+    }
+}
+
+/// The words that count among `tokens`: cased, long enough, not stopwords.
+fn words_of(options: &CountOptions, tokens: Vec<String>) -> Vec<String> {
     let stop: Vec<String> = match &options.stopwords {
         Stopwords::None => Vec::new(),
         Stopwords::English => ENGLISH.iter().map(|w| w.to_string()).collect(),
         Stopwords::Custom(list) => list.iter().map(|w| w.trim().to_lowercase()).collect(),
     };
+    tokens
+        .into_iter()
+        .filter_map(|token| {
+            let word = match options.case {
+                CaseMode::Lower => token.to_lowercase(),
+                CaseMode::Preserve => token.clone(),
+            };
+            let short = word.chars().count() < options.min_length;
+            (!short && !stop.contains(&token.to_lowercase())).then_some(word)
+        })
+        .collect()
+}
+
+fn finish(options: &CountOptions, tokens: Vec<String>) -> Vec<WordCount> {
+    sorted(words_of(options, tokens))
+}
+
+/// Counts of `terms`, most frequent first, ties by term.
+fn sorted(terms: Vec<String>) -> Vec<WordCount> {
     let mut counts: HashMap<String, u64> = HashMap::new();
-    for token in tokens {
-        let word = match options.case {
-            CaseMode::Lower => token.to_lowercase(),
-            CaseMode::Preserve => token.clone(),
-        };
-        if word.chars().count() < options.min_length {
-            continue;
-        }
-        if stop.contains(&token.to_lowercase()) {
-            continue;
-        }
-        *counts.entry(word).or_default() += 1;
+    for term in terms {
+        *counts.entry(term).or_default() += 1;
     }
     let mut words: Vec<WordCount> = counts
         .into_iter()

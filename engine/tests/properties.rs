@@ -165,3 +165,90 @@ fn thread_count_does_not_change_the_result() {
         assert_eq!(one, reference::count_text(&options, &data).0, "{kind:?}");
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    #[test]
+    fn ngrams_of_a_text_match_the_reference(data in text(), options in options(), n in 2usize..=5, pool in 0usize..3, chunk in 1usize..64) {
+        let want = reference::count_text_ngrams(&options, &data, n);
+        let got = engine(&options, pool, chunk).with_ngrams(n).expect("valid n").count_bytes(&data);
+        prop_assert_eq!(&got.words, &want);
+        prop_assert_eq!(got.stats.total_words, want.iter().map(|w| w.count).sum::<u64>());
+    }
+
+    #[test]
+    fn ngrams_of_a_stream_match_the_reference(data in text(), options in options(), n in 2usize..=5, pool in 0usize..3, chunk in 1usize..64, step in 1usize..50) {
+        let want = reference::count_text_ngrams(&options, &data, n);
+        let got = engine(&options, pool, chunk)
+            .with_ngrams(n)
+            .expect("valid n")
+            .count_reader(Trickle { data: &data, step }, &Control::new())
+            .expect("counts");
+        prop_assert_eq!(&got.words, &want);
+    }
+
+    #[test]
+    fn ngrams_of_column_values_match_the_reference(
+        values in prop::collection::vec(prop::option::weighted(0.9, text().prop_map(|b| String::from_utf8_lossy(&b).into_owned())), 0..40),
+        options in options(),
+        n in 2usize..=5,
+        pool in 0usize..3,
+        batch in 1usize..8,
+    ) {
+        let refs: Vec<Option<&str>> = values.iter().map(|v| v.as_deref()).collect();
+        let want = reference::count_value_ngrams(&options, &refs, n);
+        let batches: Vec<Vec<Option<String>>> = values.chunks(batch).map(<[_]>::to_vec).collect();
+        let got = engine(&options, pool, 64)
+            .with_ngrams(n)
+            .expect("valid n")
+            .count_batches(batches.into_iter().map(Ok::<_, std::io::Error>), Some(values.len() as u64), &Control::new())
+            .expect("counts");
+        prop_assert_eq!(&got.words, &want);
+    }
+}
+
+#[test]
+fn ngrams_stay_within_a_value_and_join_the_words_around_a_stopword() {
+    let options = CountOptions {
+        stopwords: Stopwords::English,
+        ..Default::default()
+    };
+    let bigrams = engine(&options, 1, 64).with_ngrams(2).expect("valid n");
+    let values = vec![
+        Some("Cats and the dogs"),
+        Some("Question marks"),
+        None,
+        Some("alone"),
+    ];
+    let got = bigrams
+        .count_batches(
+            std::iter::once(Ok::<_, std::io::Error>(values)),
+            None,
+            &Control::new(),
+        )
+        .expect("counts")
+        .words;
+    let pairs: Vec<(&str, u64)> = got.iter().map(|w| (w.word.as_str(), w.count)).collect();
+    // "and" and "the" are English stopwords: "cats dogs" joins the words
+    // around them; nothing pairs "dogs" with "question" (two values) or
+    // "alone" (a value of one word).
+    assert_eq!(pairs, [("cats dogs", 1), ("question marks", 1)]);
+    // A text's lines are its values.
+    let text = bigrams.count_bytes(b"red apple\ngreen pear\r\nblue").words;
+    let pairs: Vec<&str> = text.iter().map(|w| w.word.as_str()).collect();
+    assert_eq!(pairs, ["green pear", "red apple"]);
+}
+
+#[test]
+fn ngram_sizes_outside_two_to_five_are_refused_naming_the_field() {
+    for n in [0, 1, 6, 100] {
+        let err = Engine::new(CountOptions::default())
+            .expect("valid")
+            .with_ngrams(n)
+            .err()
+            .expect("refused");
+        assert_eq!(err.field(), "n");
+        assert!(err.to_string().contains(&n.to_string()), "{err}");
+    }
+}
