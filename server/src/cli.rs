@@ -27,6 +27,11 @@ pub struct Cli {
     #[arg(long, global = true, env = "TALLY_LOG", default_value = "info")]
     pub log_level: String,
 
+    /// How log lines are written: `text` for people, `json` (one object a
+    /// line) for a log collector.
+    #[arg(long, global = true, env = "TALLY_LOG_FORMAT", value_enum, default_value_t = crate::telemetry::LogFormat::Text)]
+    pub log_format: crate::telemetry::LogFormat,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 

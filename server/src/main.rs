@@ -10,7 +10,7 @@ use tally_server::{count_cmd, import_cmd};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    telemetry::init(&cli.log_level);
+    telemetry::init(&cli.log_level, cli.log_format);
     let outcome = match &cli.command {
         // No async runtime for counting: the engine runs on its own threads.
         Some(Command::Count(args)) => count_cmd::run(args).map_err(|e| e.to_string()),

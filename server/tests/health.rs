@@ -213,3 +213,63 @@ async fn the_root_answers_json_clients_like_the_prototype() {
         "browsers get the UI"
     );
 }
+
+#[tokio::test]
+async fn with_log_format_json_every_log_line_is_a_json_object() {
+    let server = TestServer::start_args(&["--log-format", "json"]);
+    // A request that logs an event with values of its own.
+    let res = client()
+        .post(server.url("/api/v1/projects/logs/datasets/d/tables/t?format=text"))
+        .body("one line\n")
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(res.status(), 201);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut lines = Vec::new();
+    let imported = loop {
+        lines.extend(server.log_lines());
+        let events: Vec<Value> = lines
+            .iter()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+            .collect();
+        if let Some(e) = events
+            .iter()
+            .find(|e| e["fields"]["message"] == "table imported")
+        {
+            break e.clone();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no import logged: {lines:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(imported["level"], "INFO");
+    assert_eq!(imported["fields"]["table"], "logs.d.t");
+    assert_eq!(imported["fields"]["rows"], 1);
+    assert!(
+        imported["timestamp"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("20"))
+    );
+    assert!(
+        imported["target"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("tally_server"))
+    );
+}
+
+#[test]
+fn an_unknown_log_format_is_refused_naming_the_flag() {
+    let out = std::process::Command::new(common::tally_bin())
+        .args(["--log-format", "xml", "serve"])
+        .output()
+        .expect("run tally");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--log-format") && err.contains("json"),
+        "{err}"
+    );
+}

@@ -8,14 +8,13 @@ use std::time::{Duration, Instant};
 use tally_app::auth::Principal;
 use tally_app::names::TableRef;
 use tally_engine::{
-    CancelToken, Control, CountError, CountOptions, Engine, TokenizerKind, reference,
+    CancelToken, Control, CountError, CountOptions, Engine, Pace, TokenizerKind, reference,
 };
 use tally_server::db::{Database, DbSettings};
 use tally_server::error::ServiceError;
 use tally_server::migrations;
 use tally_server::service::TallyService;
 use tally_server::tables::import::{ImportOptions, ImportSource};
-use tally_server::tables::scan::Pace;
 
 /// The run the scans below read for (never queued: on an embedded database
 /// only this process's own mark guards a table, whatever the run).

@@ -291,7 +291,11 @@ async fn count_and_store(
     };
     // Log lines from a count that runs elsewhere, saved with each heartbeat.
     let remote_log: Arc<Mutex<Vec<LogRow>>> = Arc::default();
-    let started_count = match run.executor() {
+    let executor = match run.executor() {
+        Ok(executor) => executor,
+        Err(message) => return fail(message, &latest),
+    };
+    let started_count = match executor {
         Executor::Native => start_native(service, run, &reference, token, progress, log).await,
         Executor::Spark => {
             start_spark(
@@ -490,7 +494,7 @@ async fn start_native(
         run.src_column_name,
         thousands(rows)
     )));
-    let engine = Engine::new(run.options())
+    let engine = Engine::new(run.options()?)
         .map_err(|e| e.to_string())?
         .with_pool(queue.pool.clone());
     let control = Control::new()
@@ -538,7 +542,7 @@ async fn start_spark(
         settings.master
     ));
     let work_dir = service.spark_work_dir(run.id());
-    let (column, options, token) = (run.src_column_name.clone(), run.options(), token.clone());
+    let (column, options, token) = (run.src_column_name.clone(), run.options()?, token.clone());
     let name = format!("tally run {}", run.id());
     let counting = tokio::spawn(async move {
         let started = Instant::now();

@@ -178,13 +178,24 @@ impl RunRow {
         self.results_file.clone().map(ResultsAt::Files)
     }
 
-    /// What runs the count (migration 8 made every older run `native`).
-    pub fn executor(&self) -> Executor {
-        Executor::parse(&self.executor).unwrap_or_default()
+    /// What runs the count (migration 8 made every older run `native`). A
+    /// value this Tally does not know (written by a newer one, or damaged)
+    /// is an error for the run, never a quiet fallback to `native`.
+    pub fn executor(&self) -> Result<Executor, String> {
+        Executor::parse(&self.executor).ok_or_else(|| {
+            format!(
+                "the run's stored executor '{}' is not one this Tally knows (native, spark)",
+                self.executor
+            )
+        })
     }
 
-    pub fn options(&self) -> CountOptions {
-        serde_json::from_str(&self.options).unwrap_or_default()
+    /// The options the run counts with, as stored when it was queued. If they
+    /// no longer read as options (written by a newer Tally, or damaged), the
+    /// run fails saying so rather than counting with other options.
+    pub fn options(&self) -> Result<CountOptions, String> {
+        serde_json::from_str(&self.options)
+            .map_err(|e| format!("the run's stored counting options do not read as options: {e}"))
     }
 
     fn elapsed_secs(&self) -> f64 {
@@ -234,8 +245,10 @@ impl RunRow {
                 "{}.{}.{}.{}",
                 self.src_project, self.src_dataset, self.src_table, self.src_column_name
             ),
-            options: self.options(),
-            executor: self.executor(),
+            // Shown as far as they read; a run whose definition does not
+            // read fails when dispatched, with the reason in its error.
+            options: self.options().unwrap_or_default(),
+            executor: self.executor().unwrap_or_default(),
             queued_at: rfc3339_millis(self.queued_at),
             started_at: self.started_at.map(rfc3339_millis),
             finished_at: self.finished_at.map(rfc3339_millis),
@@ -1158,6 +1171,39 @@ mod tests {
             options: CountOptions::default(),
             executor: tally_app::workload::Executor::Native,
         }
+    }
+
+    #[tokio::test]
+    async fn a_stored_definition_that_no_longer_reads_is_an_error_not_the_defaults() {
+        let (_dir, db, workloads, runs) = stores().await;
+        let id = workloads.next_id().await.expect("id");
+        let w = workloads.insert(id, &spec()).await.expect("insert");
+        let run = runs.enqueue(&w).await.expect("enqueue").expect("queued");
+        assert!(run.options().is_ok() && run.executor().is_ok());
+        // As a newer Tally (or damage) could leave them. (The schema itself
+        // refuses an executor it does not list.)
+        db.client()
+            .query("UPDATE type::record('run', $num) SET options = $options")
+            .bind(("num", i64::try_from(run.id()).expect("id")))
+            .bind(("options", r#"{"tokenizer":"shouty"}"#.to_string()))
+            .await
+            .expect("update")
+            .check()
+            .expect("updated");
+        let stored = runs.get(run.id()).await.expect("get").expect("run");
+        let options = stored.options().expect_err("options do not read");
+        assert!(
+            options.contains("do not read") && options.contains("shouty"),
+            "{options}"
+        );
+        let unknown = RunRow {
+            executor: "gpu".into(),
+            ..stored.clone()
+        };
+        let executor = unknown.executor().expect_err("unknown executor");
+        assert!(executor.contains("'gpu'"), "{executor}");
+        // The run is still shown (as far as it reads).
+        assert_eq!(stored.public().id, run.id());
     }
 
     #[tokio::test]

@@ -125,7 +125,10 @@ impl TestServer {
             match rx.recv_timeout(left) {
                 Ok(line) => {
                     if let Some(at) = line.find("listening on http://") {
-                        break line[at + "listening on ".len()..].trim().to_string();
+                        // The address ends the text line, or the JSON string.
+                        let rest = &line[at + "listening on ".len()..];
+                        let end = rest.find(['"', ' ']).unwrap_or(rest.len());
+                        break rest[..end].trim().to_string();
                     }
                     seen.push(line);
                 }
