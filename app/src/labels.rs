@@ -9,6 +9,16 @@ use crate::workload::WorkloadType;
 pub fn workload_type(kind: WorkloadType) -> &'static str {
     match kind {
         WorkloadType::Wordcount => "Word count",
+        WorkloadType::Ngram => "N-grams",
+    }
+}
+
+/// An n-gram size as the form offers it: "2 (bigrams)".
+pub fn ngram_size(n: usize) -> String {
+    match n {
+        2 => "2 (bigrams)".into(),
+        3 => "3 (trigrams)".into(),
+        n => n.to_string(),
     }
 }
 

@@ -63,7 +63,8 @@ pub struct RunProgress {
     pub words_done: u64,
     /// Fraction done, 0 to 1.
     pub fraction: f64,
-    /// Words counted per second so far.
+    /// Words (or n-grams) counted per second: so far while the run runs;
+    /// once it has ended, over its reading and counting time.
     pub words_per_sec: f64,
     /// Seconds left at the current pace, once it can be estimated.
     pub eta_secs: Option<f64>,
@@ -133,6 +134,8 @@ pub struct Run {
     /// What counted (or counts) the run.
     #[serde(default)]
     pub executor: crate::workload::Executor,
+    /// What the run counts: words, or n-grams of `options.n` words.
+    pub workload_type: crate::workload::WorkloadType,
     pub queued_at: String,
     pub started_at: Option<String>,
     pub finished_at: Option<String>,

@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use tally_engine::{CaseMode, CountOptions, Stopwords, TokenizerKind};
+use tally_engine::{CaseMode, CountOptions, MAX_NGRAM, Stopwords, TokenizerKind};
 
 use crate::error::FieldError;
 
@@ -19,21 +19,42 @@ pub const NAME_MAX_CHARS: usize = 200;
 /// cannot exist: see [`crate::names`]).
 const SOURCE_MAX_CHARS: usize = 1_000;
 
-/// What a workload computes. The prototype knew one type; so does Tally.
+/// What a workload computes. Both types count terms of one string column with
+/// the same options; the type decides what a term is, and which options it
+/// needs (`ngram` needs `options.n`, `wordcount` refuses it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum WorkloadType {
     /// Count the words of one string column.
     Wordcount,
+    /// Count the n-grams (`options.n` consecutive words, 2 to 5) within each
+    /// value of one string column, keyed by the words joined by a space.
+    Ngram,
 }
 
 impl WorkloadType {
-    pub const ALL: [WorkloadType; 1] = [Self::Wordcount];
+    pub const ALL: [WorkloadType; 2] = [Self::Wordcount, Self::Ngram];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Wordcount => "wordcount",
+            Self::Ngram => "ngram",
+        }
+    }
+
+    /// Whether `options` fit this type: the field at fault and why, if not.
+    pub fn check(self, options: &CountOptions) -> Result<(), (&'static str, String)> {
+        match (self, options.n) {
+            (Self::Wordcount, Some(_)) => Err((
+                "n",
+                "Only ngram workloads take n: remove it, or make the workload an ngram".into(),
+            )),
+            (Self::Ngram, None) => Err((
+                "n",
+                format!("An ngram workload needs n, the words per n-gram (2 to {MAX_NGRAM})"),
+            )),
+            _ => Ok(()),
         }
     }
 
@@ -321,6 +342,22 @@ impl WorkloadSpec {
                 "value_error",
             ));
         }
+        if let (Some(kind), Some(options)) = (workload_type, &options)
+            && let Err((field, message)) = kind.check(options)
+        {
+            errors.push(FieldError::body(
+                &["options", field],
+                message,
+                "value_error",
+            ));
+        }
+        if let (Some(WorkloadType::Ngram), Some(Executor::Spark)) = (workload_type, executor) {
+            errors.push(FieldError::body(
+                &["executor"],
+                "The spark executor counts words only: use native for n-grams".into(),
+                "value_error",
+            ));
+        }
         match (workload_type, name, options, executor) {
             (Some(workload_type), Some(name), Some(options), Some(executor))
                 if errors.is_empty() =>
@@ -463,7 +500,7 @@ fn parse_executor(raw: Option<&Value>, errors: &mut Vec<FieldError>) -> Option<E
 }
 
 /// The option names, in the order errors are reported.
-const OPTION_FIELDS: [&str; 4] = ["tokenizer", "case", "min_length", "stopwords"];
+const OPTION_FIELDS: [&str; 5] = ["tokenizer", "case", "min_length", "stopwords", "n"];
 
 fn parse_options(raw: Option<&Value>, errors: &mut Vec<FieldError>) -> Option<CountOptions> {
     let map = match raw {
@@ -543,6 +580,18 @@ fn parse_options(raw: Option<&Value>, errors: &mut Vec<FieldError>) -> Option<Co
             "int_type",
         ),
     }
+    match map.get("n") {
+        None | Some(Value::Null) => {}
+        Some(Value::Number(n)) => match n.as_u64().and_then(|n| usize::try_from(n).ok()) {
+            Some(n) => options.n = Some(n),
+            None => bad(
+                "n",
+                format!("Input should be a whole number from 2 to {MAX_NGRAM}"),
+                "int_type",
+            ),
+        },
+        Some(_) => bad("n", "Input should be a valid integer".into(), "int_type"),
+    }
     match map.get("stopwords") {
         None | Some(Value::Null) => {}
         Some(value) => match serde_json::from_value::<Stopwords>(value.clone()) {
@@ -604,6 +653,8 @@ pub struct WorkloadForm {
     /// `native` or `spark`; blank means native (the form shows no choice
     /// when the server has no Spark).
     pub executor: String,
+    /// Words per n-gram; sent only for an `ngram` workload.
+    pub n: String,
 }
 
 impl WorkloadForm {
@@ -626,6 +677,7 @@ impl WorkloadForm {
             ("form[stopwords]", &mut form.stopwords),
             ("form[custom_stopwords]", &mut form.custom_stopwords),
             ("form[executor]", &mut form.executor),
+            ("form[n]", &mut form.n),
         ] {
             if let Some(value) = get(key) {
                 *field = value;
@@ -670,6 +722,9 @@ impl WorkloadForm {
         };
         self.stopwords = stopwords.into();
         self.custom_stopwords = custom;
+        // Bigrams unless the workload says otherwise: what a new n-gram
+        // workload most often wants.
+        self.n = options.n.unwrap_or(2).to_string();
         self
     }
 
@@ -719,6 +774,13 @@ impl WorkloadForm {
             other => {
                 options.insert("stopwords".into(), other.into());
             }
+        }
+        let n = self.n.trim();
+        if self.workload_type.trim() == WorkloadType::Ngram.as_str() && !n.is_empty() {
+            let value = n
+                .parse::<u64>()
+                .map_or_else(|_| Value::from(n), Value::from);
+            options.insert("n".into(), value);
         }
         body.insert("options".into(), Value::Object(options));
         if !self.executor.trim().is_empty() {
@@ -949,6 +1011,76 @@ mod tests {
     }
 
     #[test]
+    fn ngram_workloads_need_n_and_only_they_take_it() {
+        let with = |kind: &str, options: Value, executor: &str| {
+            let mut b = body(valid());
+            b.insert("workload_type".into(), kind.into());
+            b.insert("options".into(), options);
+            b.insert("executor".into(), executor.into());
+            WorkloadSpec::from_body(&b)
+        };
+        let bigrams = with("ngram", json!({"n": 2}), "native").expect("valid");
+        assert_eq!(bigrams.workload_type, WorkloadType::Ngram);
+        assert_eq!(bigrams.options.n, Some(2));
+        let refused = |result: Result<WorkloadSpec, Vec<FieldError>>| {
+            result
+                .expect_err("refused")
+                .iter()
+                .map(|e| (e.loc.join("."), e.msg.clone()))
+                .collect::<Vec<_>>()
+        };
+        let missing = refused(with("ngram", json!({}), "native"));
+        assert_eq!(missing[0].0, "body.options.n");
+        assert!(missing[0].1.contains("needs n"), "{missing:?}");
+        let extra = refused(with("wordcount", json!({"n": 2}), "native"));
+        assert_eq!(extra[0].0, "body.options.n");
+        assert!(extra[0].1.contains("Only ngram workloads"), "{extra:?}");
+        for bad in [json!(1), json!(6), json!(-2), json!("two"), json!(2.5)] {
+            let errors = refused(with("ngram", json!({"n": bad}), "native"));
+            assert_eq!(errors[0].0, "body.options.n", "{bad}: {errors:?}");
+        }
+        let spark = refused(with("ngram", json!({"n": 3}), "spark"));
+        assert_eq!(spark[0].0, "body.executor");
+        assert!(spark[0].1.contains("words only"), "{spark:?}");
+        // The form sends n for an n-gram workload only, and round-trips it.
+        let mut form = WorkloadForm::from_workload(&Workload {
+            workload_type: WorkloadType::Ngram,
+            ..sample_workload(CountOptions {
+                n: Some(3),
+                ..CountOptions::default()
+            })
+        });
+        assert_eq!(form.n, "3");
+        let spec = WorkloadSpec::from_body(&form.to_body()).expect("valid form");
+        assert_eq!(spec.options.n, Some(3));
+        form.workload_type = "wordcount".into();
+        assert!(
+            !form.to_body()["options"]
+                .as_object()
+                .expect("options")
+                .contains_key("n")
+        );
+    }
+
+    fn sample_workload(options: CountOptions) -> Workload {
+        Workload {
+            id: 1,
+            workload_type: WorkloadType::Wordcount,
+            name: "Plays".into(),
+            src_project: "p".into(),
+            src_dataset: "d".into(),
+            src_table: "t".into(),
+            src_column_name: "c".into(),
+            options,
+            executor: Executor::Native,
+            status: WorkloadStatus::Succeeded,
+            created_at: String::new(),
+            updated_at: String::new(),
+            last_run: None,
+        }
+    }
+
+    #[test]
     fn names_are_counted_in_characters_after_trimming() {
         let mut b = body(valid());
         b.insert("name".into(), "é".repeat(200).into());
@@ -1049,6 +1181,7 @@ mod tests {
             case: CaseMode::Preserve,
             min_length: 3,
             stopwords: Stopwords::Custom(vec!["the".into(), "a".into()]),
+            n: None,
         };
         let workload = Workload {
             id: 4,

@@ -49,7 +49,7 @@ test("upload a CSV and a text file through the form, browse and delete them", as
   await snapshot(page, "table");
 
   // A destructive button looks it, before its confirmation too.
-  await expect(page.getByTestId("delete-table")).toHaveClass(/btn--danger/);
+  await expect(page.getByTestId("delete-table")).toHaveClass(/\bbtn--danger-outline\b/);
   await page.getByTestId("delete-table").click();
   await page.getByTestId("confirm-delete").click();
   await expect(page).toHaveURL(/\/datasets$/);

@@ -45,8 +45,14 @@ test("phone: a wide table scrolls sideways in its frame", async ({ page, request
   expect(scrollWidth, "the table keeps its width and scrolls").toBeGreaterThan(clientWidth);
   await frame.evaluate((el) => el.scrollBy(200, 0));
   expect(await frame.evaluate((el) => el.scrollLeft)).toBeGreaterThan(0);
-  // The edges it can scroll to cast a shadow (a scroll bar shows only while scrolling).
-  expect(await frame.evaluate((el) => getComputedStyle(el).backgroundImage)).toContain("radial-gradient");
+  // The edges it can scroll to cast a shadow (a scroll bar shows only while
+  // scrolling): the frame's own shadows, whose covers move with the content.
+  const [image, attachment] = await frame.evaluate((el) => {
+    const style = getComputedStyle(el);
+    return [style.backgroundImage, style.backgroundAttachment];
+  });
+  expect(image).toContain("radial-gradient");
+  expect(attachment).toContain("local");
 });
 
 test("phone: the header is one row of navigation and scrolls away", async ({ page }) => {
@@ -67,6 +73,13 @@ test("phone: the header is one row of navigation and scrolls away", async ({ pag
   await page.evaluate(() => window.scrollTo(0, 400));
   const pinned = await page.locator(".topbar").evaluate((el) => ["sticky", "fixed"].includes(getComputedStyle(el).position));
   expect(pinned).toBe(false);
+});
+
+test("desktop: the navigation clips nothing, focus rings included", async ({ page }) => {
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await page.goto("/workloads");
+  await waitForHydration(page);
+  expect(await page.locator(".nav").evaluate((el) => getComputedStyle(el).overflowX)).toBe("visible");
 });
 
 test("phone: the chart's labels keep a readable size", async ({ page, request }) => {

@@ -289,3 +289,24 @@ test.describe("without JavaScript", () => {
     await expect(page.getByRole("heading", { level: 1 })).toHaveText("Stepwise");
   });
 });
+
+test("an n-gram workload through the form: word pairs in the chart and the table", async ({ page, request }) => {
+  const suffix = Date.now();
+  await upload(request, `e2e.ngram.lines${suffix}`, "text", "the cat sat\nthe cat ran\nand the cat\n");
+  await page.goto(`/workloads/new?table=e2e.ngram.lines${suffix}`);
+  await waitForHydration(page);
+  const form = page.getByTestId("workload-form");
+  await form.getByLabel("Name").fill("Cat pairs");
+  await form.getByLabel("Type").selectOption("ngram");
+  await expect(page.locator("#wl-type-help")).toContainText("consecutive words");
+  await form.getByLabel("Words per n-gram").selectOption("2");
+  await form.getByRole("button", { name: "Create and run" }).click();
+  await expect(page).toHaveURL(/\/workloads\/\d+$/);
+  await expect(page.getByTestId("run-progress")).toHaveAttribute("data-state", "succeeded");
+  await expect(page.getByTestId("option-n")).toHaveText("2 (bigrams)");
+  await expect(page.getByTestId("result-row").first().locator("td.word")).toHaveText("the cat");
+  await expect(page.getByTestId("result-row").first().locator("td").nth(2)).toHaveText("3");
+  // No pair spans two lines.
+  await expect(page.getByTestId("result-row").filter({ hasText: "sat the" })).toHaveCount(0);
+  await expect(page.getByTestId("chart-row").first()).toHaveAttribute("data-word", "the cat");
+});

@@ -243,16 +243,14 @@ fn child(args: &[String]) {
         }
         mode @ ("engine" | "engine-bigrams") => {
             let tokenizer: TokenizerKind = args[2].parse().expect("tokenizer");
-            let mut engine = Engine::new(CountOptions {
+            let engine = Engine::new(CountOptions {
                 tokenizer,
+                n: (mode == "engine-bigrams").then_some(2),
                 ..Default::default()
             })
             .expect("options")
             .with_threads(threads(3))
             .expect("pool");
-            if mode == "engine-bigrams" {
-                engine = engine.with_ngrams(2).expect("bigrams");
-            }
             let started = Instant::now();
             let result = engine.count_file(path, &Control::new()).expect("count");
             let secs = started.elapsed().as_secs_f64();

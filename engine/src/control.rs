@@ -169,7 +169,7 @@ mod tests {
             cancel.cancel();
         });
         pace.hold_after(3_600_000);
-        assert!(started.elapsed() < Duration::from_secs(600));
+        assert!(started.elapsed() < Duration::from_secs(5));
         canceller.join().expect("canceller");
     }
 }

@@ -23,7 +23,7 @@ use rayon::{ThreadPool, ThreadPoolBuilder};
 
 use crate::control::{Control, Progress};
 use crate::normalize::{Normalizer, Worker};
-use crate::options::{CountOptions, MAX_NGRAM, OptionsError, TokenizerKind};
+use crate::options::{CountOptions, OptionsError, TokenizerKind};
 use crate::split::{cut_at_or_after, last_cut};
 use crate::table::WordTable;
 
@@ -51,7 +51,8 @@ pub struct CountStats {
     pub values_read: u64,
     /// Null column values, skipped.
     pub null_values: u64,
-    /// Words counted (after case folding, the length floor and stopwords).
+    /// Words counted (after case folding, the length floor and stopwords);
+    /// n-grams, when the options ask for them.
     pub total_words: u64,
     pub distinct_words: u64,
     /// Invalid UTF-8 sequences met, each replaced by U+FFFD.
@@ -142,6 +143,10 @@ pub struct Engine {
 
 impl Engine {
     /// An engine for validated `options`, running on rayon's global pool.
+    /// With `options.n`, it counts n-grams: `n` consecutive words within each
+    /// value, or each line of a text, joined by a space, after case folding,
+    /// the length floor and stopwords (removed first, so an n-gram can join
+    /// the words around one).
     pub fn new(options: CountOptions) -> Result<Self, OptionsError> {
         options.validate()?;
         let normalizer = Normalizer::new(&options);
@@ -151,18 +156,6 @@ impl Engine {
             pool: None,
             chunk: CHUNK,
         })
-    }
-
-    /// Counts n-grams: `n` consecutive words (2 to [`MAX_NGRAM`]) within each
-    /// value, or each line of a text, joined by a space, after the options'
-    /// case, length floor and stopwords (stopwords are removed first, so an
-    /// n-gram can join the words around one).
-    pub fn with_ngrams(mut self, n: usize) -> Result<Self, OptionsError> {
-        if !(2..=MAX_NGRAM).contains(&n) {
-            return Err(OptionsError::NgramSize(n));
-        }
-        self.normalizer = self.normalizer.with_ngrams(n);
-        Ok(self)
     }
 
     /// Where text may be cut into chunks: for n-grams, as for `spark`, only at

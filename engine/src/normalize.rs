@@ -77,13 +77,8 @@ impl Normalizer {
             case: options.case,
             min_length: options.min_length,
             stopwords: StopwordSet::new(&options.stopwords),
-            ngram: 1,
+            ngram: options.n.unwrap_or(1),
         }
-    }
-
-    /// Counts n-grams of `n` words (2 or more) instead of words.
-    pub(crate) fn with_ngrams(self, n: usize) -> Self {
-        Self { ngram: n, ..self }
     }
 
     /// Whether each line of a text is a value of its own: for `spark`, and for
@@ -92,8 +87,9 @@ impl Normalizer {
         self.kind == TokenizerKind::Spark || self.ngram > 1
     }
 
-    /// Counts a piece of a text file. For `spark`, each line is a value (lines end
-    /// at `\n`, `\r\n` or `\r`, as Hadoop's line reader cuts them).
+    /// Counts a piece of a text file. For `spark` and for n-grams, each line is
+    /// a value (lines end at `\n`, `\r\n` or `\r`, as Hadoop's line reader cuts
+    /// them).
     pub(crate) fn count_text(&self, worker: &mut Worker, text: &str) {
         if self.lines_are_values() {
             for_each_line(text, |line| self.count_value(worker, line));
@@ -102,7 +98,7 @@ impl Normalizer {
         }
     }
 
-    /// Counts one value (a column value, or a line for `spark`).
+    /// Counts one value (a column value, or a line when lines are values).
     #[inline]
     pub(crate) fn count_value(&self, worker: &mut Worker, value: &str) {
         if self.ngram > 1 {

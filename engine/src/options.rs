@@ -110,6 +110,10 @@ pub struct CountOptions {
     /// Words shorter than this many characters (after case folding) are not counted.
     pub min_length: usize,
     pub stopwords: Stopwords,
+    /// Words per counted term: n-grams of `n` consecutive words (2 to
+    /// [`MAX_NGRAM`]) within each value; `None` counts single words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub n: Option<usize>,
 }
 
 impl CountOptions {
@@ -120,11 +124,17 @@ impl CountOptions {
             case: CaseMode::Preserve,
             min_length: 0,
             stopwords: Stopwords::None,
+            n: None,
         }
     }
 
     /// Checks the options; the error names the field at fault.
     pub fn validate(&self) -> Result<(), OptionsError> {
+        if let Some(n) = self.n
+            && !(2..=MAX_NGRAM).contains(&n)
+        {
+            return Err(OptionsError::NgramSize(n));
+        }
         if self.min_length > MAX_MIN_LENGTH {
             return Err(OptionsError::MinLengthTooLarge(self.min_length));
         }
@@ -203,6 +213,7 @@ mod tests {
             case: CaseMode::Preserve,
             min_length: 3,
             stopwords: Stopwords::Custom(vec!["foo".into()]),
+            n: None,
         };
         let json = serde_json::to_string(&o).expect("serialises");
         assert_eq!(
@@ -216,6 +227,13 @@ mod tests {
         let english: CountOptions =
             serde_json::from_str(r#"{"stopwords":"english"}"#).expect("named list");
         assert_eq!(english.stopwords, Stopwords::English);
+        // `n` appears only for n-grams, so word counts keep their old shape.
+        let bigrams: CountOptions = serde_json::from_str(r#"{"n":2}"#).expect("n");
+        assert_eq!(bigrams.n, Some(2));
+        assert_eq!(
+            serde_json::to_string(&bigrams).expect("serialises"),
+            r#"{"tokenizer":"whitespace","case":"lower","min_length":0,"stopwords":"none","n":2}"#
+        );
     }
 
     #[test]

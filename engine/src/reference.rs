@@ -44,23 +44,30 @@ pub fn count_value_ngrams(
     values: &[Option<&str>],
     n: usize,
 ) -> Vec<WordCount> {
-    let mut grams = Vec::new();
-    for value in values.iter().flatten() {
-        let kept = words_of(options, tokens_of(options.tokenizer, value));
-        grams.extend(kept.windows(n).map(|w| w.join(" ")));
-    }
+    let stop = stopword_list(options);
+    let grams = values
+        .iter()
+        .flatten()
+        .flat_map(|value| ngrams_of(options, &stop, value, n))
+        .collect();
     sorted(grams)
 }
 
 /// Counts the n-grams of `n` words within each line of a text file.
 pub fn count_text_ngrams(options: &CountOptions, data: &[u8], n: usize) -> Vec<WordCount> {
+    let stop = stopword_list(options);
     let text = String::from_utf8_lossy(data);
     let mut grams = Vec::new();
     for_each_line(&text, |line| {
-        let kept = words_of(options, tokens_of(options.tokenizer, line));
-        grams.extend(kept.windows(n).map(|w| w.join(" ")));
+        grams.extend(ngrams_of(options, &stop, line, n))
     });
     sorted(grams)
+}
+
+/// The n-grams of one value: its words that count, `n` at a time, joined.
+fn ngrams_of(options: &CountOptions, stop: &[String], value: &str, n: usize) -> Vec<String> {
+    let words = words_of(options, stop, tokens_of(options.tokenizer, value));
+    words.windows(n).map(|w| w.join(" ")).collect()
 }
 
 fn tokens_of(kind: TokenizerKind, value: &str) -> Vec<String> {
@@ -71,13 +78,17 @@ fn tokens_of(kind: TokenizerKind, value: &str) -> Vec<String> {
     }
 }
 
-/// The words that count among `tokens`: cased, long enough, not stopwords.
-fn words_of(options: &CountOptions, tokens: Vec<String>) -> Vec<String> {
-    let stop: Vec<String> = match &options.stopwords {
+/// The stopwords, lowercased, as the options name them.
+fn stopword_list(options: &CountOptions) -> Vec<String> {
+    match &options.stopwords {
         Stopwords::None => Vec::new(),
         Stopwords::English => ENGLISH.iter().map(|w| w.to_string()).collect(),
         Stopwords::Custom(list) => list.iter().map(|w| w.trim().to_lowercase()).collect(),
-    };
+    }
+}
+
+/// The words that count among `tokens`: cased, long enough, not stopwords.
+fn words_of(options: &CountOptions, stop: &[String], tokens: Vec<String>) -> Vec<String> {
     tokens
         .into_iter()
         .filter_map(|token| {
@@ -92,7 +103,7 @@ fn words_of(options: &CountOptions, tokens: Vec<String>) -> Vec<String> {
 }
 
 fn finish(options: &CountOptions, tokens: Vec<String>) -> Vec<WordCount> {
-    sorted(words_of(options, tokens))
+    sorted(words_of(options, &stopword_list(options), tokens))
 }
 
 /// Counts of `terms`, most frequent first, ties by term.

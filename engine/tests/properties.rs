@@ -62,7 +62,16 @@ fn options() -> impl Strategy<Value = CountOptions> {
             },
             min_length,
             stopwords,
+            n: None,
         })
+}
+
+/// `options` counting n-grams of `n` words.
+fn ngrams(options: &CountOptions, n: usize) -> CountOptions {
+    CountOptions {
+        n: Some(n),
+        ..options.clone()
+    }
 }
 
 fn engine(options: &CountOptions, pool: usize, chunk: usize) -> Engine {
@@ -172,7 +181,7 @@ proptest! {
     #[test]
     fn ngrams_of_a_text_match_the_reference(data in text(), options in options(), n in 2usize..=5, pool in 0usize..3, chunk in 1usize..64) {
         let want = reference::count_text_ngrams(&options, &data, n);
-        let got = engine(&options, pool, chunk).with_ngrams(n).expect("valid n").count_bytes(&data);
+        let got = engine(&ngrams(&options, n), pool, chunk).count_bytes(&data);
         prop_assert_eq!(&got.words, &want);
         prop_assert_eq!(got.stats.total_words, want.iter().map(|w| w.count).sum::<u64>());
     }
@@ -180,9 +189,7 @@ proptest! {
     #[test]
     fn ngrams_of_a_stream_match_the_reference(data in text(), options in options(), n in 2usize..=5, pool in 0usize..3, chunk in 1usize..64, step in 1usize..50) {
         let want = reference::count_text_ngrams(&options, &data, n);
-        let got = engine(&options, pool, chunk)
-            .with_ngrams(n)
-            .expect("valid n")
+        let got = engine(&ngrams(&options, n), pool, chunk)
             .count_reader(Trickle { data: &data, step }, &Control::new())
             .expect("counts");
         prop_assert_eq!(&got.words, &want);
@@ -199,9 +206,7 @@ proptest! {
         let refs: Vec<Option<&str>> = values.iter().map(|v| v.as_deref()).collect();
         let want = reference::count_value_ngrams(&options, &refs, n);
         let batches: Vec<Vec<Option<String>>> = values.chunks(batch).map(<[_]>::to_vec).collect();
-        let got = engine(&options, pool, 64)
-            .with_ngrams(n)
-            .expect("valid n")
+        let got = engine(&ngrams(&options, n), pool, 64)
             .count_batches(batches.into_iter().map(Ok::<_, std::io::Error>), Some(values.len() as u64), &Control::new())
             .expect("counts");
         prop_assert_eq!(&got.words, &want);
@@ -212,9 +217,10 @@ proptest! {
 fn ngrams_stay_within_a_value_and_join_the_words_around_a_stopword() {
     let options = CountOptions {
         stopwords: Stopwords::English,
+        n: Some(2),
         ..Default::default()
     };
-    let bigrams = engine(&options, 1, 64).with_ngrams(2).expect("valid n");
+    let bigrams = engine(&options, 1, 64);
     let values = vec![
         Some("Cats and the dogs"),
         Some("Question marks"),
@@ -243,11 +249,12 @@ fn ngrams_stay_within_a_value_and_join_the_words_around_a_stopword() {
 #[test]
 fn ngram_sizes_outside_two_to_five_are_refused_naming_the_field() {
     for n in [0, 1, 6, 100] {
-        let err = Engine::new(CountOptions::default())
-            .expect("valid")
-            .with_ngrams(n)
-            .err()
-            .expect("refused");
+        let err = Engine::new(CountOptions {
+            n: Some(n),
+            ..Default::default()
+        })
+        .err()
+        .expect("refused");
         assert_eq!(err.field(), "n");
         assert!(err.to_string().contains(&n.to_string()), "{err}");
     }

@@ -70,8 +70,8 @@ pub struct ImportLimits {
     /// Bytes a Parquet upload may decode to, per byte of file
     /// (`--max-parquet-expansion`); any file may decode to 256 MiB.
     pub max_parquet_expansion: u64,
-    /// Bytes of source an import reads per second, decoded bytes for a
-    /// Parquet upload (`--import-read-rate`); `None`: no limit.
+    /// Bytes of source an import reads per second; for a Parquet upload, its
+    /// decoded batches' size in memory (`--import-read-rate`). `None`: no limit.
     pub read_rate: Option<NonZeroU64>,
 }
 

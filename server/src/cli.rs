@@ -195,8 +195,8 @@ pub struct ServeArgs {
     pub max_parquet_expansion: u64,
 
     /// The most bytes of source an import reads per second, such as `50MB`
-    /// (decoded bytes for a Parquet upload; `0`: no limit). Holds imports
-    /// back on a machine they share with other work.
+    /// (for a Parquet upload, its decoded batches' size in memory; `0`: no
+    /// limit). Holds imports back on a machine they share with other work.
     #[arg(long, env = "TALLY_IMPORT_READ_RATE", default_value = "0", value_parser = parse_bytes)]
     pub import_read_rate: u64,
 

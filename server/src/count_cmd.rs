@@ -27,6 +27,11 @@ pub struct CountArgs {
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub min_length: usize,
 
+    /// Count n-grams of N consecutive words (2 to 5) within each line, instead
+    /// of words.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(2..=5))]
+    pub ngram: Option<u8>,
+
     /// Words to skip: `none`, `english` (built in), or a file with one word per line.
     #[arg(long, value_name = "english|none|FILE", default_value = "none")]
     pub stopwords: String,
@@ -100,6 +105,7 @@ impl CountArgs {
             },
             min_length: self.min_length,
             stopwords,
+            n: self.ngram.map(usize::from),
         })
     }
 }

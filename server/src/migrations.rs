@@ -65,6 +65,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "table readers",
         script: include_str!("../migrations/0009_table_readers.surql"),
     },
+    Migration {
+        version: 10,
+        name: "ngram",
+        script: include_str!("../migrations/0010_ngram.surql"),
+    },
 ];
 
 /// The newest schema version this build knows.

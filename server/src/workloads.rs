@@ -26,6 +26,8 @@ struct OptionsRow {
     min_length: i64,
     stopwords: String,
     custom_stopwords: Vec<String>,
+    /// Words per n-gram (migration 10); none for a word count.
+    n: Option<i64>,
 }
 
 impl OptionsRow {
@@ -41,6 +43,7 @@ impl OptionsRow {
             min_length: i64::try_from(o.min_length).unwrap_or(i64::MAX),
             stopwords: stopwords.into(),
             custom_stopwords,
+            n: o.n.and_then(|n| i64::try_from(n).ok()),
         }
     }
 
@@ -56,6 +59,7 @@ impl OptionsRow {
                 "custom" => Stopwords::Custom(self.custom_stopwords),
                 _ => Stopwords::None,
             },
+            n: self.n.and_then(|n| usize::try_from(n).ok()),
         }
     }
 }

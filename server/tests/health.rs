@@ -263,7 +263,7 @@ async fn with_log_format_json_every_log_line_is_a_json_object() {
 #[test]
 fn an_unknown_log_format_is_refused_naming_the_flag() {
     let out = std::process::Command::new(common::tally_bin())
-        .args(["--log-format", "xml", "serve"])
+        .args(["serve", "--log-format", "xml"])
         .output()
         .expect("run tally");
     assert!(!out.status.success());

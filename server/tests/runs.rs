@@ -84,6 +84,83 @@ async fn a_run_goes_from_queued_to_succeeded_with_the_counts_of_tally_count() {
 }
 
 #[tokio::test]
+async fn an_ngram_workload_counts_the_word_pairs_within_each_value() {
+    let server = TestServer::start();
+    // Each line is a value: no pair spans two ("sat the", "ran and" must not
+    // appear), and stopwords go before the pairs are formed.
+    let text = "the cat sat\nThe cat ran\nand the cat\nalone\n";
+    upload_text(&server, "pairs", text).await;
+    let mut body = workload("pairs", "line", json!({"n": 2}));
+    body["workload_type"] = json!("ngram");
+    let id = create(&server, &body).await;
+    let run = wait_run(&server, 1, finished).await;
+    assert_eq!(run["state"], "succeeded", "{run}");
+    assert_eq!(run["workload_type"], "ngram");
+    assert_eq!(run["options"]["n"], 2);
+    let (_, page) = server.get_json("/api/v1/runs/1/wordcount?limit=100").await;
+    assert_eq!(
+        page["words"],
+        json!([
+            {"word": "the cat", "count": 3},
+            {"word": "and the", "count": 1},
+            {"word": "cat ran", "count": 1},
+            {"word": "cat sat", "count": 1},
+        ])
+    );
+    assert_eq!(run["total_words"], 6);
+    // `tally count --ngram 2` of the same text gives the same pairs.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("pairs.txt");
+    std::fs::write(&file, text).expect("write");
+    let out = Command::new(tally_bin())
+        .args(["count", "--ngram", "2", "--format", "json"])
+        .arg(&file)
+        .output()
+        .expect("tally count");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cli: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(page["words"], cli["words"]);
+
+    // With English stopwords, "and" and "the" go first: "cat sat" and "cat
+    // ran" stay, and the third line has no pair left.
+    let (status, _, _) = server
+        .send_json(
+            Method::PATCH,
+            &format!("/api/v1/workloads/{id}"),
+            &json!({"options": {"stopwords": "english"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    common::rerun(&server, id).await;
+    wait_run(&server, 2, state_is("succeeded")).await;
+    let (_, page) = server.get_json("/api/v1/runs/2/wordcount?limit=100").await;
+    assert_eq!(
+        page["words"],
+        json!([{"word": "cat ran", "count": 1}, {"word": "cat sat", "count": 1}])
+    );
+
+    // Only an n-gram workload takes n, and it needs one.
+    let mut extra = workload("pairs", "line", json!({"n": 2}));
+    extra["name"] = json!("words with n");
+    let (status, _, answer) = server
+        .send_json(Method::POST, "/api/v1/workloads", &extra)
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    assert_eq!(answer["detail"][0]["loc"], json!(["body", "options", "n"]));
+    let mut missing = body.clone();
+    missing["options"] = json!({"n": 9});
+    let (status, _, answer) = server
+        .send_json(Method::POST, "/api/v1/workloads", &missing)
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    assert_eq!(answer["detail"][0]["loc"], json!(["body", "options", "n"]));
+}
+
+#[tokio::test]
 async fn results_page_search_order_and_download() {
     let server = TestServer::start();
     upload_text(&server, "small", TEXT).await;

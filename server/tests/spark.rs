@@ -288,6 +288,17 @@ async fn spark_runs_count_like_native_ones_show_progress_cancel_and_fail_cleanly
                 spark["distinct_words"], native["distinct_words"],
                 "{table} {options}"
             );
+            // Its words per second, as every page shows it, like a native run's.
+            assert_eq!(
+                spark["progress"]["words_done"], spark["total_words"],
+                "{spark}"
+            );
+            if spark["total_words"].as_u64() > Some(0) {
+                assert!(
+                    spark["progress"]["words_per_sec"].as_f64() > Some(0.0),
+                    "{spark}"
+                );
+            }
             let (native_csv, spark_csv) = (
                 csv_of(&server, &native).await,
                 csv_of(&server, &spark).await,

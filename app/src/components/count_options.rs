@@ -9,6 +9,9 @@ use crate::labels;
 #[component]
 pub fn CountOptionFacts(options: CountOptions) -> impl IntoView {
     view! {
+        {options.n.map(|n| view! {
+            <dt>"Words per n-gram"</dt><dd data-testid="option-n">{labels::ngram_size(n)}</dd>
+        })}
         <dt>"Tokenizer"</dt><dd data-testid="option-tokenizer">{labels::tokenizer(options.tokenizer)}</dd>
         <dt>"Case"</dt><dd data-testid="option-case">{labels::case(options.case)}</dd>
         <dt>"Minimum length"</dt><dd data-testid="option-min-length">{labels::min_length(options.min_length)}</dd>

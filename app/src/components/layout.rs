@@ -23,7 +23,7 @@ pub fn AppShell(children: Children) -> impl IntoView {
                     <span>"Tally"</span>
                 </A>
                 <nav aria-label="Main">
-                    <ul class="nav scroll-hint">
+                    <ul class="nav">
                         <li><A href="/" exact=true>"Dashboard"</A></li>
                         <li><A href="/workloads">"Workloads"</A></li>
                         <li><A href="/runs">"Runs"</A></li>

@@ -1,6 +1,7 @@
 //! A table or column reference (`project.dataset.table.column`) that a narrow
-//! cell may break after a dot but never inside a name: wrapped anywhere, a cell
-//! showed "public-data.samples.shake" over "speare.text".
+//! cell breaks after a dot, and inside a name only when that name alone is
+//! wider than the line: wrapped anywhere, a cell showed
+//! "public-data.samples.shake" over "speare.text".
 
 use leptos::prelude::*;
 

@@ -156,6 +156,8 @@ fn WorkloadFields(
     };
     let invalid = move |field: &'static str| move || message(field).get().is_some().to_string();
     let stopwords = RwSignal::new(initial.stopwords.clone());
+    let kind = RwSignal::new(initial.workload_type.clone());
+    let is_ngram = move || kind.get() == crate::workload::WorkloadType::Ngram.as_str();
     // After a failed submit, the keyboard lands on the first field to fix.
     Effect::new(move |_| {
         if let Some(first) = error.get().and_then(|e| e.errors.first().cloned()) {
@@ -173,13 +175,32 @@ fn WorkloadFields(
         </div>
         <div class="field">
             <label for="wl-type">"Type"</label>
-            <select id="wl-type" name="form[workload_type]" aria-describedby="wl-type-help wl-workload_type-error">
+            <select id="wl-type" name="form[workload_type]" aria-describedby="wl-type-help wl-workload_type-error"
+                on:change=move |ev| kind.set(event_target_value(&ev))>
                 {crate::workload::WorkloadType::ALL.into_iter().map(|t| view! {
                     <option value=t.as_str() selected=initial.workload_type == t.as_str()>{crate::labels::workload_type(t)}</option>
                 }).collect_view()}
             </select>
-            <p class="field__help" id="wl-type-help">"Counts every distinct word of the column."</p>
+            <p class="field__help" id="wl-type-help">
+                {move || if is_ngram() {
+                    "Counts every distinct run of consecutive words within each value (never across two)."
+                } else {
+                    "Counts every distinct word of the column."
+                }}
+            </p>
             <FieldMessage id="wl-workload_type-error" message=message("workload_type") />
+        </div>
+        <div class="field" class:field--muted=move || !is_ngram()>
+            <label for="wl-n">"Words per n-gram"</label>
+            <select id="wl-n" name="form[n]" aria-describedby="wl-n-help wl-n-error" aria-invalid=invalid("n")>
+                {(2..=tally_engine::MAX_NGRAM).map(|n| {
+                    let value = n.to_string();
+                    let selected = initial.n == value;
+                    view! { <option value=value.clone() selected=selected>{crate::labels::ngram_size(n)}</option> }
+                }).collect_view()}
+            </select>
+            <p class="field__help" id="wl-n-help">"Used when the type is N-grams. Stopwords are removed first, so an n-gram can join the words around one."</p>
+            <FieldMessage id="wl-n-error" message=message("n") />
         </div>
         <SourcePicker initial=initial.clone() message />
         <ExecutorField initial=initial.executor.clone() message=message("executor") />

@@ -261,23 +261,22 @@ fn WorkloadRow(w: Workload) -> impl IntoView {
     // name beside it keeps its room.
     let last_run: Vec<String> = match &w.last_run {
         None => vec!["—".into()],
-        Some(r) => match (&r.started_at, &r.finished_at) {
-            // The run's own time and its wait in the queue, never one sum.
-            (Some(_), Some(_)) => match (r.run_secs, r.queue_secs) {
-                (Some(run), Some(wait)) => vec![
-                    format!("#{}", r.id),
-                    format!("ran {}", duration(run)),
-                    format!("waited {}", duration(wait)),
-                    format!("{} words", thousands(r.total_words)),
-                ],
-                _ => vec![
-                    format!("#{}", r.id),
-                    format!("{} words", thousands(r.total_words)),
-                ],
-            },
-            (Some(_), None) => vec![format!("#{}", r.id), format!("{:.0} %", r.progress * 100.0)],
-            _ => vec![format!("#{}", r.id), "waiting".into()],
-        },
+        Some(r) => {
+            let facts = match (&r.started_at, &r.finished_at) {
+                // The run's own time and its wait in the queue, never one sum.
+                (Some(_), Some(_)) => match (r.run_secs, r.queue_secs) {
+                    (Some(run), Some(wait)) => vec![
+                        format!("ran {}", duration(run)),
+                        format!("waited {}", duration(wait)),
+                        format!("{} words", thousands(r.total_words)),
+                    ],
+                    _ => vec![format!("{} words", thousands(r.total_words))],
+                },
+                (Some(_), None) => vec![format!("{:.0} %", r.progress * 100.0)],
+                _ => vec!["waiting".into()],
+            };
+            std::iter::once(format!("#{}", r.id)).chain(facts).collect()
+        }
     };
     let last_run = last_run
         .into_iter()

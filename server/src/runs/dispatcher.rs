@@ -22,6 +22,7 @@ use tally_engine::{CancelToken, Control, CountError, CountResult, Engine, Pace};
 use tokio::task::JoinHandle;
 
 use super::EventBus;
+use super::job::Job;
 use super::results::INLINE_WORDS;
 use super::spark::{SparkCount, SparkError, Update};
 use super::store::{
@@ -291,16 +292,19 @@ async fn count_and_store(
     };
     // Log lines from a count that runs elsewhere, saved with each heartbeat.
     let remote_log: Arc<Mutex<Vec<LogRow>>> = Arc::default();
-    let executor = match run.executor() {
-        Ok(executor) => executor,
+    let job = match Job::of(run) {
+        Ok(job) => job,
         Err(message) => return fail(message, &latest),
     };
-    let started_count = match executor {
-        Executor::Native => start_native(service, run, &reference, token, progress, log).await,
+    let started_count = match job.executor {
+        Executor::Native => {
+            start_native(service, run, &job, &reference, token, progress, log).await
+        }
         Executor::Spark => {
             start_spark(
                 service,
                 run,
+                &job,
                 &reference,
                 token,
                 progress,
@@ -353,7 +357,7 @@ async fn count_and_store(
     drop(table_lease);
     log.append(&mut remote_log.lock().unwrap_or_else(PoisonError::into_inner));
     let count_secs = count_started.elapsed().as_secs_f64();
-    let progress = latest
+    let mut progress = latest
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .clone();
@@ -382,6 +386,10 @@ async fn count_and_store(
     let store_started = Instant::now();
     let words = result.words;
     let stats = result.stats;
+    // The final progress holds every word counted, whatever the executor
+    // reported on the way (Spark reports tasks, not words): a run's words/s is
+    // derived from it.
+    progress.words_done = i64::try_from(stats.total_words).unwrap_or(i64::MAX);
     log.push(LogRow::now(format!(
         "counted {} words ({} distinct) in {count_secs:.2} s; storing results",
         thousands(stats.total_words),
@@ -474,6 +482,7 @@ fn start_failure(e: &crate::error::ServiceError) -> String {
 async fn start_native(
     service: &TallyService,
     run: &RunRow,
+    job: &Job,
     reference: &TableRef,
     token: &CancelToken,
     progress: ProgressSink,
@@ -494,7 +503,7 @@ async fn start_native(
         run.src_column_name,
         thousands(rows)
     )));
-    let engine = Engine::new(run.options()?)
+    let engine = Engine::new(job.options.clone())
         .map_err(|e| e.to_string())?
         .with_pool(queue.pool.clone());
     let control = Control::new()
@@ -515,6 +524,7 @@ async fn start_native(
 async fn start_spark(
     service: &TallyService,
     run: &RunRow,
+    job: &Job,
     reference: &TableRef,
     token: &CancelToken,
     progress: ProgressSink,
@@ -542,7 +552,11 @@ async fn start_spark(
         settings.master
     ));
     let work_dir = service.spark_work_dir(run.id());
-    let (column, options, token) = (run.src_column_name.clone(), run.options()?, token.clone());
+    let (column, options, token) = (
+        run.src_column_name.clone(),
+        job.options.clone(),
+        token.clone(),
+    );
     let name = format!("tally run {}", run.id());
     let counting = tokio::spawn(async move {
         let started = Instant::now();

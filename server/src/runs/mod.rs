@@ -2,6 +2,7 @@
 //! ([`dispatcher`]), result files ([`results`]) and live events ([`EventBus`]).
 
 pub mod dispatcher;
+pub mod job;
 pub mod results;
 pub mod spark;
 pub mod store;

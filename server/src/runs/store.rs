@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use surrealdb::types::{RecordId, SurrealValue};
 use tally_app::run::WordCountRow;
 use tally_app::run::{Run, RunLogEntry, RunProgress, RunState, RunTimings};
-use tally_app::workload::{Executor, RunSummary, Workload};
+use tally_app::workload::{Executor, RunSummary, Workload, WorkloadType};
 use tally_engine::{CountOptions, WordCount};
 
 use super::Retention;
@@ -102,6 +102,9 @@ pub struct RunRow {
     pub options: String,
     /// `native` or `spark`, as the workload said when the run was queued.
     pub executor: String,
+    /// `wordcount` or `ngram`, as the workload was when the run was queued
+    /// (migration 10 made every older run `wordcount`).
+    pub workload_type: String,
     pub queued_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
@@ -135,6 +138,7 @@ impl RunRow {
             options: serde_json::to_string(&workload.options)
                 .map_err(|e| DbError::Unexpected(e.to_string()))?,
             executor: workload.executor.as_str().into(),
+            workload_type: workload.workload_type.as_str().into(),
             queued_at: now,
             started_at: None,
             finished_at: None,
@@ -186,6 +190,18 @@ impl RunRow {
             format!(
                 "the run's stored executor '{}' is not one this Tally knows (native, spark)",
                 self.executor
+            )
+        })
+    }
+
+    /// What the run counts, as stored when it was queued; an unknown type is
+    /// an error for the run, as for the executor.
+    pub fn workload_type(&self) -> Result<WorkloadType, String> {
+        WorkloadType::parse(&self.workload_type).ok_or_else(|| {
+            format!(
+                "the run's stored workload type '{}' is not one this Tally knows ({})",
+                self.workload_type,
+                WorkloadType::supported()
             )
         })
     }
@@ -249,6 +265,7 @@ impl RunRow {
             // read fails when dispatched, with the reason in its error.
             options: self.options().unwrap_or_default(),
             executor: self.executor().unwrap_or_default(),
+            workload_type: self.workload_type().unwrap_or(WorkloadType::Wordcount),
             queued_at: rfc3339_millis(self.queued_at),
             started_at: self.started_at.map(rfc3339_millis),
             finished_at: self.finished_at.map(rfc3339_millis),
