@@ -10,13 +10,17 @@ use crate::normalize::for_each_line;
 use crate::options::{CaseMode, CountOptions, Stopwords, TokenizerKind};
 use crate::stopwords::ENGLISH;
 
-/// Counts `data` as one text file would be counted; returns sorted counts and the
-/// number of invalid UTF-8 sequences.
+/// Counts `data` as one text file would be counted (n-grams, when the options
+/// ask for them); returns sorted counts and the number of invalid UTF-8
+/// sequences.
 pub fn count_text(options: &CountOptions, data: &[u8]) -> (Vec<WordCount>, u64) {
     let invalid = data
         .utf8_chunks()
         .filter(|c| !c.invalid().is_empty())
         .count() as u64;
+    if let Some(n) = options.n {
+        return (count_text_ngrams(options, data, n), invalid);
+    }
     let text = String::from_utf8_lossy(data);
     let mut tokens: Vec<String> = Vec::new();
     match options.tokenizer {
@@ -31,6 +35,9 @@ pub fn count_text(options: &CountOptions, data: &[u8]) -> (Vec<WordCount>, u64) 
 
 /// Counts column values (`None` is a null, skipped).
 pub fn count_values(options: &CountOptions, values: &[Option<&str>]) -> Vec<WordCount> {
+    if let Some(n) = options.n {
+        return count_value_ngrams(options, values, n);
+    }
     let mut tokens: Vec<String> = Vec::new();
     for value in values.iter().flatten() {
         tokens.extend(tokens_of(options.tokenizer, value));

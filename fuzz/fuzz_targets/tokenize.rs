@@ -1,5 +1,6 @@
-//! Every tokenizer and case mode: the parallel engine counts any bytes exactly
-//! as the plain reference implementation does (and never panics).
+//! Every tokenizer and case mode, words and n-grams: the parallel engine counts
+//! any bytes exactly as the plain reference implementation does (and never
+//! panics).
 
 #![no_main]
 
@@ -28,6 +29,11 @@ fuzz_target!(|data: &[u8]| {
             Stopwords::None
         } else {
             Stopwords::English
+        },
+        // The top two bits: words, or n-grams of 2 to 4 words.
+        n: match first >> 6 {
+            0 => None,
+            k => Some(usize::from(k) + 1),
         },
     };
     let Ok(engine) = Engine::new(options.clone()) else {
