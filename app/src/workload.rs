@@ -1185,18 +1185,8 @@ mod tests {
         };
         let workload = Workload {
             id: 4,
-            workload_type: WorkloadType::Wordcount,
-            name: "Plays".into(),
-            src_project: "p".into(),
-            src_dataset: "d".into(),
-            src_table: "t".into(),
-            src_column_name: "c".into(),
-            options: options.clone(),
-            executor: Executor::Native,
             status: WorkloadStatus::Created,
-            created_at: String::new(),
-            updated_at: String::new(),
-            last_run: None,
+            ..sample_workload(options.clone())
         };
         let spec = WorkloadSpec::from_body(&WorkloadForm::from_workload(&workload).to_body())
             .expect("valid");

@@ -16,6 +16,26 @@ use serde_json::{Value, json};
 const TEXT: &str =
     "The cat sat on the mat.\nthe Cat, the hat!\n\n  spaced   out  \nÜber über ÜBER\n";
 
+/// `tally count` of `text` (as a file) with `flags`: its JSON answer.
+fn tally_count(text: &str, flags: &[&str]) -> Value {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("text.txt");
+    std::fs::write(&file, text).expect("write");
+    let out = Command::new(tally_bin())
+        .arg("count")
+        .args(flags)
+        .args(["--format", "json"])
+        .arg(&file)
+        .output()
+        .expect("tally count");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("json")
+}
+
 /// A text table big enough that a run takes a noticeable time.
 /// How fast the tests that must catch a run under way let it read: a
 /// release build counts a 120 MB table in well under a second, too soon to
@@ -61,16 +81,7 @@ async fn a_run_goes_from_queued_to_succeeded_with_the_counts_of_tally_count() {
     );
 
     // The same text through `tally count` gives the same counts.
-    let dir = tempfile::tempdir().expect("temp dir");
-    let file = dir.path().join("text.txt");
-    std::fs::write(&file, TEXT).expect("write");
-    let out = Command::new(tally_bin())
-        .args(["count", "--tokenizer", "words", "--format", "json"])
-        .arg(&file)
-        .output()
-        .expect("tally count");
-    assert!(out.status.success());
-    let cli: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let cli = tally_count(TEXT, &["--tokenizer", "words"]);
     let (status, page) = server
         .get_json("/api/v1/workloads/1/wordcount?limit=1000")
         .await;
@@ -109,20 +120,7 @@ async fn an_ngram_workload_counts_the_word_pairs_within_each_value() {
     );
     assert_eq!(run["total_words"], 6);
     // `tally count --ngram 2` of the same text gives the same pairs.
-    let dir = tempfile::tempdir().expect("temp dir");
-    let file = dir.path().join("pairs.txt");
-    std::fs::write(&file, text).expect("write");
-    let out = Command::new(tally_bin())
-        .args(["count", "--ngram", "2", "--format", "json"])
-        .arg(&file)
-        .output()
-        .expect("tally count");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let cli: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let cli = tally_count(text, &["--ngram", "2"]);
     assert_eq!(page["words"], cli["words"]);
 
     // With English stopwords, "and" and "the" go first: "cat sat" and "cat
