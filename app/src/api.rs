@@ -6,9 +6,9 @@ use leptos::server_fn::codec::{MultipartData, MultipartFormData};
 
 use crate::auth::{AuditPage, CurrentUser, NewToken, Role, TokenInfo, UserInfo};
 use crate::catalog::{ProjectTree, TableDetail, TableInfo};
-use crate::domain::SystemStatus;
 use crate::error::AppError;
 use crate::run::{Activity, Run, WordCountPage, WordOrder};
+use crate::system_status::SystemStatus;
 use crate::workload::{Workload, WorkloadForm, WorkloadPage};
 
 /// `POST /api/fn/system/status`: the Dashboard's status card.

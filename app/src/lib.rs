@@ -12,7 +12,6 @@ pub mod api;
 pub mod auth;
 pub mod catalog;
 pub mod components;
-pub mod domain;
 pub mod error;
 pub mod format;
 pub mod href;
@@ -26,6 +25,7 @@ pub mod security;
 #[cfg(feature = "ssr")]
 pub mod service;
 pub mod session;
+pub mod system_status;
 pub mod upload;
 pub mod workload;
 

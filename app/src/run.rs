@@ -5,6 +5,32 @@ use tally_engine::CountOptions;
 
 use crate::workload::WorkloadStatus;
 
+/// A summary of a workload's latest run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct RunSummary {
+    pub id: u64,
+    pub state: WorkloadStatus,
+    /// Fraction done, from 0 to 1 (when the input size is known).
+    pub progress: f64,
+    pub queued_at: String,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+    /// Words counted (so far, while running).
+    pub total_words: u64,
+    pub distinct_words: Option<u64>,
+    /// Seconds from queued to finished, once finished (the wait and the run).
+    #[serde(default)]
+    pub duration_secs: Option<f64>,
+    /// Seconds from queued to started, once started.
+    #[serde(default)]
+    pub queue_secs: Option<f64>,
+    /// Seconds from started to finished, once finished: the run without its wait.
+    #[serde(default)]
+    pub run_secs: Option<f64>,
+    pub error: Option<String>,
+}
+
 /// Where a run stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]

@@ -10,9 +10,9 @@ use leptos::server_fn::codec::MultipartData;
 
 use crate::auth::{AuditPage, NewToken, Principal, Role, TokenInfo, UserInfo};
 use crate::catalog::{ProjectTree, TableDetail, TableInfo};
-use crate::domain::SystemStatus;
 use crate::error::AppError;
 use crate::run::{Activity, Run, WordCountPage, WordsRequest};
+use crate::system_status::SystemStatus;
 use crate::workload::{Workload, WorkloadForm, WorkloadPage, WorkloadQuery};
 
 /// Everything the UI asks of the server.

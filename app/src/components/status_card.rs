@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use crate::api::get_system_status;
-use crate::domain::SystemStatus;
+use crate::system_status::SystemStatus;
 
 /// Shows the server's version and uptime and a fresh database round trip; the
 /// Refresh button asks the server again (a server-function call from the browser).

@@ -66,7 +66,7 @@ use crate::startup::AppState;
         tally_app::workload::WorkloadType,
         tally_app::workload::WorkloadStatus,
         tally_app::workload::Executor,
-        tally_app::workload::RunSummary,
+        tally_app::run::RunSummary,
         tally_app::run::Run,
         tally_app::run::RunState,
         tally_app::run::RunProgress,

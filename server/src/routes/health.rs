@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Serialize;
-use tally_app::domain::SystemStatus;
+use tally_app::system_status::SystemStatus;
 use utoipa::ToSchema;
 
 use crate::startup::AppState;
@@ -70,7 +70,7 @@ fn report(status: SystemStatus) -> (StatusCode, Health) {
 
 #[cfg(test)]
 mod tests {
-    use tally_app::domain::DatabaseStatus;
+    use tally_app::system_status::DatabaseStatus;
 
     use super::*;
 

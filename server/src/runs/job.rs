@@ -6,7 +6,7 @@
 //! the type decides what a term is through the options it requires (`ngram`
 //! needs `n` words per term, `wordcount` refuses `n`), so the dispatcher runs
 //! any job the same way: scan, count, store. A further type adds its variant
-//! and its rule to `WorkloadType` (app/src/workload.rs), its engine option, its
+//! and its rule to `WorkloadType` (app/src/workload/mod.rs), its engine option, its
 //! label on the form and its documentation; not a line of the dispatcher.
 
 use tally_app::workload::{Executor, WorkloadType};

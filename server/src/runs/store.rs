@@ -11,9 +11,10 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use chrono::{DateTime, Utc};
 use surrealdb::types::{RecordId, SurrealValue};
+use tally_app::run::RunSummary;
 use tally_app::run::WordCountRow;
 use tally_app::run::{Run, RunLogEntry, RunProgress, RunState, RunTimings};
-use tally_app::workload::{Executor, RunSummary, Workload, WorkloadType};
+use tally_app::workload::{Executor, Workload, WorkloadType};
 use tally_engine::{CountOptions, WordCount};
 
 use super::Retention;

@@ -15,11 +15,11 @@ use std::time::{Duration, Instant};
 use leptos::server_fn::codec::MultipartData;
 use tally_app::auth::Principal;
 use tally_app::catalog::{ProjectTree, TableDetail, TableInfo};
-use tally_app::domain::{DatabaseStatus, SystemStatus};
 use tally_app::error::AppError;
 use tally_app::names::TableRef;
 use tally_app::run::{Activity, MAX_WORDS_PAGE, Run, RunListing, WordCountPage, WordsRequest};
 use tally_app::service::AppService;
+use tally_app::system_status::{DatabaseStatus, SystemStatus};
 use tally_app::workload::Executor;
 use tally_app::workload::{Workload, WorkloadForm, WorkloadPage, WorkloadQuery};
 

@@ -1,4 +1,4 @@
-//! Domain types shared by the server and the UI.
+//! The server's health as the Dashboard shows it ([`SystemStatus`]), shared by the server and the UI.
 //!
 //! They travel through server functions (serde) and are rendered on both sides, so
 //! they carry only plain data: timestamps are RFC 3339 strings formatted by the server.
