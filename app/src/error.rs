@@ -51,6 +51,11 @@ impl FieldError {
     /// The input the problem is about: the last part of its location, which is
     /// also the name of the form field that shows it.
     pub fn field(&self) -> &str {
+        // A row filter is one input on the form, whichever column and
+        // operator a problem is about.
+        if self.loc.get(1).is_some_and(|part| part == "filter") {
+            return "filter";
+        }
         self.loc.last().map_or("", String::as_str)
     }
 }

@@ -162,6 +162,10 @@ pub struct Run {
     pub executor: crate::workload::Executor,
     /// What the run counts: words, or n-grams of `options.n` words.
     pub workload_type: crate::workload::WorkloadType,
+    /// The rows it counts: every row unless set (an empty object).
+    #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(value_type = Object, example = json!({"corpus": {"eq": "hamlet"}})))]
+    pub filter: crate::workload::RowFilter,
     pub queued_at: String,
     pub started_at: Option<String>,
     pub finished_at: Option<String>,

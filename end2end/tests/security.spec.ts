@@ -142,7 +142,7 @@ test("a hostile workload name renders as text and opens no dialog", async ({ pag
   });
   expect(table.status()).toBe(201);
   const created = await request.post("/api/v1/workloads", {
-    data: { workload_type: "wordcount", name: HOSTILE, src_project: "sec", src_dataset: "d", src_table: "t", src_column_name: "text" },
+    data: { workload_type: "wordcount", name: HOSTILE, src_project: "sec", src_dataset: "d", src_table: "t", src_column_name: "text", filter: { text: { in: ["x", HOSTILE] } } },
   });
   expect(created.status()).toBe(201);
   const { id } = await created.json();
@@ -150,6 +150,11 @@ test("a hostile workload name renders as text and opens no dialog", async ({ pag
   await waitForHydration(page);
   await expect(page.getByRole("heading", { level: 1 })).toHaveText(HOSTILE);
   await expect(page).toHaveTitle(`${HOSTILE} · Tally`);
+  // A hostile filter value is shown as text, and edited as text.
+  await expect(page.getByTestId("option-filter")).toHaveText(`text in x, ${HOSTILE}`);
+  await page.goto(`/workloads/${id}/edit`);
+  await waitForHydration(page);
+  await expect(page.getByTestId("workload-form").getByLabel("Rows to count")).toHaveValue(`text in x, ${HOSTILE}\n`);
   await page.goto("/workloads");
   await waitForHydration(page);
   await expect(page.getByTestId("workloads-table")).toContainText(HOSTILE);
@@ -158,4 +163,5 @@ test("a hostile workload name renders as text and opens no dialog", async ({ pag
   await page.goto(`/runs/${last_run.id}`);
   await waitForHydration(page);
   await expect(page.getByTestId("run-workload")).toHaveText(HOSTILE);
+  await expect(page.getByTestId("option-filter")).toHaveText(`text in x, ${HOSTILE}`);
 });

@@ -310,3 +310,36 @@ test("an n-gram workload through the form: word pairs in the chart and the table
   await expect(page.getByTestId("result-row").filter({ hasText: "sat the" })).toHaveCount(0);
   await expect(page.getByTestId("chart-row").first()).toHaveAttribute("data-word", "the cat");
 });
+
+test("a row filter through the form: its error next to it, then only the rows it keeps, shown on the Workload and Run pages", async ({ page, request, problems }) => {
+  allowHttpErrors(problems, "/api/fn/workloads/create");
+  const suffix = Date.now();
+  const table = `e2e.filter.plays${suffix}`;
+  await upload(request, table, "csv", "play,year,text\nhamlet,1600,to be or not to be\nmacbeth,1606,out damned spot\nlear,1605,nothing will come of nothing\n");
+  await page.goto(`/workloads/new?table=${table}`);
+  await waitForHydration(page);
+  const form = page.getByTestId("workload-form");
+  await form.getByLabel("Name").fill("Later plays");
+  await expect(form.getByLabel("Column")).toHaveValue("text");
+  await expect(page.getByTestId("filter-columns")).toHaveText("Columns: play (string), year (integer), text (string).");
+  // A column the table lacks: the message is next to the filter, which keeps its text.
+  const filter = form.getByLabel("Rows to count");
+  await filter.fill("genre = tragedy");
+  await form.getByRole("button", { name: "Create and run" }).click();
+  await expect(page.getByTestId("wl-filter-error")).toContainText("Column 'genre' does not exist");
+  await expect(filter).toHaveValue("genre = tragedy");
+  await expect(filter).toBeFocused();
+  await filter.fill("year >= 1605\nplay in lear, macbeth");
+  await form.getByRole("button", { name: "Create and run" }).click();
+  await expect(page).toHaveURL(/\/workloads\/\d+$/);
+  await expect(page.getByTestId("run-progress")).toHaveAttribute("data-state", "succeeded");
+  await expect(page.getByTestId("option-filter").locator(".condition")).toHaveText(["play in lear, macbeth", "year >= 1605"]);
+  await expect(page.getByTestId("result-row").first().locator("td.word")).toHaveText("nothing");
+  await expect(page.getByTestId("result-row").filter({ hasText: "be" })).toHaveCount(0);
+  // The edit form shows the stored filter as text, and the run shows what it counted.
+  await page.getByTestId("edit-workload").click();
+  await expect(page.getByTestId("workload-form").getByLabel("Rows to count")).toHaveValue("play in lear, macbeth\nyear >= 1605\n");
+  await page.goBack();
+  await page.getByTestId("run-row").first().getByRole("link").click();
+  await expect(page.getByTestId("option-filter")).toContainText("year >= 1605");
+});

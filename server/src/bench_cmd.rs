@@ -191,7 +191,8 @@ fn child(mode: &str, csv: &Path, dir: &Path) -> Result<(), String> {
                 source_format: SourceFormat::Csv,
                 created_at: String::new(),
             };
-            let scan = TableScan::open(&table, &info, "text", None).map_err(|e| e.to_string())?;
+            let scan = TableScan::open(&table, &info, "text", &Default::default(), None)
+                .map_err(|e| e.to_string())?;
             let mut bytes = 0_u64;
             for batch in scan {
                 bytes += batch.map_err(|e| e.to_string())?.text_bytes() as u64;

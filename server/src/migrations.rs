@@ -70,6 +70,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "ngram",
         script: include_str!("../migrations/0010_ngram.surql"),
     },
+    Migration {
+        version: 11,
+        name: "row filter",
+        script: include_str!("../migrations/0011_row_filter.surql"),
+    },
 ];
 
 /// The newest schema version this build knows.

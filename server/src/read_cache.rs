@@ -222,6 +222,7 @@ mod tests {
             src_column_name: "c".into(),
             options: Default::default(),
             executor: Default::default(),
+            filter: Default::default(),
             status: WorkloadStatus::Created,
             created_at: String::new(),
             updated_at: String::new(),

@@ -15,7 +15,8 @@ use std::sync::Arc;
 use surrealdb::IndexedResults;
 use surrealdb::types::{RecordId, SurrealValue};
 use tally_app::workload::{
-    Executor, Workload, WorkloadQuery, WorkloadSort, WorkloadSpec, WorkloadStatus, WorkloadType,
+    Executor, RowFilter, Workload, WorkloadQuery, WorkloadSort, WorkloadSpec, WorkloadStatus,
+    WorkloadType,
 };
 use tally_engine::{CaseMode, CountOptions, Stopwords, TokenizerKind};
 
@@ -76,6 +77,8 @@ struct DefinitionRow {
     src_column_name: String,
     options: OptionsRow,
     executor: String,
+    /// The row filter's JSON; none counts every row (migration 11).
+    filter: Option<String>,
     updated_at: DateTime<Utc>,
 }
 
@@ -91,6 +94,7 @@ impl DefinitionRow {
             src_column_name: spec.src_column_name.clone(),
             options: OptionsRow::from_options(&spec.options),
             executor: spec.executor.as_str().into(),
+            filter: (!spec.filter.is_empty()).then(|| spec.filter.to_json().to_string()),
             updated_at: now,
         }
     }
@@ -108,6 +112,7 @@ struct WorkloadRow {
     src_column_name: String,
     options: OptionsRow,
     executor: String,
+    filter: Option<String>,
     status: String,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -128,6 +133,7 @@ impl WorkloadRow {
             src_column_name: d.src_column_name,
             options: d.options,
             executor: d.executor,
+            filter: d.filter,
             status: WorkloadStatus::Created.as_str().into(),
             created_at: now,
             updated_at: now,
@@ -136,6 +142,15 @@ impl WorkloadRow {
     }
 
     fn into_workload(self) -> Workload {
+        let num = self.num;
+        // Only Tally writes this field, and only a validated filter; one that
+        // does not read is damage, reported rather than hidden.
+        let filter = self.filter.as_deref().map_or_else(RowFilter::default, |json| {
+            serde_json::from_str(json).unwrap_or_else(|e| {
+                tracing::error!(workload = num, error = %e, "a stored row filter does not read; the workload shows none");
+                RowFilter::default()
+            })
+        });
         Workload {
             id: u64::try_from(self.num).unwrap_or(0),
             workload_type: WorkloadType::parse(&self.workload_type)
@@ -148,6 +163,7 @@ impl WorkloadRow {
             options: self.options.into_options(),
             // Migration 8 gave every older workload `native`.
             executor: Executor::parse(&self.executor).unwrap_or_default(),
+            filter,
             status: WorkloadStatus::parse(&self.status).unwrap_or(WorkloadStatus::Created),
             created_at: rfc3339_millis(self.created_at),
             updated_at: rfc3339_millis(self.updated_at),
@@ -487,6 +503,7 @@ mod tests {
                 ..Default::default()
             },
             executor: Executor::Native,
+            filter: Default::default(),
         }
     }
 

@@ -158,6 +158,192 @@ async fn an_ngram_workload_counts_the_word_pairs_within_each_value() {
     assert_eq!(answer["detail"][0]["loc"], json!(["body", "options", "n"]));
 }
 
+const PLAYS_CSV: &str = "play,year,act,text
+hamlet,1600,1,to be or not
+hamlet,1600,2,to be
+macbeth,1606,1,out damned spot
+lear,1605,1,nothing will come of nothing
+,1600,1,orphan line
+";
+
+/// The words of run `run`, most frequent first.
+async fn words_of(server: &TestServer, run: u64) -> Value {
+    let (_, page) = server
+        .get_json(&format!("/api/v1/runs/{run}/wordcount?limit=100"))
+        .await;
+    page["words"].clone()
+}
+
+#[tokio::test]
+async fn a_row_filter_counts_only_the_rows_it_keeps() {
+    let server = TestServer::start();
+    common::upload_as(&server, "plays", "csv", PLAYS_CSV).await;
+    let (_, table) = server
+        .get_json("/api/v1/projects/p/datasets/d/tables/plays")
+        .await;
+    assert_eq!(
+        table["columns"][1],
+        json!({"name": "year", "type": "integer"}),
+        "{table}"
+    );
+    let mut body = workload("plays", "text", json!({}));
+    body["filter"] = json!({"play": "hamlet"});
+    let id = create(&server, &body).await;
+    let run = wait_run(&server, 1, finished).await;
+    assert_eq!(run["state"], "succeeded", "{run}");
+    assert_eq!(run["filter"], json!({"play": {"eq": "hamlet"}}));
+    assert!(
+        common::log_of(&run).contains("the filter kept 2 of 5 rows"),
+        "{}",
+        common::log_of(&run)
+    );
+    assert_eq!(
+        words_of(&server, 1).await,
+        json!([
+            {"word": "be", "count": 2}, {"word": "to", "count": 2},
+            {"word": "not", "count": 1}, {"word": "or", "count": 1},
+        ])
+    );
+    let (_, stored) = server.get_json(&format!("/api/v1/workloads/{id}")).await;
+    assert_eq!(stored["filter"], json!({"play": {"eq": "hamlet"}}));
+
+    // A merge patch drops one column's conditions and adds a range; the value
+    // is stored in its column's type, whatever type it was sent as.
+    let (status, _, patched) = server
+        .send_json(
+            Method::PATCH,
+            &format!("/api/v1/workloads/{id}"),
+            &json!({"filter": {"play": null, "year": {"gte": "1605"}}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{patched}");
+    assert_eq!(patched["filter"], json!({"year": {"gte": 1605}}));
+    common::rerun(&server, id).await;
+    wait_run(&server, 2, state_is("succeeded")).await;
+    let words = words_of(&server, 2).await;
+    assert_eq!(words[0], json!({"word": "nothing", "count": 2}), "{words}");
+    assert_eq!(
+        words.as_array().map(Vec::len),
+        Some(7),
+        "macbeth and lear: {words}"
+    );
+
+    // The text form, as the UI's form sends it: a list and a second column.
+    let (status, _, patched) = server
+        .send_json(
+            Method::PATCH,
+            &format!("/api/v1/workloads/{id}"),
+            &json!({"filter": "play in macbeth, \"hamlet\"\nact = 2"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{patched}");
+    assert_eq!(
+        patched["filter"],
+        json!({"act": {"eq": 2}, "play": {"in": ["macbeth", "hamlet"]}})
+    );
+    common::rerun(&server, id).await;
+    wait_run(&server, 3, state_is("succeeded")).await;
+    assert_eq!(
+        words_of(&server, 3).await,
+        json!([{"word": "be", "count": 1}, {"word": "to", "count": 1}])
+    );
+
+    // A filter that keeps no row is a succeeded run with nothing counted;
+    // null (the orphan line's play) never meets a condition.
+    for (run, filter) in [(4, json!({"play": "othello"})), (5, json!({"play": ""}))] {
+        let (status, _, answer) = server
+            .send_json(
+                Method::PATCH,
+                &format!("/api/v1/workloads/{id}"),
+                &json!({"filter": filter}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        common::rerun(&server, id).await;
+        let run = wait_run(&server, run, finished).await;
+        assert_eq!(run["state"], "succeeded", "{run}");
+        assert_eq!(
+            (run["total_words"].as_u64(), run["distinct_words"].as_u64()),
+            (Some(0), Some(0))
+        );
+        assert_eq!(
+            words_of(&server, run["id"].as_u64().unwrap_or(0)).await,
+            json!([])
+        );
+    }
+
+    // `"filter": null` removes it: every row again.
+    let (status, _, cleared) = server
+        .send_json(
+            Method::PATCH,
+            &format!("/api/v1/workloads/{id}"),
+            &json!({"filter": null}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{cleared}");
+    assert_eq!(cleared["filter"], json!({}));
+    common::rerun(&server, id).await;
+    let run = wait_run(&server, 6, state_is("succeeded")).await;
+    assert_eq!(run["total_words"], 16);
+}
+
+#[tokio::test]
+async fn a_row_filter_that_does_not_fit_the_table_is_refused_naming_column_and_problem() {
+    let server = TestServer::start();
+    common::upload_as(&server, "plays", "csv", PLAYS_CSV).await;
+    for (filter, loc, says) in [
+        (
+            json!({"genre": "comedy"}),
+            json!(["body", "filter", "genre"]),
+            "'genre' does not exist in table 'p.d.plays'",
+        ),
+        (
+            json!({"year": "sixteen hundred"}),
+            json!(["body", "filter", "year", "eq"]),
+            "not a whole number",
+        ),
+        (
+            json!({"play": {"gt": "a"}}),
+            json!(["body", "filter", "play", "gt"]),
+            "applies to integer",
+        ),
+        (
+            json!({"play": {"like": "ham%"}}),
+            json!(["body", "filter", "play", "like"]),
+            "Unknown operator 'like'",
+        ),
+        (
+            json!("play hamlet"),
+            json!(["body", "filter"]),
+            "Line 1 ('play hamlet')",
+        ),
+        (
+            json!([1]),
+            json!(["body", "filter"]),
+            "object of column conditions",
+        ),
+    ] {
+        let mut body = workload("plays", "text", json!({}));
+        body["filter"] = filter.clone();
+        let (status, _, answer) = server
+            .send_json(Method::POST, "/api/v1/workloads", &body)
+            .await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{filter}: {answer}"
+        );
+        assert_eq!(answer["detail"][0]["loc"], loc, "{filter}: {answer}");
+        let msg = answer["detail"][0]["msg"].as_str().unwrap_or("");
+        assert!(msg.contains(says), "{filter}: {msg}");
+    }
+    // Nothing was stored, and no id was used up.
+    let (_, list) = server.get_json("/api/v1/workloads").await;
+    assert_eq!(list, json!([]));
+    let id = create(&server, &workload("plays", "text", json!({}))).await;
+    assert_eq!(id, 1);
+}
+
 #[tokio::test]
 async fn results_page_search_order_and_download() {
     let server = TestServer::start();

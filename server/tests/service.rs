@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use tally_app::auth::Principal;
 use tally_app::names::TableRef;
+use tally_app::workload::RowFilter;
 use tally_engine::{
     CancelToken, Control, CountError, CountOptions, Engine, Pace, TokenizerKind, reference,
 };
@@ -68,7 +69,13 @@ async fn a_column_scan_counts_like_the_reference() {
             ..Default::default()
         };
         let (scan, _lease) = svc
-            .open_scan(&TableRef::parse("p.d.t").expect("name"), RUN, "text", None)
+            .open_scan(
+                &TableRef::parse("p.d.t").expect("name"),
+                RUN,
+                "text",
+                &RowFilter::default(),
+                None,
+            )
             .await
             .expect("scan");
         assert_eq!(scan.rows(), 30_000);
@@ -97,6 +104,60 @@ async fn a_column_scan_counts_like_the_reference() {
             values.iter().filter(|v| v.is_empty()).count() as u64
         );
     }
+
+    // A filtered scan counts exactly the rows the filter keeps, and says how many.
+    let filter: RowFilter =
+        serde_json::from_value(serde_json::json!({"id": {"gte": 100, "lt": "20000"}}))
+            .expect("a filter");
+    let (scan, _lease) = svc
+        .open_scan(
+            &TableRef::parse("p.d.t").expect("name"),
+            RUN,
+            "text",
+            &filter,
+            None,
+        )
+        .await
+        .expect("a filtered scan");
+    assert_eq!(
+        scan.rows(),
+        30_000,
+        "progress is still about the table's rows"
+    );
+    let kept = scan.kept_rows();
+    let engine = Engine::new(CountOptions::default()).expect("options");
+    let got =
+        tokio::task::spawn_blocking(move || engine.count_batches(scan, None, &Control::new()))
+            .await
+            .expect("join")
+            .expect("count");
+    let cells: Vec<Option<&str>> = values[100..20_000]
+        .iter()
+        .map(|v| (!v.is_empty()).then_some(v.as_str()))
+        .collect();
+    assert_eq!(
+        got.words,
+        reference::count_values(&CountOptions::default(), &cells)
+    );
+    assert_eq!(kept.load(std::sync::atomic::Ordering::Relaxed), 19_900);
+    // A filter naming a column the table does not have is refused when the scan opens.
+    let missing: RowFilter =
+        serde_json::from_value(serde_json::json!({"year": 1600})).expect("a filter");
+    let refused = svc
+        .open_scan(
+            &TableRef::parse("p.d.t").expect("name"),
+            RUN,
+            "text",
+            &missing,
+            None,
+        )
+        .await
+        .map(|_| ())
+        .expect_err("no such column");
+    assert!(
+        matches!(&refused, ServiceError::Invalid(errors) if errors[0].msg.contains("'year' does not exist")),
+        "{refused:?}"
+    );
 }
 
 /// Counts `column` of `p.d.t` through a scan held to `pace`, with `control`.
@@ -107,7 +168,13 @@ async fn count_paced(
     control: Control,
 ) -> Result<tally_engine::CountResult, CountError> {
     let (scan, _lease) = svc
-        .open_scan(&TableRef::parse("p.d.t").expect("name"), RUN, column, pace)
+        .open_scan(
+            &TableRef::parse("p.d.t").expect("name"),
+            RUN,
+            column,
+            &RowFilter::default(),
+            pace,
+        )
         .await
         .expect("scan");
     let engine = Engine::new(CountOptions::default())
@@ -182,7 +249,7 @@ async fn scans_refuse_missing_and_non_string_columns() {
     import_csv(&svc, dir.path(), "p.d.t", "n,s\n1,a\n").await;
     let t = TableRef::parse("p.d.t").expect("name");
     let err = svc
-        .open_scan(&t, RUN, "n", None)
+        .open_scan(&t, RUN, "n", &RowFilter::default(), None)
         .await
         .err()
         .expect("integer column");
@@ -191,7 +258,7 @@ async fn scans_refuse_missing_and_non_string_columns() {
         "{err}"
     );
     let err = svc
-        .open_scan(&t, RUN, "zzz", None)
+        .open_scan(&t, RUN, "zzz", &RowFilter::default(), None)
         .await
         .err()
         .expect("no such column");
@@ -207,7 +274,10 @@ async fn a_table_being_read_cannot_be_deleted() {
     let svc = service(dir.path()).await;
     import_csv(&svc, dir.path(), "p.d.t", "s\na\n").await;
     let t = TableRef::parse("p.d.t").expect("name");
-    let (scan, lease) = svc.open_scan(&t, RUN, "s", None).await.expect("scan");
+    let (scan, lease) = svc
+        .open_scan(&t, RUN, "s", &RowFilter::default(), None)
+        .await
+        .expect("scan");
     let err = svc
         .delete_table(&Principal::system("test"), &t)
         .await

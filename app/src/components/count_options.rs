@@ -1,10 +1,32 @@
-//! The counting options of a definition as facts (`<dt>`/`<dd>` pairs), in the
-//! form's words: the Workload page and the Run page show them the same way.
+//! The counting options and the row filter of a definition as facts
+//! (`<dt>`/`<dd>` pairs), in the form's words: the Workload page and the Run
+//! page show them the same way.
 
 use leptos::prelude::*;
 use tally_engine::CountOptions;
 
 use crate::labels;
+use crate::workload::RowFilter;
+
+/// The rows counted: "Every row", or the filter's conditions one a line, as
+/// the form writes them.
+#[component]
+pub fn RowFilterFact(filter: RowFilter) -> impl IntoView {
+    let text = filter.to_text();
+    view! {
+        <dt>"Rows"</dt>
+        <dd data-testid="option-filter">
+            {if filter.is_empty() {
+                view! { "Every row" }.into_any()
+            } else {
+                text.lines()
+                    .map(|line| view! { <code class="condition">{line.to_string()}</code> })
+                    .collect_view()
+                    .into_any()
+            }}
+        </dd>
+    }
+}
 
 #[component]
 pub fn CountOptionFacts(options: CountOptions) -> impl IntoView {

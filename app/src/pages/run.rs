@@ -7,7 +7,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use crate::api::{CancelRun, StartRun, get_run};
-use crate::components::count_options::CountOptionFacts;
+use crate::components::count_options::{CountOptionFacts, RowFilterFact};
 use crate::components::layout::PageHeader;
 use crate::components::run_progress::RunProgressBar;
 use crate::components::status_badge::StatusBadge;
@@ -175,6 +175,7 @@ fn RunView(
                 <dl class="facts" data-testid="run-options">
                     <dt>"Executor"</dt><dd data-testid="run-executor">{run.executor.as_str()}</dd>
                     <CountOptionFacts options=options.clone() />
+                    <RowFilterFact filter=run.filter.clone() />
                     {timings.map(|t| view! {
                         <dt>"Waited to start"</dt><dd data-testid="run-waited">{duration(t.queue_secs)}</dd>
                         <dt>"Reading and counting"</dt><dd>{duration(t.count_secs)}</dd>

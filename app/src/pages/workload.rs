@@ -7,7 +7,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use crate::api::{CancelRun, DeleteWorkload, StartRun, get_run_words, get_workload, list_runs};
-use crate::components::count_options::CountOptionFacts;
+use crate::components::count_options::{CountOptionFacts, RowFilterFact};
 use crate::components::layout::PageHeader;
 use crate::components::run_progress::RunProgressBar;
 use crate::components::source_name::SourceName;
@@ -183,6 +183,7 @@ fn WorkloadView(
                     <dd><a href=format!("/datasets/{}/{}/{}", w.src_project, w.src_dataset, w.src_table)><SourceName name=w.source() /></a></dd>
                     <dt>"Executor"</dt><dd data-testid="workload-executor">{w.executor.as_str()}</dd>
                     <CountOptionFacts options=options.clone() />
+                    <RowFilterFact filter=w.filter.clone() />
                     <dt>"Created"</dt><dd>{timestamp(&w.created_at)}</dd>
                     <dt>"Updated"</dt><dd>{timestamp(&w.updated_at)}</dd>
                 </dl>

@@ -359,6 +359,7 @@ fn SourceSelects(
     message: impl Fn(&'static str) -> Signal<Option<String>> + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     let projects = StoredValue::new(projects);
+    let initial_filter = initial.filter;
     let project = RwSignal::new(initial.src_project);
     let dataset = RwSignal::new(initial.src_dataset);
     let table = RwSignal::new(initial.src_table);
@@ -412,6 +413,16 @@ fn SourceSelects(
                 .unwrap_or_default()
         })
     });
+    // Every column of the chosen table, with its type: what a filter may test.
+    let all_columns = Memo::new(move |_| {
+        let t = chosen_table.get();
+        tables.with(|ts| {
+            ts.iter()
+                .find(|x| x.name == t)
+                .map(|x| x.columns.clone())
+                .unwrap_or_default()
+        })
+    });
     let chosen_column = Memo::new(move |_| {
         let wanted = column.get();
         columns.with(|cs| {
@@ -440,6 +451,7 @@ fn SourceSelects(
         {move || (!chosen_table.with(String::is_empty) && columns.with(Vec::is_empty)).then(|| view! {
             <p class="alert" data-testid="source-no-string-column">"This table has no string column to count."</p>
         })}
+        <RowFilterField initial=initial_filter columns=all_columns message=message("filter") />
         // Without JavaScript the selects cannot narrow each other: this sends
         // the form to its own page as a GET, which comes back with the next
         // select's choices and everything typed so far. Hidden once hydrated.
@@ -447,6 +459,49 @@ fn SourceSelects(
             formaction=use_location().pathname.get_untracked() formnovalidate=true data-testid="source-next">
             "Show the choices for this source"
         </button>
+    }
+}
+
+/// The row filter, as text: one condition a line. The help names the chosen
+/// table's columns and their types, the values a condition must fit.
+#[component]
+fn RowFilterField(
+    initial: String,
+    columns: Memo<Vec<crate::catalog::Column>>,
+    message: Signal<Option<String>>,
+) -> impl IntoView {
+    let listed = move || {
+        columns.with(|cs| {
+            cs.iter()
+                .map(|c| format!("{} ({})", c.name, c.kind.as_str()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+    };
+    view! {
+        <div class="field">
+            <label for="wl-filter">"Rows to count"</label>
+            // As for the stopwords: the text goes in escaped, as markup (tachys
+            // writes a <textarea>'s text into the server-rendered page as it is).
+            <textarea id="wl-filter" name="form[filter]" rows="3" spellcheck="false" autocomplete="off"
+                placeholder="Every row. For example: corpus = hamlet"
+                aria-describedby="wl-filter-help wl-filter-columns wl-filter-error"
+                aria-invalid=move || message.get().is_some().to_string()
+                inner_html=crate::security::escape_text(&initial)></textarea>
+            <p class="field__help" id="wl-filter-help">
+                "One condition a line; a row is counted when it meets them all. "
+                <code>"corpus = hamlet"</code>", "<code>"corpus in hamlet, macbeth"</code>", "
+                <code>"year >= 1600"</code>" (also "<code>">"</code>", "<code>"<"</code>", "<code>"<="</code>
+                ", for numbers and times, such as "<code>"2026-12-07"</code>"). Blank counts every row."
+            </p>
+            <p class="field__help" id="wl-filter-columns" data-testid="filter-columns">
+                {move || {
+                    let listed = listed();
+                    (!listed.is_empty()).then(|| format!("Columns: {listed}."))
+                }}
+            </p>
+            <FieldMessage id="wl-filter-error" message />
+        </div>
     }
 }
 

@@ -30,6 +30,9 @@ pub struct WorkloadForm {
     pub executor: String,
     /// Words per n-gram; sent only for an `ngram` workload.
     pub n: String,
+    /// The row filter in its text form, one condition a line
+    /// (see [`crate::workload::RowFilter`]); blank counts every row.
+    pub filter: String,
 }
 
 impl WorkloadForm {
@@ -53,6 +56,7 @@ impl WorkloadForm {
             ("form[custom_stopwords]", &mut form.custom_stopwords),
             ("form[executor]", &mut form.executor),
             ("form[n]", &mut form.n),
+            ("form[filter]", &mut form.filter),
         ] {
             if let Some(value) = get(key) {
                 *field = value;
@@ -81,6 +85,7 @@ impl WorkloadForm {
             src_table: w.src_table.clone(),
             src_column_name: w.src_column_name.clone(),
             executor: w.executor.as_str().into(),
+            filter: w.filter.to_text(),
             ..Self::default()
         }
         .with_options(&w.options)
@@ -161,6 +166,9 @@ impl WorkloadForm {
         if !self.executor.trim().is_empty() {
             body.insert("executor".into(), self.executor.trim().into());
         }
+        if !self.filter.trim().is_empty() {
+            body.insert("filter".into(), self.filter.clone().into());
+        }
         body
     }
 }
@@ -193,7 +201,7 @@ impl PostedForm {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::workload::{Executor, WorkloadSpec, WorkloadStatus};
+    use crate::workload::{Executor, RowFilter, WorkloadSpec, WorkloadStatus};
     use tally_engine::{CaseMode, TokenizerKind};
 
     fn sample_workload(options: CountOptions) -> Workload {
@@ -207,6 +215,7 @@ mod tests {
             src_column_name: "c".into(),
             options,
             executor: Executor::Native,
+            filter: RowFilter::default(),
             status: WorkloadStatus::Succeeded,
             created_at: String::new(),
             updated_at: String::new(),
@@ -233,6 +242,30 @@ mod tests {
                 .expect("options")
                 .contains_key("n")
         );
+    }
+
+    #[test]
+    fn a_stored_filter_fills_the_form_as_text_and_validates_back_to_itself() {
+        let filter: RowFilter = serde_json::from_value(serde_json::json!({
+            "corpus": {"in": ["hamlet", "king lear"]},
+            "year": {"gte": 1600},
+        }))
+        .expect("a filter");
+        let workload = Workload {
+            filter: filter.clone(),
+            ..sample_workload(CountOptions::default())
+        };
+        let form = WorkloadForm::from_workload(&workload);
+        assert_eq!(form.filter, "corpus in hamlet, king lear\nyear >= 1600\n");
+        let spec = WorkloadSpec::from_body(&form.to_body()).expect("valid");
+        // The text form carries no types: the server's schema check puts
+        // 1600 back as a number.
+        assert_eq!(spec.filter.to_text(), filter.to_text());
+        let blank = WorkloadForm {
+            filter: " \n ".into(),
+            ..form
+        };
+        assert!(!blank.to_body().contains_key("filter"));
     }
 
     #[test]

@@ -7,11 +7,15 @@
 //! [`WorkloadSpec`] only through [`WorkloadSpec::from_body`], which reports every
 //! problem at once, FastAPI-style, with the location of each.
 
+mod filter;
 mod form;
 mod patch;
 mod query;
 mod spec;
 
+pub use filter::{
+    Condition, FilterOp, Literal, MAX_FILTER_CHARS, MAX_FILTER_COLUMNS, MAX_IN_VALUES, RowFilter,
+};
 pub use form::{PostedForm, WorkloadForm};
 pub use patch::merge_patch;
 pub use query::{DEFAULT_PAGE, MAX_PAGE, WorkloadPage, WorkloadQuery, WorkloadSort};
@@ -186,6 +190,11 @@ pub struct Workload {
     /// What counts the runs; `native` unless set.
     #[serde(default)]
     pub executor: Executor,
+    /// Which rows of the table are counted: every row unless set (an empty
+    /// object). Keyed by column, each with its conditions.
+    #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(value_type = Object, example = json!({"corpus": {"eq": "hamlet"}})))]
+    pub filter: RowFilter,
     pub status: WorkloadStatus,
     /// RFC 3339, UTC.
     #[cfg_attr(feature = "ssr", schema(example = "2026-11-24T10:15:30.123Z"))]

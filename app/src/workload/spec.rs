@@ -3,7 +3,7 @@
 use serde_json::{Map, Value};
 use tally_engine::{CaseMode, CountOptions, MAX_NGRAM, Stopwords, TokenizerKind};
 
-use super::{Executor, Workload, WorkloadType};
+use super::{Executor, RowFilter, Workload, WorkloadType};
 use crate::error::FieldError;
 
 /// The longest workload name, in characters after trimming.
@@ -25,6 +25,7 @@ pub struct WorkloadSpec {
     pub src_column_name: String,
     pub options: CountOptions,
     pub executor: Executor,
+    pub filter: RowFilter,
 }
 
 /// The fields of a definition, in the order errors are reported.
@@ -127,6 +128,16 @@ impl WorkloadSpec {
                 "value_error",
             ));
         }
+        let filter = RowFilter::from_json(body.get("filter"), &mut errors);
+        if let (Some(filter), Some(Executor::Spark)) = (&filter, executor)
+            && !filter.is_empty()
+        {
+            errors.push(FieldError::body(
+                &["filter"],
+                "The spark executor counts every row: use native to filter rows".into(),
+                "value_error",
+            ));
+        }
         if let (Some(WorkloadType::Ngram), Some(Executor::Spark)) = (workload_type, executor) {
             errors.push(FieldError::body(
                 &["executor"],
@@ -134,8 +145,8 @@ impl WorkloadSpec {
                 "value_error",
             ));
         }
-        match (workload_type, name, options, executor) {
-            (Some(workload_type), Some(name), Some(options), Some(executor))
+        match (workload_type, name, options, executor, filter) {
+            (Some(workload_type), Some(name), Some(options), Some(executor), Some(filter))
                 if errors.is_empty() =>
             {
                 Ok(Self {
@@ -147,6 +158,7 @@ impl WorkloadSpec {
                     src_column_name: sources[3].take().unwrap_or_default(),
                     options,
                     executor,
+                    filter,
                 })
             }
             _ => Err(errors),
@@ -170,6 +182,9 @@ impl WorkloadSpec {
             serde_json::to_value(&self.options).unwrap_or(Value::Null),
         );
         body.insert("executor".into(), self.executor.as_str().into());
+        if !self.filter.is_empty() {
+            body.insert("filter".into(), self.filter.to_json());
+        }
         body
     }
 
@@ -193,6 +208,7 @@ impl From<&Workload> for WorkloadSpec {
             src_column_name: w.src_column_name.clone(),
             options: w.options.clone(),
             executor: w.executor,
+            filter: w.filter.clone(),
         }
     }
 }

@@ -40,6 +40,15 @@ pub struct NewWorkload {
     /// started with `--spark-master`; the `whitespace` and `spark`
     /// tokenizers only).
     executor: Option<Executor>,
+    /// Which rows are counted (every row when absent): conditions keyed by
+    /// column, all of which a row must meet. A column maps to a value
+    /// (equality) or to operators `eq`, `in` (a list), `gt`, `gte`, `lt`,
+    /// `lte` (integer, float and timestamp columns). Values must fit the
+    /// column's type; timestamps are dates or RFC 3339 times. Also taken as
+    /// text, one condition a line (`corpus = hamlet`, `year >= 1600`). The
+    /// native executor only.
+    #[schema(value_type = Option<Object>, example = json!({"corpus": "hamlet", "year": {"gte": 1600, "lt": 1610}}))]
+    filter: Option<serde_json::Value>,
 }
 
 /// The body of `PATCH`: a JSON merge patch (RFC 7396) of the definition. Only
@@ -56,6 +65,10 @@ pub struct WorkloadPatch {
     src_column_name: Option<String>,
     options: Option<CountOptions>,
     executor: Option<Executor>,
+    /// A merge patch of the filter: `{"filter": {"year": null}}` drops the
+    /// conditions on one column, `{"filter": null}` the whole filter.
+    #[schema(value_type = Option<Object>)]
+    filter: Option<serde_json::Value>,
 }
 
 /// A 422 answer: each problem with its location.

@@ -290,7 +290,8 @@ async fn count_and_store(
         run_id: id,
         workload_id: run.workload_id(),
     };
-    // Log lines from a count that runs elsewhere, saved with each heartbeat.
+    // Log lines written while counting (on another thread, or elsewhere),
+    // saved with each heartbeat.
     let remote_log: Arc<Mutex<Vec<LogRow>>> = Arc::default();
     let job = match Job::of(run) {
         Ok(job) => job,
@@ -298,7 +299,16 @@ async fn count_and_store(
     };
     let started_count = match job.executor {
         Executor::Native => {
-            start_native(service, run, &job, &reference, token, progress, log).await
+            start_native(
+                service,
+                run,
+                &job,
+                &reference,
+                token,
+                progress,
+                remote_log.clone(),
+            )
+            .await
         }
         Executor::Spark => {
             start_spark(
@@ -479,6 +489,7 @@ fn start_failure(e: &crate::error::ServiceError) -> String {
 }
 
 /// Starts counting on the engine, in this process, from a scan of the column.
+/// Its log lines go to `counting_log`, which the heartbeats save.
 async fn start_native(
     service: &TallyService,
     run: &RunRow,
@@ -486,23 +497,39 @@ async fn start_native(
     reference: &TableRef,
     token: &CancelToken,
     progress: ProgressSink,
-    log: &mut Vec<LogRow>,
+    counting_log: Arc<Mutex<Vec<LogRow>>>,
 ) -> Result<Started, String> {
+    let push = move |log: &Mutex<Vec<LogRow>>, message: String| {
+        log.lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(LogRow::now(message));
+    };
     let queue = service.queue();
     let pace = queue
         .settings
         .read_rate
         .map(|rate| Pace::new(rate, token.clone()));
     let (scan, table_lease) = service
-        .open_scan(reference, run.id(), &run.src_column_name, pace)
+        .open_scan(reference, run.id(), &run.src_column_name, &job.filter, pace)
         .await
         .map_err(|e| start_failure(&e))?;
     let rows = scan.rows();
-    log.push(LogRow::now(format!(
-        "reading {reference}.{}: {} rows",
-        run.src_column_name,
-        thousands(rows)
-    )));
+    push(
+        &counting_log,
+        format!(
+            "reading {reference}.{}: {} rows",
+            run.src_column_name,
+            thousands(rows)
+        ),
+    );
+    let kept = (!job.filter.is_empty()).then(|| {
+        let conditions = job.filter.to_text().trim_end().replace('\n', "; ");
+        push(
+            &counting_log,
+            format!("counting the rows where {conditions}"),
+        );
+        scan.kept_rows()
+    });
     let engine = Engine::new(job.options.clone())
         .map_err(|e| e.to_string())?
         .with_pool(queue.pool.clone());
@@ -515,7 +542,19 @@ async fn start_native(
         let mut session = engine.session(&control);
         session.expect_values(Some(rows));
         session.add_batches(scan)?;
-        Ok(session.finish()?)
+        let counted = session.finish()?;
+        if let Some(kept) = kept {
+            let kept = kept.load(std::sync::atomic::Ordering::Relaxed);
+            push(
+                &counting_log,
+                format!(
+                    "the filter kept {} of {} rows",
+                    thousands(kept),
+                    thousands(rows)
+                ),
+            );
+        }
+        Ok(counted)
     });
     Ok((counting, table_lease))
 }

@@ -9,7 +9,7 @@
 //! and its rule to `WorkloadType` (app/src/workload/mod.rs), its engine option, its
 //! label on the form and its documentation; not a line of the dispatcher.
 
-use tally_app::workload::{Executor, WorkloadType};
+use tally_app::workload::{Executor, RowFilter, WorkloadType};
 use tally_engine::CountOptions;
 
 use super::store::RunRow;
@@ -19,6 +19,9 @@ pub struct Job {
     pub kind: WorkloadType,
     pub options: CountOptions,
     pub executor: Executor,
+    /// The rows to count (checked against the table when the scan opens:
+    /// the table may have changed since the run was queued).
+    pub filter: RowFilter,
 }
 
 impl Job {
@@ -29,6 +32,7 @@ impl Job {
         let kind = run.workload_type()?;
         let options = run.options()?;
         let executor = run.executor()?;
+        let filter = run.filter()?;
         options
             .validate()
             .map_err(|e| format!("the run's stored options are not valid: {e}"))?;
@@ -41,10 +45,16 @@ impl Job {
                 kind.as_str()
             ));
         }
+        if executor == Executor::Spark && !filter.is_empty() {
+            return Err(
+                "the spark executor counts every row, and this run has a row filter".into(),
+            );
+        }
         Ok(Self {
             kind,
             options,
             executor,
+            filter,
         })
     }
 }
@@ -69,6 +79,7 @@ mod tests {
                 ..CountOptions::default()
             },
             executor,
+            filter: RowFilter::default(),
             status: WorkloadStatus::Queued,
             created_at: String::new(),
             updated_at: String::new(),
@@ -116,5 +127,23 @@ mod tests {
         run.executor = "spark".into();
         let err = Job::of(&run).expect_err("spark n-grams");
         assert!(err.contains("words only"), "{err}");
+    }
+
+    #[test]
+    fn a_run_keeps_its_filter_and_a_damaged_one_fails_it() {
+        let mut filtered = workload(WorkloadType::Wordcount, None, Executor::Native);
+        filtered.filter =
+            serde_json::from_value(serde_json::json!({"corpus": "hamlet"})).expect("a filter");
+        let mut run = run_of(&filtered);
+        assert_eq!(Job::of(&run).expect("job").filter, filtered.filter);
+        run.filter = Some(r#"{"corpus": {"like": "ham%"}}"#.into());
+        let err = Job::of(&run).expect_err("unknown operator");
+        assert!(err.contains("row filter") && err.contains("like"), "{err}");
+        run.filter = None;
+        assert!(Job::of(&run).expect("job").filter.is_empty());
+        let mut run = run_of(&filtered);
+        run.executor = "spark".into();
+        let err = Job::of(&run).expect_err("spark filters");
+        assert!(err.contains("every row"), "{err}");
     }
 }

@@ -14,7 +14,7 @@ use surrealdb::types::{RecordId, SurrealValue};
 use tally_app::run::RunSummary;
 use tally_app::run::WordCountRow;
 use tally_app::run::{Run, RunLogEntry, RunProgress, RunState, RunTimings};
-use tally_app::workload::{Executor, Workload, WorkloadType};
+use tally_app::workload::{Executor, RowFilter, Workload, WorkloadType};
 use tally_engine::{CountOptions, WordCount};
 
 use super::Retention;
@@ -106,6 +106,8 @@ pub struct RunRow {
     /// `wordcount` or `ngram`, as the workload was when the run was queued
     /// (migration 10 made every older run `wordcount`).
     pub workload_type: String,
+    /// The row filter as JSON, when the workload had one (migration 11).
+    pub filter: Option<String>,
     pub queued_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
@@ -140,6 +142,10 @@ impl RunRow {
                 .map_err(|e| DbError::Unexpected(e.to_string()))?,
             executor: workload.executor.as_str().into(),
             workload_type: workload.workload_type.as_str().into(),
+            filter: (!workload.filter.is_empty())
+                .then(|| serde_json::to_string(&workload.filter))
+                .transpose()
+                .map_err(|e| DbError::Unexpected(e.to_string()))?,
             queued_at: now,
             started_at: None,
             finished_at: None,
@@ -215,6 +221,17 @@ impl RunRow {
             .map_err(|e| format!("the run's stored counting options do not read as options: {e}"))
     }
 
+    /// The rows the run counts, as stored when it was queued; a filter that
+    /// no longer reads fails the run, never counts every row instead.
+    pub fn filter(&self) -> Result<RowFilter, String> {
+        self.filter
+            .as_deref()
+            .map_or(Ok(RowFilter::default()), |json| {
+                serde_json::from_str(json)
+                    .map_err(|e| format!("the run's stored row filter does not read as one: {e}"))
+            })
+    }
+
     fn elapsed_secs(&self) -> f64 {
         let end = self.finished_at.unwrap_or_else(Utc::now);
         self.started_at
@@ -267,6 +284,7 @@ impl RunRow {
             options: self.options().unwrap_or_default(),
             executor: self.executor().unwrap_or_default(),
             workload_type: self.workload_type().unwrap_or(WorkloadType::Wordcount),
+            filter: self.filter().unwrap_or_default(),
             queued_at: rfc3339_millis(self.queued_at),
             started_at: self.started_at.map(rfc3339_millis),
             finished_at: self.finished_at.map(rfc3339_millis),
@@ -1188,6 +1206,7 @@ mod tests {
             src_column_name: "c".into(),
             options: CountOptions::default(),
             executor: tally_app::workload::Executor::Native,
+            filter: Default::default(),
         }
     }
 

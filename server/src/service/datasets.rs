@@ -11,10 +11,12 @@ use tally_app::names::{DatasetName, ProjectName, TableRef};
 use super::TallyService;
 use crate::catalog::{CatalogError, NewTable, ReaderLease};
 use crate::error::ServiceError;
+use crate::tables::filter::resolve;
 use crate::tables::import::{self, ImportOptions, ImportSource};
 use crate::tables::scan::TableScan;
 use crate::tables::{TableLease, preview};
 use tally_app::auth::Principal;
+use tally_app::workload::RowFilter;
 use tally_engine::{CancelToken, Pace};
 
 /// Cancels a token when dropped: ties blocking work to the request awaiting it.
@@ -246,21 +248,26 @@ impl TallyService {
         Ok((path, stored.info, lease))
     }
 
-    /// Opens a scan of a string column (held to `pace` when given), holding a
-    /// lease on the table.
+    /// Opens a scan of a string column, keeping the rows `filter` keeps (held
+    /// to `pace` when given), holding a lease on the table. The filter is
+    /// checked against the table as it is now: it may have been replaced, with
+    /// other columns, since the workload was saved.
     pub async fn open_scan(
         &self,
         table: &TableRef,
         run: u64,
         column: &str,
+        filter: &RowFilter,
         pace: Option<Pace>,
     ) -> Result<(TableScan, ReadLease), ServiceError> {
         let (path, info, lease) = self.lease_table(table, run).await?;
+        let filter = resolve(filter, &info).map_err(ServiceError::Invalid)?;
         let column = column.to_string();
-        let scan =
-            tokio::task::spawn_blocking(move || TableScan::open(&path, &info, &column, pace))
-                .await
-                .map_err(ServiceError::internal)??;
+        let scan = tokio::task::spawn_blocking(move || {
+            TableScan::open(&path, &info, &column, &filter, pace)
+        })
+        .await
+        .map_err(ServiceError::internal)??;
         Ok((scan, lease))
     }
 

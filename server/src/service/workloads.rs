@@ -11,6 +11,7 @@ use super::TallyService;
 use crate::catalog::{self, CatalogError, Missing};
 use crate::error::ServiceError;
 use crate::sequence;
+use crate::tables::filter;
 use crate::workloads::UpdateOutcome;
 use tally_app::auth::Principal;
 
@@ -41,7 +42,7 @@ impl TallyService {
     ) -> Result<Workload, ServiceError> {
         let spec = WorkloadSpec::from_body(body).map_err(ServiceError::Invalid)?;
         self.check_executor(&spec)?;
-        self.check_source(&spec).await?;
+        let spec = self.check_source(spec).await?;
         // Saved, then dispatched, as the prototype planned; the workload and its
         // first run are committed together, so neither exists without the other.
         let (workload, run) = self.creates.create(spec).await?;
@@ -104,7 +105,7 @@ impl TallyService {
         }
         .map_err(ServiceError::Invalid)?;
         self.check_executor(&spec)?;
-        self.check_source(&spec).await?;
+        let spec = self.check_source(spec).await?;
         match self.workloads.update(id, &spec).await? {
             UpdateOutcome::Updated(_) => {
                 tracing::info!(id, "workload updated");
@@ -184,8 +185,10 @@ impl TallyService {
         Ok(())
     }
 
-    /// The source table and column must exist, and the column must hold text.
-    async fn check_source(&self, spec: &WorkloadSpec) -> Result<(), ServiceError> {
+    /// The source table and column must exist, the column must hold text,
+    /// and the row filter must fit the table's schema. Returns the spec with
+    /// its filter's values in their columns' types, as it is stored.
+    async fn check_source(&self, mut spec: WorkloadSpec) -> Result<WorkloadSpec, ServiceError> {
         let source = |missing: Missing| ServiceError::NotFound(missing.message("Source"));
         let reference = catalog::table_ref(&spec.src_project, &spec.src_dataset, &spec.src_table)
             .map_err(source)?;
@@ -212,7 +215,10 @@ impl TallyService {
                 "value_error",
             )]));
         }
-        Ok(())
+        spec.filter = filter::resolve(&spec.filter, &table.info)
+            .map_err(ServiceError::Invalid)?
+            .normalized;
+        Ok(spec)
     }
 }
 

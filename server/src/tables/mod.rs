@@ -4,6 +4,7 @@
 //! What this module does not do: names and statistics live in the catalog
 //! ([`crate::catalog`]); this module only reads and writes files.
 
+pub mod filter;
 pub mod leases;
 pub mod preview;
 pub mod scan;

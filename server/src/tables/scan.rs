@@ -1,18 +1,29 @@
 //! [`TableScan`]: one string column of a stored table, as batches for the engine.
 //!
-//! Only the scanned column is read from the Parquet file (a projection), one row
-//! group after another; the engine counts batches on all cores while the next
-//! ones are decoded.
+//! Only the scanned column (and the columns a row filter reads) is read from
+//! the Parquet file (a projection), one row group after another; the engine
+//! counts batches on all cores while the next ones are decoded.
+//!
+//! A row the filter does not keep is handed to the engine as a null value,
+//! not removed: the batch keeps its length, so progress and the check that
+//! every row was read stay about the table's rows, and nothing is copied (a
+//! null mask is all that changes).
 
 use std::fs::File;
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
-use arrow_array::{Array, LargeStringArray, StringArray, StringViewArray, cast::AsArray};
+use arrow_array::{
+    Array, BooleanArray, LargeStringArray, RecordBatch, StringArray, StringViewArray, cast::AsArray,
+};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 use tally_app::catalog::{ColumnType, TableInfo};
 use tally_engine::{Pace, TextBatch};
+
+use super::filter::{ResolvedFilter, RowPredicate};
 
 /// Rows per decoded batch.
 const BATCH_ROWS: usize = 8192;
@@ -112,6 +123,8 @@ pub struct TableScan {
     read: u64,
     /// Set once the scan has ended (after its last batch or its error).
     ended: bool,
+    /// Rows the filter kept so far (every row without one).
+    kept: Arc<AtomicU64>,
 }
 
 /// The column must exist in the table and hold strings: only those are counted.
@@ -133,12 +146,14 @@ pub fn check_column(table: &TableInfo, column: &str) -> Result<(), ScanError> {
 }
 
 impl TableScan {
-    /// Opens `column` of the table stored at `path`; with a `pace`, its batches
-    /// are handed out no faster than the pace's rate.
+    /// Opens `column` of the table stored at `path`, keeping the rows `filter`
+    /// keeps (checked against this table); with a `pace`, its batches are
+    /// handed out no faster than the pace's rate.
     pub fn open(
         path: &Path,
         table: &TableInfo,
         column: &str,
+        filter: &ResolvedFilter,
         pace: Option<Pace>,
     ) -> Result<Self, ScanError> {
         check_column(table, column)?;
@@ -146,26 +161,42 @@ impl TableScan {
         // Tests hold a run here, its table lease taken, to race a delete with it.
         fail::fail_point!("scan-open");
         let builder = ParquetRecordBatchReaderBuilder::try_new(File::open(path)?)?;
-        let index = builder
-            .schema()
-            .index_of(column)
-            .map_err(|_| ScanError::NoSuchColumn {
-                table: reference,
-                column: column.into(),
-            })?;
-        let mask = ProjectionMask::roots(builder.parquet_schema(), [index]);
+        let mut indices = Vec::new();
+        for name in std::iter::once(column).chain(filter.columns()) {
+            let index = builder
+                .schema()
+                .index_of(name)
+                .map_err(|_| ScanError::NoSuchColumn {
+                    table: reference.clone(),
+                    column: name.into(),
+                })?;
+            indices.push(index);
+        }
+        let mask = ProjectionMask::roots(builder.parquet_schema(), indices);
         let rows = builder.metadata().file_metadata().num_rows().max(0) as u64;
         let reader = builder
             .with_projection(mask)
             .with_batch_size(BATCH_ROWS)
             .build()?;
+        // The projection keeps the file's column order, whatever order it was asked in.
+        let schema = arrow_array::RecordBatchReader::schema(&reader);
+        let text = schema.index_of(column)?;
+        let predicate = (!filter.is_empty())
+            .then(|| RowPredicate::new(filter, &schema))
+            .transpose()?;
+        let kept = Arc::new(AtomicU64::new(0));
+        let decoded = Decoded {
+            text,
+            predicate,
+            kept: kept.clone(),
+        };
         let (sender, batches) = sync_channel(PREFETCH_BATCHES);
         std::thread::Builder::new()
             .name("tally-scan".into())
             .spawn(move || {
                 // A panic in the decoder is reported, not mistaken for the end.
                 let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    decode(reader, &sender, pace)
+                    decode(reader, &decoded, &sender, pace)
                 }));
                 if outcome.is_err() {
                     let _ = sender.send(Err(ScanError::Truncated {
@@ -180,12 +211,19 @@ impl TableScan {
             rows,
             read: 0,
             ended: false,
+            kept,
         })
     }
 
     /// Rows in the table (the total for progress).
     pub fn rows(&self) -> u64 {
         self.rows
+    }
+
+    /// The count of rows the filter has kept so far, readable after the
+    /// scan is handed to the engine.
+    pub fn kept_rows(&self) -> Arc<AtomicU64> {
+        self.kept.clone()
     }
 }
 
@@ -231,18 +269,44 @@ impl Iterator for TableScan {
     }
 }
 
+/// How a decoded batch becomes the engine's: which column is the text, and
+/// the filter's rows turned to nulls.
+struct Decoded {
+    text: usize,
+    predicate: Option<RowPredicate>,
+    kept: Arc<AtomicU64>,
+}
+
+impl Decoded {
+    fn batch(&self, batch: &RecordBatch) -> Result<StringBatch, ScanError> {
+        let text = batch.column(self.text);
+        let Some(predicate) = &self.predicate else {
+            self.kept
+                .fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
+            // Tally writes Utf8; an imported Parquet file may use another string type.
+            return StringBatch::of(text);
+        };
+        let keep = predicate.keep(batch)?;
+        self.kept
+            .fetch_add(keep.count_set_bits() as u64, Ordering::Relaxed);
+        let dropped = BooleanArray::new(!&keep, None);
+        let filtered = arrow_select::nullif::nullif(text, &dropped)?;
+        StringBatch::of(&filtered)
+    }
+}
+
 /// Decodes every batch into `sender`; stops at the first error, or as soon as
 /// the scan is dropped (a finished or cancelled count).
 fn decode(
     reader: ParquetRecordBatchReader,
+    decoded: &Decoded,
     sender: &SyncSender<Result<StringBatch, ScanError>>,
     mut pace: Option<Pace>,
 ) {
     for batch in reader {
-        // Tally writes Utf8; an imported Parquet file may use another string type.
         let item = batch
             .map_err(ScanError::from)
-            .and_then(|batch| StringBatch::of(batch.column(0)));
+            .and_then(|batch| decoded.batch(&batch));
         let failed = item.is_err();
         let bytes = item.as_ref().map_or(0, StringBatch::text_bytes);
         if sender.send(item).is_err() || failed {
@@ -267,6 +331,7 @@ mod tests {
             rows,
             read: 0,
             ended: false,
+            kept: Arc::default(),
         };
         (scan, sender)
     }
