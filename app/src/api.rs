@@ -193,6 +193,33 @@ pub async fn get_run_words(
     answer(service()?.run_words(run_id, request).await)
 }
 
+/// `POST /api/fn/runs/compare` (`before`, `after` run ids; optional `q`
+/// prefix, `kind` all|new|vanished|changed|unchanged, `order`
+/// change|-change|relative|-relative|word, `offset`, `limit` up to 10 000): a
+/// page of how the terms of run `before` changed in run `after`.
+#[server(prefix = "/api/fn", endpoint = "runs/compare")]
+pub async fn compare_runs(
+    before: u64,
+    after: u64,
+    #[server(default)] q: String,
+    #[server(default)] kind: String,
+    #[server(default)] order: String,
+    #[server(default)] offset: String,
+    #[server(default)] limit: String,
+) -> Result<crate::compare::ComparePage, AppError> {
+    let params = [
+        ("q", q.as_str()),
+        ("kind", kind.as_str()),
+        ("order", order.as_str()),
+        ("offset", offset.as_str()),
+        ("limit", limit.as_str()),
+    ];
+    match crate::compare::CompareQuery::parse(params).map_err(AppError::invalid) {
+        Ok(query) => answer(service()?.compare_runs(before, after, query).await),
+        Err(e) => answer(Err(e)),
+    }
+}
+
 /// `POST /api/fn/auth/me`: who the page is for (no name on a server without sign-in).
 #[server(prefix = "/api/fn", endpoint = "auth/me")]
 pub async fn get_current_user() -> Result<CurrentUser, AppError> {

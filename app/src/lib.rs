@@ -11,6 +11,7 @@
 pub mod api;
 pub mod auth;
 pub mod catalog;
+pub mod compare;
 pub mod components;
 pub mod error;
 pub mod format;
@@ -41,6 +42,7 @@ use crate::components::layout::AppShell;
 use crate::pages::{
     account::AccountPage,
     admin::AdminPage,
+    compare::CompareRunsPage,
     dashboard::DashboardPage,
     datasets::DatasetsPage,
     login::{LoginPage, SetupPage},
@@ -120,6 +122,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/workloads/:id/edit") view=EditWorkloadPage ssr=SsrMode::Async />
                     <Route path=path!("/runs") view=RunsPage ssr=SsrMode::Async />
                     <Route path=path!("/runs/:id") view=RunPage ssr=SsrMode::Async />
+                    <Route path=path!("/runs/:id/compare/:other") view=CompareRunsPage ssr=SsrMode::Async />
                     <Route path=path!("/datasets") view=DatasetsPage />
                     <Route path=path!("/login") view=LoginPage />
                     <Route path=path!("/setup") view=SetupPage />

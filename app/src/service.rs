@@ -87,6 +87,14 @@ pub trait AppService: Send + Sync + 'static {
         run_id: u64,
         request: WordsRequest,
     ) -> Result<WordCountPage, AppError>;
+
+    /// A page of how run `before`'s terms changed in run `after`.
+    async fn compare_runs(
+        &self,
+        before: u64,
+        after: u64,
+        query: crate::compare::CompareQuery,
+    ) -> Result<crate::compare::ComparePage, AppError>;
 }
 
 /// Users, tokens and the audit log: what the account pages ask of the server.

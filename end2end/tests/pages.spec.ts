@@ -52,6 +52,11 @@ test("every page lays out at 1280 px and 390 px, light and dark", async ({ page,
   const table = await textTable(request, "pages", "corpus", "to be or not to be that is the question\n".repeat(200));
   const w = await wordcount(request, "pages", table, "Every page");
   const run = await ended(request, w.last_run.id);
+  // A second run with another option, for the Compare page (and the history's link to it).
+  expect((await request.patch(`/api/v1/workloads/${w.id}`, { data: { options: { min_length: 3 } } })).status()).toBe(200);
+  const again = await request.post(`/api/v1/workloads/${w.id}/runs`);
+  expect(again.status(), await again.text()).toBe(202);
+  const second = await ended(request, (await again.json()).id);
   const pages: [string, string][] = [
     ["dashboard", "/"],
     ["workloads", "/workloads"],
@@ -60,6 +65,7 @@ test("every page lays out at 1280 px and 390 px, light and dark", async ({ page,
     ["workload-edit", `/workloads/${w.id}/edit`],
     ["runs", "/runs"],
     ["run", `/runs/${run.id}`],
+    ["compare", `/runs/${run.id}/compare/${second.id}`],
     ["datasets", "/datasets"],
     ["table", `/datasets/e2e/pages/${table}`],
     ["account", "/account"],

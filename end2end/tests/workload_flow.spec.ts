@@ -343,3 +343,67 @@ test("a row filter through the form: its error next to it, then only the rows it
   await page.getByTestId("run-row").first().getByRole("link").click();
   await expect(page.getByTestId("option-filter")).toContainText("year >= 1605");
 });
+
+test("two runs of an n-gram workload compared from its history: totals, kinds, order, search and CSV", async ({ page, request }) => {
+  const suffix = Date.now();
+  const table = `e2e.compare.plays${suffix}`;
+  const lines = [
+    ["hamlet", "to be or not to be"],
+    ["hamlet", "the rest is silence"],
+    ["macbeth", "to be thus is nothing"],
+    ["macbeth", "out damned spot"],
+  ];
+  await upload(request, table, "jsonl", lines.map(([corpus, text], i) => JSON.stringify({ corpus, line_number: i + 1, text })).join("\n") + "\n");
+  const created = await request.post("/api/v1/workloads", {
+    data: {
+      workload_type: "ngram", name: "Play pairs", src_project: "e2e", src_dataset: "compare", src_table: `plays${suffix}`,
+      src_column_name: "text", options: { n: 2 }, filter: { corpus: "hamlet" },
+    },
+  });
+  expect(created.status(), await created.text()).toBe(201);
+  const { id } = await created.json();
+  await expect(async () => {
+    expect((await (await request.get(`/api/v1/workloads/${id}`)).json()).status).toBe("succeeded");
+  }).toPass({ timeout: 30_000 });
+  expect((await request.patch(`/api/v1/workloads/${id}`, { data: { filter: { corpus: "macbeth" } } })).status()).toBe(200);
+  expect((await request.post(`/api/v1/workloads/${id}/runs`)).status()).toBe(202);
+  await page.goto(`/workloads/${id}`);
+  await waitForHydration(page);
+  await expect(page.getByTestId("run-progress")).toHaveAttribute("data-state", "succeeded");
+  await page.reload();
+  await waitForHydration(page);
+  // Only the newer run has an older succeeded run to compare with.
+  await expect(page.getByTestId("compare-link")).toHaveCount(1);
+  await page.getByTestId("compare-link").click();
+  await expect(page).toHaveURL(/\/runs\/\d+\/compare\/\d+$/);
+  await waitForHydration(page);
+  await expect(page.getByRole("heading", { level: 1 })).toContainText("→ run");
+  // Hamlet's pairs: to be ×2, be or, or not, not to, the rest, rest is, is silence;
+  // Macbeth's: to be, be thus, thus is, is nothing, out damned, damned spot.
+  await expect(page.getByTestId("summary-new")).toHaveText("5");
+  await expect(page.getByTestId("summary-vanished")).toHaveText("6");
+  await expect(page.getByTestId("summary-changed")).toHaveText("1");
+  const first = page.getByTestId("compare-row").first();
+  await expect(first.locator("td.word")).toHaveText("be thus");
+  await expect(first.locator("td").nth(5)).toHaveText("new");
+  // The largest fall first: "to be" went from 2 to 1.
+  await page.getByLabel("Order").selectOption("-relative");
+  await expect(page).toHaveURL(/order=-relative/);
+  await expect(page.getByTestId("compare-row").first().locator("td").nth(5)).toHaveText("−100 %");
+  await page.getByLabel("Show").selectOption("changed");
+  await expect(page).toHaveURL(/kind=changed/);
+  await expect(page.getByTestId("compare-row")).toHaveCount(1);
+  await expect(page.getByTestId("compare-row").first()).toContainText("to be");
+  await expect(page.getByTestId("compare-row").first().locator("td").nth(4)).toHaveText("−1");
+  await expect(page.getByTestId("compare-csv")).toHaveAttribute("href", /kind=changed&order=-relative&format=csv$/);
+  const csv = await request.get((await page.getByTestId("compare-csv").getAttribute("href"))!);
+  expect(await csv.text()).toBe("word,before,after,change,relative\nto be,2,1,-1,-0.500000\n");
+  // A search is a link too.
+  await page.getByLabel("Show").selectOption("all");
+  await expect(page).not.toHaveURL(/kind=/);
+  await expect(page.getByTestId("compare-count")).toContainText("of 12 terms");
+  await page.getByLabel("Terms starting with").fill("out");
+  await page.getByRole("button", { name: "Search" }).click();
+  await expect(page.getByTestId("compare-row")).toHaveCount(1);
+  await expect(page.getByTestId("compare-row").first().locator("td.word")).toHaveText("out damned");
+});

@@ -389,6 +389,8 @@ fn api_v1() -> Router<AppState> {
         .route("/runs/{id}/cancel/", axum::routing::post(rn::cancel))
         .route("/runs/{id}/wordcount", get(rn::run_wordcount))
         .route("/runs/{id}/wordcount/", get(rn::run_wordcount))
+        .route("/runs/{id}/compare/{other}", get(routes::compare::compare))
+        .route("/runs/{id}/compare/{other}/", get(routes::compare::compare))
         .route("/events", get(rn::events))
         .route("/me", get(au::me))
         .route("/users", get(au::list_users).post(au::create_user))

@@ -345,6 +345,126 @@ async fn a_row_filter_that_does_not_fit_the_table_is_refused_naming_column_and_p
 }
 
 #[tokio::test]
+async fn two_runs_compare_term_by_term_with_paging_search_and_csv() {
+    let server = TestServer::start();
+    common::upload_as(&server, "plays", "csv", PLAYS_CSV).await;
+    // Before: Hamlet's first act. After: all of Hamlet, and Macbeth.
+    let mut first = workload("plays", "text", json!({}));
+    first["filter"] = json!({"play": "hamlet", "act": 1});
+    create(&server, &first).await;
+    let mut second = workload("plays", "text", json!({}));
+    second["name"] = json!("two plays");
+    second["filter"] = json!({"play": {"in": ["hamlet", "macbeth"]}});
+    create(&server, &second).await;
+    wait_run(&server, 1, state_is("succeeded")).await;
+    wait_run(&server, 2, state_is("succeeded")).await;
+
+    let (status, page) = server.get_json("/api/v1/runs/1/compare/2").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(
+        page["summary"],
+        json!({"new": 3, "vanished": 0, "changed": 2, "unchanged": 2})
+    );
+    assert_eq!(page["before"]["run_id"], 1);
+    assert_eq!(page["after"]["workload_name"], "two plays");
+    assert_eq!(
+        (
+            page["before"]["total_words"].as_u64(),
+            page["after"]["total_words"].as_u64()
+        ),
+        (Some(4), Some(9))
+    );
+    let words = |page: &Value| -> Vec<String> {
+        page["terms"]
+            .as_array()
+            .map(|terms| {
+                terms
+                    .iter()
+                    .map(|t| t["word"].as_str().unwrap_or("").to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    // The largest rise first, ties by term; unchanged terms last.
+    assert_eq!(
+        words(&page),
+        ["be", "damned", "out", "spot", "to", "not", "or"]
+    );
+    assert_eq!(
+        page["terms"][0],
+        json!({"word": "be", "before": 1, "after": 2, "change": 1, "relative": 1.0})
+    );
+    assert_eq!(
+        page["terms"][1]["relative"],
+        Value::Null,
+        "a new term has no relative change"
+    );
+    let (_, relative) = server
+        .get_json("/api/v1/runs/1/compare/2?order=relative&limit=4")
+        .await;
+    assert_eq!(words(&relative), ["damned", "out", "spot", "be"]);
+    assert_eq!(relative["total"], 7);
+    let (_, new) = server
+        .get_json("/api/v1/runs/1/compare/2?kind=new&order=word&offset=1")
+        .await;
+    assert_eq!(words(&new), ["out", "spot"]);
+    assert_eq!(new["total"], 3);
+    let (_, prefix) = server.get_json("/api/v1/runs/1/compare/2?q=o").await;
+    assert_eq!(words(&prefix), ["out", "or"]);
+    // The other way round, what was new has vanished.
+    let (_, back) = server
+        .get_json("/api/v1/runs/2/compare/1?order=-change&kind=vanished")
+        .await;
+    assert_eq!(words(&back), ["damned", "out", "spot"]);
+    assert_eq!(back["terms"][0]["relative"], -1.0);
+
+    // The whole comparison as CSV, in the order asked.
+    let res = client()
+        .get(server.url("/api/v1/runs/1/compare/2?format=csv&order=word&kind=changed"))
+        .send()
+        .await
+        .expect("csv");
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(
+        res.headers()["content-disposition"]
+            .to_str()
+            .unwrap_or("")
+            .contains("run-1-vs-run-2.csv")
+    );
+    assert_eq!(
+        res.text().await.expect("body"),
+        "word,before,after,change,relative\nbe,1,2,1,1.000000\nto,1,2,1,1.000000\n"
+    );
+
+    // Runs that count different terms do not compare, nor do missing runs or
+    // bad parameters.
+    let mut pairs = workload("plays", "text", json!({"n": 2}));
+    pairs["workload_type"] = json!("ngram");
+    pairs["name"] = json!("pairs");
+    create(&server, &pairs).await;
+    wait_run(&server, 3, state_is("succeeded")).await;
+    let (status, refused) = server.get_json("/api/v1/runs/1/compare/3").await;
+    assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+    assert!(
+        refused["detail"]
+            .as_str()
+            .unwrap_or("")
+            .contains("counts words and run 3 counts 2-word n-grams"),
+        "{refused}"
+    );
+    let (status, _) = server.get_json("/api/v1/runs/1/compare/99").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, invalid) = server
+        .get_json("/api/v1/runs/1/compare/x?order=up&kind=gone")
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{invalid}");
+    assert_eq!(invalid["detail"][0]["loc"], json!(["path", "other_run_id"]));
+    let (status, invalid) = server.get_json("/api/v1/runs/1/compare/2?order=up").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{invalid}");
+    assert_eq!(invalid["detail"][0]["loc"], json!(["query", "order"]));
+}
+
+#[tokio::test]
 async fn results_page_search_order_and_download() {
     let server = TestServer::start();
     upload_text(&server, "small", TEXT).await;

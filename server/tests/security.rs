@@ -141,14 +141,19 @@ async fn a_foreign_page_can_change_nothing_on_a_loopback_tally() {
     }
     // Nor can it read through a server function (its answer would not reach
     // the page anyway, for want of CORS headers).
-    let read = client()
-        .post(server.url("/api/fn/runs/search"))
-        .headers(cross_site_headers())
-        .body("state=succeeded")
-        .send()
-        .await
-        .expect("post");
-    assert_eq!(read.status(), StatusCode::FORBIDDEN, "runs/search");
+    for (endpoint, body) in [
+        ("runs/search", "state=succeeded"),
+        ("runs/compare", "before=1&after=1"),
+    ] {
+        let read = client()
+            .post(server.url(&format!("/api/fn/{endpoint}")))
+            .headers(cross_site_headers())
+            .body(body)
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(read.status(), StatusCode::FORBIDDEN, "{endpoint}");
+    }
     for (method, path) in UNSAFE_REST {
         let method = Method::from_bytes(method.as_bytes()).expect("method");
         // A text/plain body is what a foreign form can send without a preflight.
@@ -642,8 +647,9 @@ async fn every_route_answers_each_role_as_the_issue_says() {
         }
     }
     // Server functions, as the UI calls them, by role.
-    let functions: [ServerFnCall; 6] = [
+    let functions: [ServerFnCall; 7] = [
         ("workloads/list", &[], "viewer"),
+        ("runs/compare", &[("before", "1"), ("after", "1")], "viewer"),
         ("runs/get", &[("run_id", "1")], "viewer"),
         ("runs/search", &[("state", "succeeded")], "viewer"),
         ("runs/start", &[("workload_id", "1")], "editor"),

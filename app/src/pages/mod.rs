@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod compare;
 pub mod dashboard;
 pub mod datasets;
 pub mod login;

@@ -287,12 +287,25 @@ fn LatestResult(run: Run, base: String) -> impl IntoView {
     }
 }
 
-/// Runs, newest first, each linking to its page.
+/// Runs, newest first, each linking to its page, and each succeeded run to
+/// its comparison with the succeeded run before it.
 #[component]
 pub fn RunHistory(runs: Vec<Run>) -> impl IntoView {
     if runs.is_empty() {
         return view! { <p class="muted">"No run yet."</p> }.into_any();
     }
+    let succeeded: Vec<u64> = runs
+        .iter()
+        .filter(|r| r.state == RunState::Succeeded)
+        .map(|r| r.id)
+        .collect();
+    // Newest first: the run before a succeeded one is the next succeeded in the list.
+    let previous = move |id: u64| {
+        succeeded
+            .iter()
+            .position(|&s| s == id)
+            .and_then(|at| succeeded.get(at + 1).copied())
+    };
     view! {
         <div class="table-scroll">
             <table class="data" data-testid="runs-table">
@@ -305,6 +318,7 @@ pub fn RunHistory(runs: Vec<Run>) -> impl IntoView {
                         <th scope="col" class="num">"Run time"</th>
                         <th scope="col" class="num">"Words"</th>
                         <th scope="col" class="num">"Distinct"</th>
+                        <th scope="col">"Compare"</th>
                     </tr>
                 </thead>
                 <tbody>
@@ -317,6 +331,10 @@ pub fn RunHistory(runs: Vec<Run>) -> impl IntoView {
                             <td class="num" data-testid="run-time">{or_dash(r.timings.as_ref().map(RunTimings::run_secs), duration)}</td>
                             <td class="num">{or_dash(r.total_words, thousands)}</td>
                             <td class="num">{or_dash(r.distinct_words, thousands)}</td>
+                            <td>{previous(r.id).map(|before| view! {
+                                <a href=format!("/runs/{before}/compare/{}", r.id) data-testid="compare-link"
+                                    title=format!("How run {} differs from run {before}", r.id)>{format!("vs #{before}")}</a>
+                            })}</td>
                         </tr>
                     }).collect_view()}
                 </tbody>

@@ -37,6 +37,7 @@ const SERVER_FUNCTIONS: &[(&str, Role)] = &[
     ("runs/search", Role::Viewer),
     ("runs/get", Role::Viewer),
     ("runs/words", Role::Viewer),
+    ("runs/compare", Role::Viewer),
     // Each user manages their own tokens; admins see everyone's.
     ("tokens/list", Role::Viewer),
     ("tokens/create", Role::Viewer),

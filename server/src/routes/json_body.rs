@@ -134,6 +134,38 @@ impl<T: serde::de::DeserializeOwned> FromRequestParts<AppState> for QueryParams<
     }
 }
 
+/// Two run ids in a URL path (`/runs/{run_id}/compare/{other_run_id}`),
+/// each checked as [`RunId`] is.
+pub struct RunPair(pub u64, pub u64);
+
+impl FromRequestParts<AppState> for RunPair {
+    type Rejection = ServiceError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let axum::extract::Path((first, second)) =
+            axum::extract::Path::<(String, String)>::from_request_parts(parts, state)
+                .await
+                .map_err(|e| ServiceError::BadRequest(e.body_text()))?;
+        let mut errors = Vec::new();
+        let mut id = |raw: &str, name: &str| {
+            raw.parse::<u64>().map_err(|_| {
+                errors.push(FieldError::path(
+                    name,
+                    "Input should be a valid integer, unable to parse string as an integer".into(),
+                    "int_parsing",
+                ))
+            })
+        };
+        match (id(&first, "run_id"), id(&second, "other_run_id")) {
+            (Ok(a), Ok(b)) => Ok(Self(a, b)),
+            _ => Err(ServiceError::Invalid(errors)),
+        }
+    }
+}
+
 /// A user id in a URL path, as [`WorkloadId`].
 pub struct UserId(pub u64);
 

@@ -1,6 +1,7 @@
 //! HTTP routes outside the Leptos app: one module per resource.
 
 pub mod auth;
+pub mod compare;
 pub mod datasets;
 pub mod deadline;
 pub mod docs;

@@ -371,7 +371,7 @@ fn csv_rows(header: bool, rows: &[WordCountRow]) -> Vec<u8> {
     out.into_inner().unwrap_or_default()
 }
 
-fn spreadsheet_safe(cell: &str) -> std::borrow::Cow<'_, str> {
+pub(super) fn spreadsheet_safe(cell: &str) -> std::borrow::Cow<'_, str> {
     if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{cell}").into()
     } else {

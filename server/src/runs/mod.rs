@@ -1,6 +1,7 @@
 //! Runs: the durable queue ([`store`]), the dispatcher that executes it
 //! ([`dispatcher`]), result files ([`results`]) and live events ([`EventBus`]).
 
+pub mod compare;
 pub mod dispatcher;
 pub mod job;
 pub mod results;

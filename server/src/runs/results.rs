@@ -349,6 +349,20 @@ impl ResultSource {
         })
     }
 
+    /// Every row, sorted by word (for comparisons). Blocks (reads the file).
+    pub fn by_word(self) -> Result<Vec<WordCountRow>, ResultsError> {
+        match self {
+            Self::Files { store, stem } => {
+                let file = ResultFile::open(&store.path(&stem, WordOrder::Word))?;
+                file.read(0..file.rows)
+            }
+            Self::Rows(mut rows) => {
+                rows.sort_unstable_by(|a, b| a.word.cmp(&b.word));
+                Ok(rows)
+            }
+        }
+    }
+
     /// Every row in count order, a row group at a time (for downloads).
     /// Blocks (opens the file).
     pub fn groups(self) -> Result<Groups, ResultsError> {
@@ -646,6 +660,23 @@ mod tests {
             got
         };
         assert_eq!(collect(in_rows), collect(files));
+    }
+
+    #[test]
+    fn both_kinds_read_whole_in_word_order() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Arc::new(ResultStore::open(dir.path()).expect("open"));
+        let all = words(GROUP_ROWS + 100);
+        store.write("run-1", &all).expect("write");
+        let mut expected = rows(&all.iter().collect::<Vec<_>>());
+        let in_rows = ResultSource::Rows(expected.clone());
+        expected.sort_by(|a, b| a.word.cmp(&b.word));
+        let files = ResultSource::Files {
+            store,
+            stem: "run-1".into(),
+        };
+        assert_eq!(files.by_word().expect("files"), expected);
+        assert_eq!(in_rows.by_word().expect("rows"), expected);
     }
 
     #[test]

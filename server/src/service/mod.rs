@@ -3,6 +3,7 @@
 //! Both the REST routes and the UI's server functions (through
 //! [`tally_app::service::AppService`]) call into [`TallyService`].
 
+mod compare;
 mod create_batch;
 mod datasets;
 mod runs;
@@ -39,6 +40,7 @@ use crate::tables::{TableLeases, TableStore};
 use crate::workloads::WorkloadStore;
 use create_batch::CreateBatcher;
 
+pub use compare::RunComparison;
 pub use datasets::{PREVIEW_ROWS, ReadLease};
 
 /// How long a status check waits for the database before calling it unavailable.
@@ -380,6 +382,17 @@ impl AppService for TallyService {
             limit: request.limit.clamp(1, MAX_WORDS_PAGE),
         };
         Ok(self.word_counts(run_id, query).await?)
+    }
+
+    async fn compare_runs(
+        &self,
+        before: u64,
+        after: u64,
+        query: tally_app::compare::CompareQuery,
+    ) -> Result<tally_app::compare::ComparePage, AppError> {
+        Ok(TallyService::compare_runs(self, before, after)
+            .await?
+            .page(&query))
     }
 }
 

@@ -15,7 +15,7 @@ use tally_app::auth::Principal;
 /// Runs in flight and recent runs the Dashboard lists, each.
 const ACTIVITY_RUNS: u64 = 10;
 
-fn run_not_found() -> ServiceError {
+pub(super) fn run_not_found() -> ServiceError {
     ServiceError::NotFound("Run not found".into())
 }
 
@@ -199,7 +199,7 @@ impl TallyService {
 
     /// Where to read a succeeded run's counts from (a small result is read
     /// from the database here).
-    async fn result_source(&self, run: &RunRow) -> Result<ResultSource, ServiceError> {
+    pub(super) async fn result_source(&self, run: &RunRow) -> Result<ResultSource, ServiceError> {
         match run.results() {
             Some(ResultsAt::Files(stem)) => Ok(ResultSource::Files {
                 store: self.results.clone(),
