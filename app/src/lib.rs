@@ -20,6 +20,7 @@ pub mod labels;
 pub mod live;
 pub mod names;
 pub mod pages;
+pub mod paging;
 pub mod run;
 pub mod run_list;
 pub mod security;

@@ -130,21 +130,13 @@ impl RunQuery {
                         "date_parsing",
                     ),
                 },
-                "limit" => match value.parse::<u64>() {
-                    Ok(n) if (1..=MAX_RUNS_PAGE).contains(&n) => query.limit = n,
-                    _ => bad(
-                        "limit",
-                        format!("Input should be an integer from 1 to {MAX_RUNS_PAGE}"),
-                        "int_parsing",
-                    ),
+                "limit" => match crate::paging::limit(value, MAX_RUNS_PAGE) {
+                    Ok(n) => query.limit = n,
+                    Err(e) => bad("limit", e.msg, &e.kind),
                 },
-                "offset" => match value.parse::<u64>() {
+                "offset" => match crate::paging::offset(value) {
                     Ok(n) => query.offset = n,
-                    Err(_) => bad(
-                        "offset",
-                        "Input should be an integer, 0 or more".into(),
-                        "int_parsing",
-                    ),
+                    Err(e) => bad("offset", e.msg, &e.kind),
                 },
                 _ => {}
             }

@@ -31,41 +31,42 @@ pub fn merge_patch(target: &mut Map<String, Value>, patch: &Map<String, Value>) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::workload::WorkloadSpec;
     use serde_json::json;
-    use tally_engine::CountOptions;
 
-    fn body(v: Value) -> Map<String, Value> {
-        match v {
-            Value::Object(m) => m,
-            _ => panic!("not an object"),
-        }
-    }
-
-    fn valid() -> Value {
-        json!({
-            "workload_type": "wordcount",
-            "name": "  Shakespeare  ",
-            "src_project": "p", "src_dataset": "d", "src_table": "t", "src_column_name": "c",
-        })
+    fn object(v: Value) -> Map<String, Value> {
+        v.as_object().cloned().unwrap_or_default()
     }
 
     #[test]
     fn a_merge_patch_changes_only_what_it_names() {
-        let spec = WorkloadSpec::from_body(&body(valid())).expect("valid");
-        let mut merged = spec.to_body();
+        let mut target = object(json!({
+            "name": "Old", "src_table": "t",
+            "options": {"min_length": 1, "case": "lower"},
+            "filter": {"year": {"gte": 1600}, "corpus": {"eq": "hamlet"}},
+        }));
         merge_patch(
-            &mut merged,
-            &body(json!({"name": "New", "options": {"min_length": 3}})),
+            &mut target,
+            &object(json!({
+                "name": "New",
+                "options": {"min_length": 3},
+                "filter": {"corpus": null, "year": {"lt": 1610}},
+                "executor": "native",
+            })),
         );
-        let patched = WorkloadSpec::from_body(&merged).expect("still valid");
-        assert_eq!(patched.name, "New");
-        assert_eq!(patched.options.min_length, 3);
-        assert_eq!(patched.src_table, "t");
-        merge_patch(&mut merged, &body(json!({"options": null})));
         assert_eq!(
-            WorkloadSpec::from_body(&merged).expect("valid").options,
-            CountOptions::default()
+            Value::Object(target.clone()),
+            json!({
+                "name": "New", "src_table": "t", "executor": "native",
+                "options": {"min_length": 3, "case": "lower"},
+                "filter": {"year": {"gte": 1600, "lt": 1610}},
+            })
         );
+        // `null` removes a key; an object replaces a value that was not one.
+        merge_patch(
+            &mut target,
+            &object(json!({"options": null, "name": {"x": 1}})),
+        );
+        assert!(!target.contains_key("options"));
+        assert_eq!(target["name"], json!({"x": 1}));
     }
 }

@@ -112,21 +112,13 @@ impl WorkloadQuery {
                         "enum",
                     )),
                 },
-                "limit" => match value.parse::<u64>() {
-                    Ok(n) if (1..=MAX_PAGE).contains(&n) => query.limit = n,
-                    _ => errors.push(FieldError::query(
-                        "limit",
-                        format!("Input should be an integer from 1 to {MAX_PAGE}"),
-                        "int_parsing",
-                    )),
+                "limit" => match crate::paging::limit(value, MAX_PAGE) {
+                    Ok(n) => query.limit = n,
+                    Err(e) => errors.push(e),
                 },
-                "offset" => match value.parse::<u64>() {
+                "offset" => match crate::paging::offset(value) {
                     Ok(n) => query.offset = n,
-                    Err(_) => errors.push(FieldError::query(
-                        "offset",
-                        "Input should be an integer, 0 or more".into(),
-                        "int_parsing",
-                    )),
+                    Err(e) => errors.push(e),
                 },
                 _ => {}
             }
