@@ -4,6 +4,7 @@
 //! clone and safe to use from many tasks. The same code serves the embedded engines
 //! and a remote server, through SurrealDB's `any` engine.
 
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -132,6 +133,8 @@ fn is_embedded_engine(engine: &str) -> bool {
 pub struct Database {
     client: Surreal<Any>,
     engine: String,
+    /// The time of each [`Database::execute`], for `GET /metrics`.
+    calls: Histogram,
 }
 
 impl Database {
@@ -160,7 +163,14 @@ impl Database {
         Ok(Self {
             client,
             engine: settings.engine(),
+            // 100 µs to about 3 minutes.
+            calls: Histogram::new(exponential_buckets(0.0001, 2.0, 21)),
         })
+    }
+
+    /// The histogram of call times, to be registered with the metrics.
+    pub fn call_histogram(&self) -> Histogram {
+        self.calls.clone()
     }
 
     /// Whether the database runs inside this process: embedded engines lock
@@ -188,6 +198,7 @@ impl Database {
         &'a self,
         query: impl Fn(&'a Surreal<Any>) -> surrealdb::method::Query<'a, Any>,
     ) -> Result<IndexedResults, DbError> {
+        let started = Instant::now();
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -196,7 +207,10 @@ impl Database {
                     tracing::debug!(error = %e, attempt, "transaction conflict, retried");
                     tokio::time::sleep(Duration::from_millis(5 * attempt)).await;
                 }
-                outcome => return Ok(outcome?),
+                outcome => {
+                    self.calls.observe(started.elapsed().as_secs_f64());
+                    return Ok(outcome?);
+                }
             }
         }
     }

@@ -14,6 +14,7 @@ pub mod db;
 pub mod error;
 pub mod import_cmd;
 pub mod limits;
+pub mod metrics;
 pub mod migrations;
 pub mod read_cache;
 pub mod routes;

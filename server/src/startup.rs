@@ -315,8 +315,10 @@ fn router(state: AppState, guard: Arc<Guard>) -> Router {
     let options = state.leptos_options.clone();
     let https = state.https;
     let request_timeout = state.service.limits().request_timeout;
+    let service = state.service.clone();
     Router::new()
         .route("/healthz", get(routes::health::healthz))
+        .route("/metrics", get(routes::metrics::scrape))
         .nest("/api/v1", api_v1())
         .merge(routes::auth::forms())
         .merge(routes::docs::router())
@@ -352,6 +354,11 @@ fn router(state: AppState, guard: Arc<Guard>) -> Router {
             crate::auth::headers::security_headers(https, request, next)
         }))
         .layer(CatchPanicLayer::new())
+        // Outside the guard: refused requests are counted too.
+        .layer(axum::middleware::from_fn_with_state(
+            service,
+            routes::metrics::record,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

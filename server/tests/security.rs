@@ -604,6 +604,7 @@ async fn every_route_answers_each_role_as_the_issue_says() {
         (Method::GET, "/api/v1/me", None, "viewer"),
         (Method::GET, "/api/v1/tokens", None, "viewer"),
         (Method::GET, "/api/v1/openapi.json", None, "viewer"),
+        (Method::GET, "/metrics", None, "viewer"),
         (Method::GET, "/api/v1/users", None, "admin"),
         (Method::GET, "/api/v1/audit", None, "admin"),
         (

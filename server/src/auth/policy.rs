@@ -130,6 +130,7 @@ mod tests {
             (Method::GET, "/workloads/3", Need::Role(Role::Viewer)),
             (Method::GET, "/admin", Need::Role(Role::Admin)),
             (Method::GET, "/docs/", Need::Role(Role::Viewer)),
+            (Method::GET, "/metrics", Need::Role(Role::Viewer)),
             (Method::POST, "/auth/logout", Need::Role(Role::Viewer)),
             (Method::GET, "/api/v1/workloads", Need::Role(Role::Viewer)),
             (Method::POST, "/api/v1/workloads", Need::Role(Role::Editor)),

@@ -9,6 +9,7 @@ pub mod fallback;
 pub mod health;
 pub mod json_body;
 pub mod liveness;
+pub mod metrics;
 pub mod runs;
 pub mod workloads;
 

@@ -131,6 +131,7 @@ async fn execute(service: &TallyService, run: RunRow) {
     let id = run.id();
     let queue = service.queue();
     let started = Instant::now();
+    let _active = service.metrics().run_started();
     tracing::info!(run = id, workload = run.workload, "run started");
     service.publish_run(&run);
     let token = CancelToken::new();
@@ -150,6 +151,11 @@ async fn execute(service: &TallyService, run: RunRow) {
                 service.discard_results(&stem).await;
             }
             tracing::info!(run = id, state = %done.state, secs = started.elapsed().as_secs_f64(), "run finished");
+            service.metrics().run_finished(
+                &done.state,
+                started.elapsed(),
+                done.public().throughput(),
+            );
             service.publish_run(&done);
             match service.apply_retention(run.workload_id()).await {
                 Ok(0) => {}

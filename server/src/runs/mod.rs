@@ -188,6 +188,14 @@ impl StreamSlots {
         }
     }
 
+    /// How many streams are open now.
+    pub fn open(&self) -> usize {
+        self.open
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .total
+    }
+
     /// A slot for `client`, or why there is none.
     pub fn acquire(&self, client: &str) -> Result<StreamSlot, String> {
         let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);

@@ -768,6 +768,38 @@ impl RunStore {
         }
     }
 
+    /// How many runs are in each state, and when the oldest queued run was
+    /// queued (for `GET /metrics`).
+    pub async fn state_counts(
+        &self,
+    ) -> Result<(HashMap<String, u64>, Option<DateTime<Utc>>), DbError> {
+        #[derive(SurrealValue)]
+        struct StateCount {
+            state: String,
+            n: i64,
+        }
+        #[derive(SurrealValue)]
+        struct Queued {
+            queued_at: DateTime<Utc>,
+        }
+        let mut res = self
+            .db
+            .execute(|client| {
+                client.query(
+                    "SELECT state, count() AS n FROM run GROUP BY state;
+                     SELECT queued_at FROM run WHERE state = 'queued' ORDER BY queued_at LIMIT 1;",
+                )
+            })
+            .await?;
+        let counts: Vec<StateCount> = res.take(0)?;
+        let oldest: Vec<Queued> = res.take(1)?;
+        let counts = counts
+            .into_iter()
+            .map(|c| (c.state, u64::try_from(c.n).unwrap_or(0)))
+            .collect();
+        Ok((counts, oldest.into_iter().next().map(|q| q.queued_at)))
+    }
+
     /// Renews the lease, saves the progress and appends `log` (lines the
     /// dispatcher wrote since the last heartbeat: saved with it rather than
     /// each in a transaction of its own).

@@ -106,6 +106,22 @@ impl TallyService {
         sources: Vec<ImportSource>,
         options: ImportOptions,
     ) -> Result<TableInfo, ServiceError> {
+        let input_bytes = sources
+            .iter()
+            .map(|s| std::fs::metadata(&s.path).map_or(0, |m| m.len()))
+            .sum::<u64>();
+        let imported = self.import_into(who, table, sources, options).await;
+        self.metrics.import_ended(imported.is_ok(), input_bytes);
+        imported
+    }
+
+    async fn import_into(
+        &self,
+        who: &Principal,
+        table: &TableRef,
+        sources: Vec<ImportSource>,
+        options: ImportOptions,
+    ) -> Result<TableInfo, ServiceError> {
         if self.catalog.table_exists(table).await? {
             return Err(CatalogError::TableExists(table.to_string()).into());
         }

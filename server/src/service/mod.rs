@@ -67,7 +67,10 @@ pub struct TallyService {
     /// One permit per import converted at once (`Limits::concurrent_imports`).
     imports: Arc<tokio::sync::Semaphore>,
     started: Instant,
+    metrics: Arc<Metrics>,
 }
+
+use crate::metrics::Metrics;
 
 impl TallyService {
     /// Opens the table store in `data_dir` (whose `ownership` start-up has
@@ -120,13 +123,14 @@ impl TallyService {
             events: EventBus::default(),
             stream_slots,
             accounts: Arc::new(Accounts::new(db.clone(), AccountSettings::default())),
-            db,
             store,
             data_dir,
             leases: TableLeases::default(),
             imports,
             limits,
             started: Instant::now(),
+            metrics: Arc::new(Metrics::new(crate::cli::VERSION, db.call_histogram())),
+            db,
         };
         if exclusive {
             let recovered = service.recover_runs(true).await?;

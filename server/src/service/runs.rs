@@ -31,6 +31,11 @@ impl TallyService {
         &self.runs
     }
 
+    /// What `GET /metrics` reports.
+    pub fn metrics(&self) -> &crate::metrics::Metrics {
+        &self.metrics
+    }
+
     /// The limits on open event streams.
     pub fn stream_slots(&self) -> &StreamSlots {
         &self.stream_slots
