@@ -14,6 +14,7 @@ mod guard;
 pub mod infer;
 mod jsonl;
 mod parquet_file;
+mod parquet_thrift;
 pub mod schema;
 mod text;
 pub mod writer;

@@ -4,23 +4,41 @@
 //! compresses to almost nothing). Validation refuses a file whose row groups
 //! claim more than `--max-parquet-expansion` times its size, and counts what it
 //! actually decodes against the same bound, batch by batch, so a file that lies
-//! in its metadata stops there too. Preview and scans only ever read files that
-//! passed this check.
+//! in its metadata stops there too. Before the reader decodes the footer and
+//! the page headers, a bounded walk of their Thrift refuses what would hold it
+//! in a loop (`parquet_thrift`). Preview and scans only ever read files that
+//! passed these checks.
 
 use std::fs::{self, File};
+use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
 use arrow_array::Array;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::column::page::Page;
-use parquet::file::metadata::ParquetMetaData;
+use parquet::file::metadata::{ColumnChunkMetaData, ParquetMetaData};
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use tally_app::catalog::Column;
 use tally_app::names::ColumnName;
 use tally_engine::CancelToken;
 
 use super::{ImportError, ImportLimits, ImportSource};
+use crate::parquet_thrift::{self, WalkError};
 use crate::schema::column_type;
+
+/// Where a column chunk lies in the file: its start and length, if both are
+/// possible (neither negative nor past the end).
+fn chunk_range(chunk: &ColumnChunkMetaData, file_bytes: u64) -> Option<(u64, u64)> {
+    let start = chunk
+        .dictionary_page_offset()
+        .unwrap_or_else(|| chunk.data_page_offset());
+    let start = u64::try_from(start).ok()?;
+    let len = u64::try_from(chunk.compressed_size()).ok()?;
+    start
+        .checked_add(len)
+        .is_some_and(|end| end <= file_bytes)
+        .then_some((start, len))
+}
 
 /// Refuses column chunks whose place in the file is impossible (a negative
 /// offset or size, or past the end): the Parquet reader asserts on them and
@@ -28,15 +46,7 @@ use crate::schema::column_type;
 fn check_chunks(metadata: &ParquetMetaData, file_bytes: u64) -> Result<(), String> {
     for (g, group) in metadata.row_groups().iter().enumerate() {
         for (c, chunk) in group.columns().iter().enumerate() {
-            let start = chunk
-                .dictionary_page_offset()
-                .unwrap_or_else(|| chunk.data_page_offset());
-            let fits = u64::try_from(start)
-                .ok()
-                .zip(u64::try_from(chunk.compressed_size()).ok())
-                .and_then(|(start, len)| start.checked_add(len))
-                .is_some_and(|end| end <= file_bytes);
-            if !fits {
+            if chunk_range(chunk, file_bytes).is_none() {
                 return Err(format!(
                     "column chunk {c} of row group {g} lies outside the file"
                 ));
@@ -44,6 +54,80 @@ fn check_chunks(metadata: &ParquetMetaData, file_bytes: u64) -> Result<(), Strin
         }
     }
     Ok(())
+}
+
+/// Walks the footer's Thrift before the Parquet reader decodes it (see
+/// `parquet_thrift`). A file whose footer cannot be found is left to the
+/// reader, which says why.
+fn check_footer(file: &mut File, file_bytes: u64) -> Result<(), String> {
+    const TAIL: u64 = 8;
+    if file_bytes < TAIL {
+        return Ok(());
+    }
+    let mut tail = [0_u8; TAIL as usize];
+    file.seek(SeekFrom::Start(file_bytes - TAIL))
+        .and_then(|_| file.read_exact(&mut tail))
+        .map_err(|e| e.to_string())?;
+    let (len, magic) = tail.split_at(4);
+    let len = u64::from(u32::from_le_bytes([len[0], len[1], len[2], len[3]]));
+    // The reader does not ask the footer to leave room for the magic
+    // number at the start (found by the fuzz target: a footer that begins
+    // inside it), so neither does this check.
+    if magic != b"PAR1" || len > file_bytes - TAIL {
+        return Ok(());
+    }
+    let footer = read_at(file, file_bytes - TAIL - len, len)?;
+    parquet_thrift::check_footer(&footer).map_err(|e| format!("its footer: {e}"))
+}
+
+/// Walks every page header of a column chunk, page by page, before the
+/// Parquet reader reads them (see `parquet_thrift`): each header must be
+/// whole and bounded, and each page must fit in what is left of the chunk,
+/// as the reader requires too.
+fn check_pages(file: &mut File, (start, len): (u64, u64)) -> Result<(), String> {
+    /// Most page headers are tens of bytes; statistics can make them longer.
+    const FIRST_WINDOW: u64 = 8 << 10;
+    let end = start + len;
+    let mut pos = start;
+    while pos < end {
+        let left = end - pos;
+        let mut window = FIRST_WINDOW.min(left);
+        let header = loop {
+            let bytes = read_at(file, pos, window)?;
+            match parquet_thrift::read_page_header(&bytes) {
+                Err(WalkError::Truncated) if window < left => window = (window * 4).min(left),
+                Err(WalkError::Truncated) => {
+                    return Err(format!(
+                        "the page header at byte {pos} runs past its column chunk"
+                    ));
+                }
+                Err(e) => return Err(format!("the page header at byte {pos}: {e}")),
+                Ok(header) => break header,
+            }
+        };
+        let page = u64::try_from(header.compressed_page_size)
+            .ok()
+            .filter(|page| header.len + page <= left)
+            .ok_or_else(|| {
+                format!(
+                    "the page at byte {pos} claims {} bytes, more than its column chunk holds",
+                    header.compressed_page_size
+                )
+            })?;
+        pos += header.len + page;
+    }
+    Ok(())
+}
+
+fn read_at(file: &mut File, pos: u64, len: u64) -> Result<Vec<u8>, String> {
+    let mut bytes = Vec::new();
+    file.seek(SeekFrom::Start(pos))
+        .and_then(|_| file.by_ref().take(len).read_to_end(&mut bytes))
+        .map_err(|e| e.to_string())?;
+    if (bytes.len() as u64) < len {
+        return Err(format!("the file ends before byte {}", pos + len));
+    }
+    Ok(bytes)
 }
 
 /// Refuses dictionary pages that claim more entries than their column chunk
@@ -130,8 +214,9 @@ fn validate(
             source.name
         ))
     };
-    let file = File::open(&source.path)?;
+    let mut file = File::open(&source.path)?;
     let file_bytes = file.metadata()?.len();
+    check_footer(&mut file, file_bytes).map_err(|e| invalid(&e))?;
     let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| invalid(&e))?;
     limits.check_columns(builder.schema().fields().len())?;
     // Small files may always decode to the floor: the ratio is for bombs,
@@ -147,6 +232,17 @@ fn validate(
         ))
     };
     check_chunks(builder.metadata(), file_bytes).map_err(|e| invalid(&e))?;
+    let mut pages = File::open(&source.path)?;
+    for group in builder.metadata().row_groups() {
+        for chunk in group.columns() {
+            if cancel.is_cancelled() {
+                return Err(ImportError::Cancelled);
+            }
+            if let Some(range) = chunk_range(chunk, file_bytes) {
+                check_pages(&mut pages, range).map_err(|e| invalid(&e))?;
+            }
+        }
+    }
     check_dictionaries(&source.path).map_err(|e| invalid(&e))?;
     let claimed: u64 = builder
         .metadata()

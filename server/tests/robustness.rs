@@ -656,7 +656,13 @@ async fn parquet_files_the_fuzzer_found_are_refused_as_invalid() {
     let server = TestServer::start();
     let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/import_parquet");
     // The first two panicked the Parquet reader (a 500 from a crashed
-    // request); the third made it allocate 5 GB for its dictionary.
+    // request); the third made it allocate 5 GB for its dictionary; the
+    // fourth held it for six minutes skipping doubles past the end of a page
+    // header (its footer is refused first, by the same walk); the fifth
+    // began its footer inside the magic number. The last two
+    // are written by hand in the same spirit: a page header with a list of
+    // two billion booleans, and a footer with 200 of them (7.6 s each for
+    // the reader to skip).
     for (table, file, why) in [
         (
             "offsets",
@@ -671,7 +677,29 @@ async fn parquet_files_the_fuzzer_found_are_refused_as_invalid() {
         (
             "dictionary",
             "dictionary-of-five-gigabytes.parquet",
-            "the dictionary of column chunk",
+            // Its dictionary page also overruns its column chunk, which the
+            // walk of the page headers finds first.
+            "more than its column chunk holds",
+        ),
+        (
+            "skips",
+            "page-header-skips-past-the-end.parquet",
+            "its footer: unknown Thrift type code 15",
+        ),
+        (
+            "overlap",
+            "footer-over-the-magic-number.parquet",
+            "its footer: a Thrift collection of booleans",
+        ),
+        (
+            "header",
+            "page-header-list-of-booleans.parquet",
+            "the page header at byte 4: a Thrift collection of booleans",
+        ),
+        (
+            "booleans",
+            "footer-lists-of-booleans.parquet",
+            "its footer: a Thrift collection of booleans",
         ),
     ] {
         let bytes = std::fs::read(seeds.join(file)).expect("seed");
