@@ -227,6 +227,67 @@ async fn parquet_is_validated_and_kept() {
     );
 }
 
+/// The walk of the footer and page headers (`import/src/parquet_thrift`)
+/// must pass what real writers write: Spark's parquet-mr (dictionary pages,
+/// page statistics, encoding stats, column orders, key-value metadata), and
+/// arrow-rs with many small pages and row groups and page statistics.
+#[tokio::test]
+async fn parquet_from_other_writers_and_of_many_pages_is_imported_whole() {
+    use std::sync::Arc;
+
+    use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray};
+    use parquet::file::properties::{EnabledStatistics, WriterProperties};
+    let server = TestServer::start();
+    let spark = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/written-by-spark.parquet"),
+    )
+    .expect("fixture");
+    let (status, created) = upload(&server, "p.d.spark", "format=parquet", spark).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["row_count"], 300);
+    assert_eq!(
+        types(&created),
+        pairs(&[
+            ("id", "integer"),
+            ("text", "string"),
+            ("score", "float"),
+            ("ok", "boolean"),
+            ("at", "timestamp"),
+            ("corpus", "string"),
+        ])
+    );
+
+    let rows = 20_000_i64;
+    let batch = RecordBatch::try_from_iter([
+        (
+            "n",
+            Arc::new(Int64Array::from_iter_values(0..rows)) as ArrayRef,
+        ),
+        (
+            "s",
+            Arc::new(StringArray::from_iter_values(
+                (0..rows).map(|i| format!("word{}", i % 700)),
+            )) as ArrayRef,
+        ),
+    ])
+    .expect("batch");
+    let props = WriterProperties::builder()
+        .set_data_page_row_count_limit(500)
+        .set_write_batch_size(500)
+        .set_max_row_group_row_count(Some(6_000))
+        .set_statistics_enabled(EnabledStatistics::Page)
+        .build();
+    let mut bytes = Vec::new();
+    let mut writer = parquet::arrow::ArrowWriter::try_new(&mut bytes, batch.schema(), Some(props))
+        .expect("writer");
+    writer.write(&batch).expect("write");
+    writer.close().expect("close");
+    let (status, created) = upload(&server, "p.d.pages", "format=parquet", bytes).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["row_count"], rows);
+}
+
 #[tokio::test]
 async fn bad_input_gets_a_precise_error_and_stores_nothing() {
     let server = TestServer::start();

@@ -14,16 +14,16 @@
 //! least one), nesting deeper than [`MAX_DEPTH`], and anything cut short.
 //!
 //! The walk protects the reader only where both read the same bytes as the
-//! same fields. The reader decodes a field it knows by the type its schema
-//! declares, whatever type the wire names; so for page headers the walk knows
-//! their schema ([`PAGE_HEADER`]) and refuses a known field whose wire type is
-//! not the declared one. The footer is walked by wire types alone (its
-//! schema is some twenty structs): a footer whose known fields carry their
-//! declared types, as every writer's do, reads the same either way, and the
-//! plain attack (an unknown field holding a long `list<bool>`: 7.6 s of the
-//! reader's time for 9 bytes) is refused. A footer crafted so that the
-//! reader's typed decoding parts ways with the wire could still reach such a
-//! list unseen; walking the footer by its schema would close that.
+//! same fields. The reader decodes a field it knows by the type the format
+//! declares for it, whatever type the wire names, and skips the others by
+//! their wire type; so the walk knows the format's structures ([`schema`]),
+//! walks a known field by its declared type and refuses one whose wire type
+//! differs (the first fuzz finding had its footer read as a binary where the
+//! wire said boolean), and walks unknown fields by their wire type.
+
+mod schema;
+
+use schema::{COMPRESSED_PAGE_SIZE, FILE_META_DATA, Field, PAGE_HEADER, Schema};
 
 /// How deeply values may nest; Parquet's own structures nest about six deep.
 const MAX_DEPTH: u8 = 32;
@@ -68,6 +68,13 @@ enum Wire {
 }
 
 impl Wire {
+    /// Whether a value sent as `other` takes the same bytes as one of this
+    /// type: the integers are all zigzag varints, whatever their width.
+    fn reads_like(self, other: Self) -> bool {
+        let integer = |wire| matches!(wire, Self::I16 | Self::I32 | Self::I64);
+        self == other || (integer(self) && integer(other))
+    }
+
     /// Codes 1 and 2 are both booleans: a field carries its value in the
     /// code, and writers disagree on which code marks a collection of them.
     fn from_code(code: u8) -> Result<Self, WalkError> {
@@ -89,83 +96,27 @@ impl Wire {
     }
 }
 
-/// What a known field of a struct holds.
-#[derive(Debug, Clone, Copy)]
-enum Field {
-    Int32,
-    Int64,
-    Bool,
-    Binary,
-    Struct(Schema),
-}
-
 impl Field {
+    /// The wire type a known field must come with.
     fn wire(self) -> Wire {
         match self {
+            Self::Int8 => Wire::Byte,
+            Self::Int16 => Wire::I16,
             Self::Int32 => Wire::I32,
             Self::Int64 => Wire::I64,
             Self::Bool => Wire::Bool,
+            Self::Double => Wire::Double,
             Self::Binary => Wire::Binary,
             Self::Struct(_) => Wire::Struct,
+            Self::List(_) => Wire::List,
         }
     }
 }
 
-/// The fields of a struct the reader decodes by id; any other id it skips.
-type Schema = &'static [(i16, Field)];
-
-/// `PageStatistics` in parquet 60 (`file/metadata/thrift/mod.rs`).
-const PAGE_STATISTICS: Schema = &[
-    (1, Field::Binary),
-    (2, Field::Binary),
-    (3, Field::Int64),
-    (4, Field::Int64),
-    (5, Field::Binary),
-    (6, Field::Binary),
-    (7, Field::Bool),
-    (8, Field::Bool),
-    (9, Field::Int64),
-];
-
-const DATA_PAGE_HEADER: Schema = &[
-    (1, Field::Int32),
-    (2, Field::Int32),
-    (3, Field::Int32),
-    (4, Field::Int32),
-    (5, Field::Struct(PAGE_STATISTICS)),
-];
-
-const DICTIONARY_PAGE_HEADER: Schema = &[(1, Field::Int32), (2, Field::Int32), (3, Field::Bool)];
-
-const DATA_PAGE_HEADER_V2: Schema = &[
-    (1, Field::Int32),
-    (2, Field::Int32),
-    (3, Field::Int32),
-    (4, Field::Int32),
-    (5, Field::Int32),
-    (6, Field::Int32),
-    (7, Field::Bool),
-    (8, Field::Struct(PAGE_STATISTICS)),
-];
-
-/// `PageHeader`, field 3 of which is the page's compressed size.
-const PAGE_HEADER: Schema = &[
-    (1, Field::Int32),
-    (2, Field::Int32),
-    (3, Field::Int32),
-    (4, Field::Int32),
-    (5, Field::Struct(DATA_PAGE_HEADER)),
-    (6, Field::Struct(&[])),
-    (7, Field::Struct(DICTIONARY_PAGE_HEADER)),
-    (8, Field::Struct(DATA_PAGE_HEADER_V2)),
-];
-
-const COMPRESSED_PAGE_SIZE: i16 = 3;
-
 /// Walks the footer's `FileMetaData` struct, which fills `bytes`.
 pub(crate) fn check_footer(bytes: &[u8]) -> Result<(), WalkError> {
     let mut walk = Walk { bytes, pos: 0 };
-    walk.strukt(None, MAX_DEPTH, &mut |_, _| {})
+    walk.strukt(Some(FILE_META_DATA), MAX_DEPTH, &mut |_, _| {})
 }
 
 /// A page header read from the front of some bytes.
@@ -298,28 +249,26 @@ impl Walk<'_> {
                     .map(|(_, field)| *field)
             });
             if let Some(field) = known
-                && field.wire() != wire
+                && !field.wire().reads_like(wire)
             {
                 return Err(invalid(format!(
                     "Thrift field {id} is {wire:?} where {:?} belongs",
                     field.wire()
                 )));
             }
-            let nested = match known {
-                Some(Field::Struct(nested)) => Some(nested),
-                _ => None,
-            };
             if matches!(wire, Wire::I16 | Wire::I32 | Wire::I64) {
                 on_integer(id, self.zigzag()?);
             } else if wire != Wire::Bool {
                 // A boolean field holds its value in its type code.
-                self.value(wire, nested, depth)?;
+                self.value(wire, known, depth)?;
             }
             last_id = id;
         }
     }
 
-    fn value(&mut self, wire: Wire, schema: Option<Schema>, depth: u8) -> Result<(), WalkError> {
+    /// A value of type `wire`; `known` is what the reader expects in it,
+    /// when it reads it by a schema.
+    fn value(&mut self, wire: Wire, known: Option<Field>, depth: u8) -> Result<(), WalkError> {
         match wire {
             // Only as a field, where the type code is the value; collections
             // of booleans are refused before their elements are read.
@@ -332,7 +281,13 @@ impl Walk<'_> {
                 let len = self.varint()?;
                 self.skip(len)
             }
-            Wire::Struct => self.strukt(schema, depth, &mut |_, _| {}),
+            Wire::Struct => {
+                let schema = match known {
+                    Some(Field::Struct(schema)) => Some(schema),
+                    _ => None,
+                };
+                self.strukt(schema, depth, &mut |_, _| {})
+            }
             Wire::List | Wire::Set => {
                 let header = self.byte()?;
                 // Some writers mark an empty list with a zero byte.
@@ -340,12 +295,22 @@ impl Walk<'_> {
                     return Ok(());
                 }
                 let element = Self::element(header & 0x0f)?;
+                let known = match known {
+                    Some(Field::List(declared)) if !declared.wire().reads_like(element) => {
+                        return Err(invalid(format!(
+                            "a Thrift list of {element:?} where {:?} belong",
+                            declared.wire()
+                        )));
+                    }
+                    Some(Field::List(declared)) => Some(*declared),
+                    _ => None,
+                };
                 let short = u64::from(header >> 4);
                 let size = if short == 15 { self.varint()? } else { short };
                 let size = self.collection_size(size, 1)?;
                 let depth = self.deeper(depth)?;
                 for _ in 0..size {
-                    self.value(element, None, depth)?;
+                    self.value(element, known, depth)?;
                 }
                 Ok(())
             }
@@ -527,7 +492,7 @@ mod tests {
     }
 
     #[test]
-    fn the_footer_is_walked_by_wire_types() {
+    fn the_footer_is_walked_by_its_schema() {
         // version, an empty schema list, num_rows and a created_by string.
         let mut footer = int(1, 2);
         footer.extend(field(2, 9));
@@ -537,12 +502,35 @@ mod tests {
         footer.extend(field(6, 8));
         footer.extend([2, b'm', b'e', 0]);
         assert_eq!(check_footer(&footer), Ok(()));
-        let mut hostile = footer[..footer.len() - 1].to_vec();
-        hostile.extend(field(100, 9));
-        hostile.extend([0xF1, 0xFF, 0xFF, 0xFF, 0xFF, 0x07, 0]);
+        let open = &footer[..footer.len() - 1];
+        // An integer of another width takes the same bytes: read alike.
+        let mut narrow_rows = open.to_vec();
+        narrow_rows.extend(field(3, 5));
+        narrow_rows.extend([14, 0]);
+        assert_eq!(check_footer(&narrow_rows), Ok(()));
+        let mut booleans = open.to_vec();
+        booleans.extend(field(100, 9));
+        booleans.extend([0xF1, 0xFF, 0xFF, 0xFF, 0xFF, 0x07, 0]);
         assert_eq!(
-            check_footer(&hostile),
+            check_footer(&booleans),
             Err(invalid("a Thrift collection of booleans"))
+        );
+        // The reader would read num_rows (an i64) from the bytes after a
+        // boolean's type code, and part ways with the wire from there.
+        let mut boolean_rows = open.to_vec();
+        boolean_rows.extend(field(3, 1));
+        boolean_rows.push(0);
+        assert_eq!(
+            check_footer(&boolean_rows),
+            Err(invalid("Thrift field 3 is Bool where I64 belongs"))
+        );
+        // The schema is a list of structs, not of integers.
+        let mut integer_schema = int(1, 2);
+        integer_schema.extend(field(2, 9));
+        integer_schema.extend([0x15, 2, 0]);
+        assert_eq!(
+            check_footer(&integer_schema),
+            Err(invalid("a Thrift list of I32 where Struct belong"))
         );
     }
 }
