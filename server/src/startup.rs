@@ -359,7 +359,9 @@ fn router(state: AppState, guard: Arc<Guard>) -> Router {
             service,
             routes::metrics::record,
         ))
-        .layer(TraceLayer::new_for_http())
+        // Every log line of a request names its id (`routes::request_id`).
+        .layer(TraceLayer::new_for_http().make_span_with(routes::request_id::span))
+        .layer(axum::middleware::from_fn(routes::request_id::assign))
         .with_state(state)
 }
 

@@ -217,14 +217,17 @@ async fn the_root_answers_json_clients_like_the_prototype() {
 #[tokio::test]
 async fn with_log_format_json_every_log_line_is_a_json_object() {
     let server = TestServer::start_args(&["--log-format", "json"]);
-    // A request that logs an event with values of its own.
+    // A request that logs an event with values of its own, with the id a
+    // proxy in front gave it.
     let res = client()
         .post(server.url("/api/v1/projects/logs/datasets/d/tables/t?format=text"))
+        .header("x-request-id", "proxy-7f3a")
         .body("one line\n")
         .send()
         .await
         .expect("upload");
     assert_eq!(res.status(), 201);
+    assert_eq!(res.headers()["x-request-id"], "proxy-7f3a");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     let mut lines = Vec::new();
     let imported = loop {
@@ -246,6 +249,12 @@ async fn with_log_format_json_every_log_line_is_a_json_object() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     };
     assert_eq!(imported["level"], "INFO");
+    assert_eq!(imported["span"]["request_id"], "proxy-7f3a", "{imported}");
+    assert_eq!(imported["span"]["method"], "POST");
+    assert_eq!(
+        imported["span"]["path"],
+        "/api/v1/projects/logs/datasets/d/tables/t"
+    );
     assert_eq!(imported["fields"]["table"], "logs.d.t");
     assert_eq!(imported["fields"]["rows"], 1);
     assert!(
@@ -272,4 +281,51 @@ fn an_unknown_log_format_is_refused_naming_the_flag() {
         err.contains("--log-format") && err.contains("json"),
         "{err}"
     );
+}
+
+#[tokio::test]
+async fn every_answer_carries_a_request_id_and_hostile_ones_are_replaced() {
+    let server = TestServer::start();
+    let id_of = |res: &reqwest::Response| {
+        res.headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let plain = client()
+        .get(server.url("/healthz"))
+        .send()
+        .await
+        .expect("get");
+    let fresh = id_of(&plain);
+    assert_eq!(fresh.len(), 36, "a UUID: {fresh}");
+    let again = client()
+        .get(server.url("/healthz"))
+        .send()
+        .await
+        .expect("get");
+    assert_ne!(id_of(&again), fresh, "each request has its own id");
+    // Refused requests have one too.
+    let missing = client()
+        .get(server.url("/api/v1/workloads/999999"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(missing.status(), 404);
+    assert_eq!(id_of(&missing).len(), 36);
+    let long = "x".repeat(129);
+    for hostile in ["with space", "quote\"d", long.as_str()] {
+        let res = client()
+            .get(server.url("/healthz"))
+            .header("x-request-id", hostile)
+            .send()
+            .await
+            .expect("get");
+        let given = id_of(&res);
+        assert!(
+            given != hostile && given.len() == 36,
+            "{hostile} -> {given}"
+        );
+    }
 }

@@ -10,6 +10,7 @@ pub mod health;
 pub mod json_body;
 pub mod liveness;
 pub mod metrics;
+pub mod request_id;
 pub mod runs;
 pub mod workloads;
 
