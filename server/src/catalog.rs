@@ -215,6 +215,10 @@ pub struct NewTable {
     pub file: String,
 }
 
+/// How many times a table's creation is tried when another creates its
+/// project or dataset at the same moment.
+const CREATE_ATTEMPTS: u32 = 3;
+
 /// The error text a transaction throws when the table exists; matched to
 /// tell a conflict from any other failure.
 const EXISTS_MARK: &str = "tally: table exists";
@@ -450,30 +454,38 @@ impl Catalog {
              CREATE catalog_table CONTENT $row;
              COMMIT TRANSACTION;"
         );
-        // Two imports into a new project at once race on its unique index: the
-        // loser's transaction fails as a whole and one retry finds it created.
+        // Two imports into a new project at once conflict as transactions
+        // (retried by `execute`, with a backoff) or race on its unique index:
+        // the loser's transaction fails as a whole, and running it again
+        // finds the project created. Any other error is answered as it is.
         let mut attempt = 0;
         loop {
             attempt += 1;
             let outcome = self
                 .db
-                .client()
-                .query(script.as_str())
-                .bind(("p", row.project.clone()))
-                .bind(("d", row.dataset.clone()))
-                .bind(("t", row.name.clone()))
-                .bind(("row", row.clone()))
-                .await
-                .and_then(crate::db::checked);
+                .execute(|client| {
+                    client
+                        .query(script.as_str())
+                        .bind(("p", row.project.clone()))
+                        .bind(("d", row.dataset.clone()))
+                        .bind(("t", row.name.clone()))
+                        .bind(("row", row.clone()))
+                })
+                .await;
             self.tables.invalidate(r);
             match outcome {
                 Ok(_) => break,
-                Err(e) if e.to_string().contains(EXISTS_MARK) => {
+                Err(DbError::Query(e)) if e.to_string().contains(EXISTS_MARK) => {
                     return Err(CatalogError::TableExists(r.to_string()));
                 }
-                Err(_) if attempt < 3 && !self.table_exists(r).await? => continue,
-                Err(_) if self.table_exists(r).await? => {
-                    return Err(CatalogError::TableExists(r.to_string()));
+                Err(DbError::Query(e)) if crate::db::is_index_collision(&e) => {
+                    // The same table, created by the winner.
+                    if self.table_exists(r).await? {
+                        return Err(CatalogError::TableExists(r.to_string()));
+                    }
+                    if attempt >= CREATE_ATTEMPTS {
+                        return Err(DbError::Query(e).into());
+                    }
                 }
                 Err(e) => return Err(e.into()),
             }
@@ -651,6 +663,40 @@ fn counts(rows: Vec<CountRow>) -> HashMap<String, u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::DbSettings;
+
+    fn new_table(project: &str, table: &str) -> NewTable {
+        NewTable {
+            reference: TableRef::parse(&format!("{project}.d.{table}")).expect("reference"),
+            columns: Vec::new(),
+            row_count: 1,
+            stored_bytes: 1,
+            source_format: SourceFormat::Csv,
+            file: format!("{table}.parquet"),
+        }
+    }
+
+    #[tokio::test]
+    async fn imports_racing_into_a_new_project_all_register_and_one_name_once() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = Database::open(&DbSettings::embedded(dir.path()))
+            .await
+            .expect("opens");
+        crate::migrations::migrate(&db).await.expect("migrates");
+        let catalog = Catalog::new(db);
+        let tables = (0..8).map(|i| catalog.create_table(new_table("fresh", &format!("t{i}"))));
+        for created in futures_util::future::join_all(tables).await {
+            created.expect("every table of the new project registers");
+        }
+        let same = (0..4).map(|_| catalog.create_table(new_table("again", "one")));
+        let outcomes = futures_util::future::join_all(same).await;
+        let created = outcomes.iter().filter(|o| o.is_ok()).count();
+        let refused = outcomes
+            .iter()
+            .filter(|o| matches!(o, Err(CatalogError::TableExists(_))))
+            .count();
+        assert_eq!((created, refused), (1, 3), "{outcomes:?}");
+    }
 
     #[test]
     fn missing_parts_read_like_the_prototype() {

@@ -49,6 +49,12 @@ pub fn is_conflict(e: &surrealdb::Error) -> bool {
         || e.to_string().contains("can be retried")
 }
 
+/// A write a unique index refused: another transaction created the same key
+/// first (SurrealDB says the index "already contains" it).
+pub fn is_index_collision(e: &surrealdb::Error) -> bool {
+    e.to_string().contains("already contains")
+}
+
 /// Whether `e` only says that its statement was skipped, or its `COMMIT`
 /// refused, because something else failed in its transaction. Told by text:
 /// SurrealDB gives these the kind `NotExecuted` or `Cancelled`, but also

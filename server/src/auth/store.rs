@@ -154,7 +154,7 @@ impl AccountStore {
             .and_then(IndexedResults::check);
         match outcome {
             Ok(_) => Ok(row),
-            Err(e) if e.to_string().contains("already contains") => {
+            Err(e) if crate::db::is_index_collision(&e) => {
                 Err(StoreError::NameTaken(name.to_string()))
             }
             Err(e) => Err(e.into()),
