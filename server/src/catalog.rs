@@ -663,7 +663,6 @@ fn counts(rows: Vec<CountRow>) -> HashMap<String, u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::DbSettings;
 
     fn new_table(project: &str, table: &str) -> NewTable {
         NewTable {
@@ -678,11 +677,7 @@ mod tests {
 
     #[tokio::test]
     async fn imports_racing_into_a_new_project_all_register_and_one_name_once() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let db = Database::open(&DbSettings::embedded(dir.path()))
-            .await
-            .expect("opens");
-        crate::migrations::migrate(&db).await.expect("migrates");
+        let (_dir, db) = crate::migrations::migrated_in_temp_dir().await;
         let catalog = Catalog::new(db);
         let tables = (0..8).map(|i| catalog.create_table(new_table("fresh", &format!("t{i}"))));
         for created in futures_util::future::join_all(tables).await {

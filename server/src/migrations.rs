@@ -159,3 +159,15 @@ pub async fn migrate_to(db: &Database, target: i64) -> Result<Vec<i64>, DbError>
 pub async fn migrate(db: &Database) -> Result<Vec<i64>, DbError> {
     migrate_to(db, latest_version()).await
 }
+
+/// A migrated database in a temporary directory, for the stores' unit tests
+/// (a file database: `mem://` is slow on large transactions).
+#[cfg(test)]
+pub(crate) async fn migrated_in_temp_dir() -> (tempfile::TempDir, Database) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = Database::open(&crate::db::DbSettings::embedded(dir.path()))
+        .await
+        .expect("opens");
+    migrate(&db).await.expect("migrates");
+    (dir, db)
+}

@@ -478,15 +478,10 @@ impl WorkloadStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::DbSettings;
     use tally_app::run::RunState;
 
     async fn store() -> (tempfile::TempDir, WorkloadStore) {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let db = Database::open(&DbSettings::embedded(dir.path()))
-            .await
-            .expect("opens");
-        crate::migrations::migrate(&db).await.expect("migrates");
+        let (dir, db) = crate::migrations::migrated_in_temp_dir().await;
         (dir, WorkloadStore::new(db))
     }
 

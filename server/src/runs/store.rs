@@ -1214,16 +1214,11 @@ mod tests {
     use tally_app::workload::{WorkloadSpec, WorkloadType};
 
     use super::*;
-    use crate::db::DbSettings;
     use crate::workloads::WorkloadStore;
 
     /// A migrated database in a temporary directory and the stores on it.
     async fn stores() -> (tempfile::TempDir, Database, WorkloadStore, RunStore) {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let db = Database::open(&DbSettings::embedded(dir.path()))
-            .await
-            .expect("opens");
-        crate::migrations::migrate(&db).await.expect("migrates");
+        let (dir, db) = crate::migrations::migrated_in_temp_dir().await;
         let (workloads, runs) = (WorkloadStore::new(db.clone()), RunStore::new(db.clone()));
         (dir, db, workloads, runs)
     }
