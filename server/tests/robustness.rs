@@ -657,7 +657,7 @@ async fn parquet_files_the_fuzzer_found_are_refused_as_invalid() {
     let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/import_parquet");
     // The first two panicked the Parquet reader (a 500 from a crashed
     // request); the third made it allocate 5 GB for its dictionary; the
-    // fourth held it for six minutes skipping doubles past the end of a page
+    // fourth held it for six minutes skipping values past the end of a page
     // header (its footer is refused first, by the same walk); the fifth
     // began its footer inside the magic number. The last two
     // are written by hand in the same spirit: a page header with a list of

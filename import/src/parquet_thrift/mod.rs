@@ -6,7 +6,8 @@
 //! skipped binary or double past the end of a page header's input reads
 //! nothing and succeeds. So a few hundred bytes can ask for billions of steps
 //! (found by the `import_parquet` fuzz target: six minutes for a 769-byte
-//! file whose page header skips a list of doubles past the end of the file).
+//! file whose page header skips values, nested in sets, past the end of the
+//! file).
 //! This walk reads the same bytes as the compact protocol defines them, only
 //! the bytes that are there, and refuses what the reader would loop on:
 //! collections of booleans (no Parquet structure has one), collections that
@@ -223,9 +224,7 @@ impl Walk<'_> {
         depth: u8,
         on_integer: &mut dyn FnMut(i16, i64),
     ) -> Result<(), WalkError> {
-        let depth = depth
-            .checked_sub(1)
-            .ok_or_else(|| invalid(format!("Thrift values nest over {MAX_DEPTH} deep")))?;
+        let depth = Self::deeper(depth)?;
         let mut last_id = 0_i16;
         loop {
             let header = self.byte()?;
@@ -308,7 +307,7 @@ impl Walk<'_> {
                 let short = u64::from(header >> 4);
                 let size = if short == 15 { self.varint()? } else { short };
                 let size = self.collection_size(size, 1)?;
-                let depth = self.deeper(depth)?;
+                let depth = Self::deeper(depth)?;
                 for _ in 0..size {
                     self.value(element, known, depth)?;
                 }
@@ -322,7 +321,7 @@ impl Walk<'_> {
                 let types = self.byte()?;
                 let (key, val) = (Self::element(types >> 4)?, Self::element(types & 0x0f)?);
                 let size = self.collection_size(size, 2)?;
-                let depth = self.deeper(depth)?;
+                let depth = Self::deeper(depth)?;
                 for _ in 0..size {
                     self.value(key, None, depth)?;
                     self.value(val, None, depth)?;
@@ -332,7 +331,8 @@ impl Walk<'_> {
         }
     }
 
-    fn deeper(&self, depth: u8) -> Result<u8, WalkError> {
+    /// The depth left one level down, or the error for nesting too deep.
+    fn deeper(depth: u8) -> Result<u8, WalkError> {
         depth
             .checked_sub(1)
             .ok_or_else(|| invalid(format!("Thrift values nest over {MAX_DEPTH} deep")))
