@@ -74,6 +74,26 @@ pub struct CountResult {
     pub stats: CountStats,
 }
 
+/// One group's counts in a grouped count.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupCounts {
+    /// The id its values were handed over with ([`TextBatch::group`]).
+    pub group: u32,
+    /// Most frequent first, ties by word, as in [`CountResult`].
+    pub words: Vec<WordCount>,
+    /// Words counted in this group (the sum of its counts).
+    pub total_words: u64,
+}
+
+/// A grouped count: the counts of every group together, and of each group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupedResult {
+    pub all: CountResult,
+    /// One entry per group id from 0 (always) to the highest seen, in id order (a
+    /// group whose values held no word has no words).
+    pub groups: Vec<GroupCounts>,
+}
+
 /// Why a count did not finish.
 #[derive(Debug, thiserror::Error)]
 pub enum CountError {
@@ -113,6 +133,11 @@ impl CountError {
 pub trait TextBatch: Send {
     fn num_values(&self) -> usize;
     fn value(&self, index: usize) -> Option<&str>;
+    /// The group of value `index`, for [`Session::finish_grouped`]: a dense
+    /// id the caller gives each group (0 for a count that is not grouped).
+    fn group(&self, _index: usize) -> u32 {
+        0
+    }
 }
 
 impl<S: AsRef<str> + Send> TextBatch for Vec<Option<S>> {
@@ -467,6 +492,7 @@ impl Session<'_> {
                 let mut worker = self.worker();
                 let before = worker.words;
                 for i in from..to {
+                    worker.enter_group(batch.group(i));
                     match batch.value(i) {
                         Some(v) => {
                             bytes += v.len() as u64;
@@ -553,30 +579,92 @@ impl Session<'_> {
     }
 
     /// Merges the workers' tables and sorts: most frequent first, ties by word.
+    /// Values handed over with groups are counted together.
     pub fn finish(self) -> Result<CountResult, CountError> {
         self.check_cancelled()?;
-        let threads = self.workers.len();
-        let tables: Vec<WordTable> = self
-            .workers
-            .iter()
-            .map(|w| std::mem::take(&mut w.0.lock().unwrap_or_else(PoisonError::into_inner).table))
-            .collect();
-        let engine = self.engine;
-        let mut tables: Vec<WordTable> = tables
+        let tables: Vec<WordTable> = self.take_tables().into_iter().flatten().collect();
+        let merged = self.merge(tables);
+        self.check_cancelled()?;
+        let words = self.sorted(&merged);
+        drop(merged);
+        self.check_cancelled()?;
+        Ok(self.result(words))
+    }
+
+    /// Like [`Session::finish`], and each group's counts apart: the values
+    /// handed over with each id of [`TextBatch::group`].
+    pub fn finish_grouped(self) -> Result<GroupedResult, CountError> {
+        self.check_cancelled()?;
+        let mut by_group: Vec<Vec<WordTable>> = Vec::new();
+        for worker_groups in self.take_tables() {
+            if by_group.len() < worker_groups.len() {
+                by_group.resize_with(worker_groups.len(), Vec::new);
+            }
+            for (group, table) in worker_groups.into_iter().enumerate() {
+                by_group[group].push(table);
+            }
+        }
+        let merged: Vec<WordTable> = by_group
             .into_iter()
-            .filter(|t| t.entries().next().is_some())
+            .map(|tables| self.merge(tables))
             .collect();
+        self.check_cancelled()?;
+        let all = self.engine.install(|| WordTable::sum(&merged));
+        let all_words = self.sorted(&all);
+        drop(all);
+        self.check_cancelled()?;
+        let groups = self.engine.install(|| {
+            merged
+                .par_iter()
+                .enumerate()
+                .map(|(group, table)| {
+                    let words = self.sorted(table);
+                    GroupCounts {
+                        group: group as u32,
+                        total_words: words.iter().map(|w| w.count).sum(),
+                        words,
+                    }
+                })
+                .collect()
+        });
+        drop(merged);
+        self.check_cancelled()?;
+        Ok(GroupedResult {
+            all: self.result(all_words),
+            groups,
+        })
+    }
+
+    /// Each worker's tables, by group id.
+    fn take_tables(&self) -> Vec<Vec<WordTable>> {
+        self.workers
+            .iter()
+            .map(|w| {
+                w.0.lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .take_groups()
+            })
+            .collect()
+    }
+
+    /// One table of the counts of `tables`.
+    fn merge(&self, tables: Vec<WordTable>) -> WordTable {
+        let mut tables: Vec<WordTable> = tables.into_iter().filter(|t| !t.is_empty()).collect();
         // Small results are finished on this thread (see `add_batches`).
-        let merged = match tables.len() {
+        match tables.len() {
             0 => WordTable::default(),
             1 => tables.swap_remove(0),
-            _ => engine.install(|| WordTable::merge_all(tables)),
-        };
-        self.check_cancelled()?;
+            _ => self.engine.install(|| WordTable::merge_all(tables)),
+        }
+    }
+
+    /// The words of `table`, most frequent first, ties by word.
+    fn sorted(&self, table: &WordTable) -> Vec<WordCount> {
+        let engine = self.engine;
         // Sort keys carry the count and the word's first 8 bytes inline, so most
         // comparisons never follow the pointer to the word.
         let mut entries: Vec<(u64, u64, &[u8])> =
-            merged.entries().map(|(w, c)| (c, prefix(w), w)).collect();
+            table.entries().map(|(w, c)| (c, prefix(w), w)).collect();
         let by_count = |a: &(u64, u64, &[u8]), b: &(u64, u64, &[u8])| {
             b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then_with(|| a.2.cmp(b.2))
         };
@@ -584,18 +672,20 @@ impl Session<'_> {
             word: String::from_utf8_lossy(w).into_owned(),
             count,
         };
-        let small = entries.len() <= SMALL_RESULT;
-        if small {
+        if entries.len() <= SMALL_RESULT {
             entries.sort_unstable_by(by_count);
-        } else {
-            engine.install(|| entries.par_sort_unstable_by(by_count));
-        }
-        self.check_cancelled()?;
-        let words: Vec<WordCount> = if small {
             entries.iter().map(to_word).collect()
         } else {
-            engine.install(|| entries.par_iter().map(to_word).collect())
-        };
+            engine.install(|| {
+                entries.par_sort_unstable_by(by_count);
+                entries.par_iter().map(to_word).collect()
+            })
+        }
+    }
+
+    /// The result of `words`, with the count's statistics (the last
+    /// progress report is sent here).
+    fn result(&self, words: Vec<WordCount>) -> CountResult {
         let progress = self.progress();
         if let Some(report) = &self.control.progress {
             report(&progress);
@@ -607,10 +697,10 @@ impl Session<'_> {
             total_words: progress.words_done,
             distinct_words: words.len() as u64,
             invalid_utf8: self.invalid_utf8.load(Ordering::Relaxed),
-            threads,
+            threads: self.workers.len(),
             elapsed: progress.elapsed,
         };
-        Ok(CountResult { words, stats })
+        CountResult { words, stats }
     }
 }
 

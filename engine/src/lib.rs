@@ -44,7 +44,10 @@ mod tokenize;
 #[cfg(feature = "count")]
 pub use control::{CancelToken, Control, Pace, Progress};
 #[cfg(feature = "count")]
-pub use engine::{CountError, CountResult, CountStats, Engine, Session, TextBatch, WordCount};
+pub use engine::{
+    CountError, CountResult, CountStats, Engine, GroupCounts, GroupedResult, Session, TextBatch,
+    WordCount,
+};
 pub use options::{
     CaseMode, CountOptions, MAX_CUSTOM_STOPWORDS, MAX_MIN_LENGTH, MAX_NGRAM, MAX_STOPWORD_CHARS,
     OptionsError, Stopwords, TokenizerKind,

@@ -23,11 +23,51 @@ pub(crate) struct Normalizer {
 /// One worker's mutable state: its counts and scratch buffers.
 #[derive(Default)]
 pub(crate) struct Worker {
+    /// The counts of the group being counted (the only group of a count
+    /// that is not grouped).
     pub(crate) table: WordTable,
+    /// The tables of the other groups, by group id (the current one's place
+    /// holds an empty table until the worker moves on).
+    groups: Vec<WordTable>,
+    group: u32,
     pub(crate) words: u64,
     lowered: String,
     folded: String,
     grams: Grams,
+}
+
+impl Worker {
+    /// Counts what follows into group `group`'s table. Values of one group
+    /// tend to come together (a table's rows are often ordered), so this is
+    /// one compare per value until the group changes.
+    #[inline]
+    pub(crate) fn enter_group(&mut self, group: u32) {
+        if group != self.group {
+            self.switch_group(group);
+        }
+    }
+
+    fn switch_group(&mut self, group: u32) {
+        let needed = group.max(self.group) as usize + 1;
+        if self.groups.len() < needed {
+            self.groups.resize_with(needed, WordTable::default);
+        }
+        std::mem::swap(&mut self.table, &mut self.groups[self.group as usize]);
+        std::mem::swap(&mut self.table, &mut self.groups[group as usize]);
+        self.group = group;
+    }
+
+    /// Every group's table, by group id, leaving the worker empty.
+    pub(crate) fn take_groups(&mut self) -> Vec<WordTable> {
+        let mut groups = std::mem::take(&mut self.groups);
+        let current = self.group as usize;
+        if groups.len() <= current {
+            groups.resize_with(current + 1, WordTable::default);
+        }
+        groups[current] = std::mem::take(&mut self.table);
+        self.group = 0;
+        groups
+    }
 }
 
 /// The last words of the value being counted, for n-grams.
@@ -137,6 +177,7 @@ impl Normalizer {
             lowered,
             folded,
             grams,
+            ..
         } = worker;
         let word = match self.case {
             CaseMode::Preserve => token,

@@ -45,6 +45,30 @@ pub fn count_values(options: &CountOptions, values: &[Option<&str>]) -> Vec<Word
     finish(options, tokens)
 }
 
+/// Counts column values per group: `values` are (group id, value) pairs;
+/// the answer has one entry per group id from 0 (always) to the highest given (words
+/// or n-grams, as `options` ask), each counted as [`count_values`] would.
+pub fn count_grouped_values(
+    options: &CountOptions,
+    values: &[(u32, Option<&str>)],
+) -> Vec<Vec<WordCount>> {
+    let groups = values
+        .iter()
+        .map(|&(g, _)| g as usize + 1)
+        .max()
+        .unwrap_or(1);
+    (0..groups)
+        .map(|group| {
+            let of_group: Vec<Option<&str>> = values
+                .iter()
+                .filter(|&&(g, _)| g as usize == group)
+                .map(|&(_, v)| v)
+                .collect();
+            count_values(options, &of_group)
+        })
+        .collect()
+}
+
 /// Counts the n-grams of `n` words within each value (`None` is a null).
 pub fn count_value_ngrams(
     options: &CountOptions,

@@ -212,6 +212,28 @@ impl WordTable {
         WordTable { parts }
     }
 
+    /// The sum of `tables` as a new table (they are kept), one partition per
+    /// task: the counts of every group of a grouped count, together.
+    pub(crate) fn sum(tables: &[WordTable]) -> WordTable {
+        use rayon::prelude::*;
+        let parts = (0..PARTS)
+            .into_par_iter()
+            .map(|i| {
+                let mut part = Part::default();
+                for table in tables {
+                    part.merge(&table.parts[i]);
+                }
+                part
+            })
+            .collect();
+        WordTable { parts }
+    }
+
+    /// Whether no word was added.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.parts.iter().all(|p| p.slots.is_empty())
+    }
+
     /// Every word with its count, in no particular order. Words are valid UTF-8:
     /// only `&str` slices are ever added.
     pub(crate) fn entries(&self) -> impl Iterator<Item = (&[u8], u64)> + '_ {
@@ -272,8 +294,8 @@ impl Part {
         }
     }
 
-    /// Folds `other` into `self`; the larger table should be `self`.
-    fn merge(&mut self, other: Part) {
+    /// Adds the counts of `other` to `self`; the larger table should be `self`.
+    fn merge(&mut self, other: &Part) {
         let arena = &self.arena;
         self.slots.reserve(other.slots.len(), |s| s.hash(arena));
         for slot in other.slots.iter() {
@@ -292,7 +314,7 @@ impl Part {
         } else {
             (b, a)
         };
-        big.merge(small);
+        big.merge(&small);
         big
     }
 
@@ -349,7 +371,10 @@ mod tests {
         let long = [b'z'; 100];
         b.add(&long, 2);
         b.add(&long, 1);
+        let sum = WordTable::sum(&[a.clone_for_test(), b.clone_for_test()]);
         let m = WordTable::merge_all(vec![a, b]);
+        let mut summed: Vec<_> = sum.entries().map(|(w, c)| (w.to_vec(), c)).collect();
+        summed.sort();
         let mut got: Vec<_> = m.entries().map(|(w, c)| (w.to_vec(), c)).collect();
         got.sort();
         assert_eq!(
@@ -361,5 +386,13 @@ mod tests {
                 (long.to_vec(), 3)
             ]
         );
+        assert_eq!(summed, got, "a sum counts as a merge does");
+        assert!(WordTable::default().is_empty() && !m.is_empty());
+    }
+
+    impl WordTable {
+        fn clone_for_test(&self) -> WordTable {
+            WordTable::sum(std::slice::from_ref(self))
+        }
     }
 }

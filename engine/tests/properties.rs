@@ -213,6 +213,56 @@ proptest! {
     }
 }
 
+/// Column values with the group of each, as a table scan hands them over.
+struct GroupedBatch(Vec<(u32, Option<String>)>);
+
+impl tally_engine::TextBatch for GroupedBatch {
+    fn num_values(&self) -> usize {
+        self.0.len()
+    }
+    fn value(&self, index: usize) -> Option<&str> {
+        self.0.get(index).and_then(|(_, v)| v.as_deref())
+    }
+    fn group(&self, index: usize) -> u32 {
+        self.0.get(index).map_or(0, |&(g, _)| g)
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    #[test]
+    fn grouped_counts_match_the_reference_group_by_group(
+        values in prop::collection::vec((0u32..5, prop::option::weighted(0.9, text().prop_map(|b| String::from_utf8_lossy(&b).into_owned()))), 0..40),
+        options in options(),
+        n in prop::option::of(2usize..=5),
+        pool in 0usize..3,
+        batch in 1usize..8,
+    ) {
+        let options = CountOptions { n, ..options };
+        let refs: Vec<(u32, Option<&str>)> = values.iter().map(|(g, v)| (*g, v.as_deref())).collect();
+        let want = reference::count_grouped_values(&options, &refs);
+        let all: Vec<Option<&str>> = refs.iter().map(|&(_, v)| v).collect();
+        let want_all = reference::count_values(&options, &all);
+        let batches: Vec<GroupedBatch> = values.chunks(batch).map(|c| GroupedBatch(c.to_vec())).collect();
+        let engine = engine(&options, pool, 64);
+        let control = Control::new();
+        let mut session = engine.session(&control);
+        session.add_batches(batches.into_iter().map(Ok::<_, std::io::Error>)).expect("counts");
+        let got = session.finish_grouped().expect("finishes");
+        prop_assert_eq!(&got.all.words, &want_all);
+        prop_assert_eq!(got.all.stats.total_words, want_all.iter().map(|w| w.count).sum::<u64>());
+        // Every group up to the highest seen, in id order, even one whose
+        // values held no word.
+        prop_assert_eq!(got.groups.len(), want.len());
+        for (i, (group, want)) in got.groups.iter().zip(&want).enumerate() {
+            prop_assert_eq!(group.group as usize, i);
+            prop_assert_eq!(&group.words, want);
+            prop_assert_eq!(group.total_words, want.iter().map(|w| w.count).sum::<u64>());
+        }
+    }
+}
+
 #[test]
 fn ngrams_stay_within_a_value_and_join_the_words_around_a_stopword() {
     let options = CountOptions {
