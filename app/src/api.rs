@@ -1,6 +1,12 @@
 //! Server functions: the UI's calls to the server, each at a stable endpoint under
 //! `/api/fn/` so that they can also be called with curl (see docs/api.md).
 
+// A server function takes each field of its request as an argument, so that
+// curl can send them as a plain form: a search with its paging and group has
+// more than clippy's seven (the `server` macro's own items need the allowance
+// too, which an attribute on the function does not reach).
+#![allow(clippy::too_many_arguments)]
+
 use leptos::prelude::*;
 use leptos::server_fn::codec::{MultipartData, MultipartFormData};
 
@@ -175,7 +181,9 @@ pub async fn get_run(run_id: u64) -> Result<crate::run::RunListing, AppError> {
 }
 
 /// `POST /api/fn/runs/words` (`run_id`, optional `q` prefix, `order` count|word,
-/// `offset`, `limit` up to 10 000): a page of a succeeded run's words.
+/// `offset`, `limit` up to 10 000; of a run counted per group, `group` for
+/// one group's words, or `null_group` for the group of nulls): a page of a
+/// succeeded run's words.
 #[server(prefix = "/api/fn", endpoint = "runs/words")]
 pub async fn get_run_words(
     run_id: u64,
@@ -183,9 +191,12 @@ pub async fn get_run_words(
     #[server(default)] order: WordOrder,
     #[server(default)] offset: u64,
     #[server(default)] limit: u64,
+    #[server(default)] group: Option<String>,
+    #[server(default)] null_group: bool,
 ) -> Result<WordCountPage, AppError> {
     let request = crate::run::WordsRequest {
         q,
+        group: crate::run::GroupPick::of_query(group.as_deref(), null_group),
         order,
         offset,
         limit,
@@ -193,8 +204,20 @@ pub async fn get_run_words(
     answer(service()?.run_words(run_id, request).await)
 }
 
+/// `POST /api/fn/runs/groups` (`run_id`, `offset`, `limit` up to 10 000): a
+/// page of the groups of a run counted per group, with each one's totals.
+#[server(prefix = "/api/fn", endpoint = "runs/groups")]
+pub async fn get_run_groups(
+    run_id: u64,
+    #[server(default)] offset: u64,
+    #[server(default)] limit: u64,
+) -> Result<crate::run::RunGroupsPage, AppError> {
+    let limit = if limit == 0 { 1_000 } else { limit.min(10_000) };
+    answer(service()?.run_groups(run_id, offset, limit).await)
+}
+
 /// `POST /api/fn/runs/compare` (`before`, `after` run ids; optional `q`
-/// prefix, `kind` all|new|vanished|changed|unchanged, `order`
+/// prefix, `group` or `null_group` of runs counted per group, `kind` all|new|vanished|changed|unchanged, `order`
 /// change|-change|relative|-relative|word, `offset`, `limit` up to 10 000): a
 /// page of how the terms of run `before` changed in run `after`.
 #[server(prefix = "/api/fn", endpoint = "runs/compare")]
@@ -206,14 +229,18 @@ pub async fn compare_runs(
     #[server(default)] order: String,
     #[server(default)] offset: String,
     #[server(default)] limit: String,
+    #[server(default)] group: Option<String>,
+    #[server(default)] null_group: String,
 ) -> Result<crate::compare::ComparePage, AppError> {
-    let params = [
+    let group = group.as_deref().map(|g| ("group", g));
+    let params = group.into_iter().chain([
+        ("null_group", null_group.as_str()),
         ("q", q.as_str()),
         ("kind", kind.as_str()),
         ("order", order.as_str()),
         ("offset", offset.as_str()),
         ("limit", limit.as_str()),
-    ];
+    ]);
     match crate::compare::CompareQuery::parse(params).map_err(AppError::invalid) {
         Ok(query) => answer(service()?.compare_runs(before, after, query).await),
         Err(e) => answer(Err(e)),

@@ -138,6 +138,8 @@ impl ChangeKind {
 pub struct CompareQuery {
     /// Only terms starting with this.
     pub q: Option<String>,
+    /// Of two runs counted per group: one group's counts in each.
+    pub group: crate::run::GroupPick,
     pub kind: ChangeKind,
     pub order: CompareOrder,
     pub offset: u64,
@@ -148,6 +150,7 @@ impl Default for CompareQuery {
     fn default() -> Self {
         Self {
             q: None,
+            group: crate::run::GroupPick::All,
             kind: ChangeKind::All,
             order: CompareOrder::Rise,
             offset: 0,
@@ -157,9 +160,10 @@ impl Default for CompareQuery {
 }
 
 impl CompareQuery {
-    /// Parses `q`, `kind`, `order`, `offset` and `limit` (1 to
-    /// [`MAX_WORDS_PAGE`]); empty values are absent, unknown parameters are
-    /// ignored, and each error is located at its parameter.
+    /// Parses `q`, `group` (any text, even empty), `null_group`, `kind`,
+    /// `order`, `offset` and `limit` (1 to [`MAX_WORDS_PAGE`]); other empty
+    /// values are absent, unknown parameters are ignored, and each error is
+    /// located at its parameter.
     pub fn parse<'a>(
         params: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Result<Self, Vec<FieldError>> {
@@ -169,10 +173,23 @@ impl CompareQuery {
             errors.push(FieldError::query(name, msg, kind));
         };
         for (key, value) in params {
+            if key == "group" {
+                query.group = crate::run::GroupPick::One(Some(value.to_string()));
+                continue;
+            }
             if value.trim().is_empty() {
                 continue;
             }
             match key {
+                "null_group" => match value.trim() {
+                    "true" => query.group = crate::run::GroupPick::One(None),
+                    "false" => {}
+                    _ => bad(
+                        "null_group",
+                        "Input should be true or false".into(),
+                        "bool_parsing",
+                    ),
+                },
                 // A prefix is matched as typed: a leading space is part of it.
                 "q" => query.q = Some(value.to_string()),
                 "kind" => match ChangeKind::parse(value.trim()) {

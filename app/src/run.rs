@@ -166,6 +166,9 @@ pub struct Run {
     #[serde(default)]
     #[cfg_attr(feature = "ssr", schema(value_type = Object, example = json!({"corpus": {"eq": "hamlet"}})))]
     pub filter: crate::workload::RowFilter,
+    /// The column the run counts per group of, if any.
+    #[serde(default)]
+    pub group_by: Option<String>,
     pub queued_at: String,
     pub started_at: Option<String>,
     pub finished_at: Option<String>,
@@ -230,10 +233,100 @@ pub enum WordOrder {
 /// The largest page of words one request may ask for.
 pub const MAX_WORDS_PAGE: u64 = 10_000;
 
+/// Which counts of a run a query reads: of every group together (the
+/// default, and all an ungrouped run has) or of one group.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum GroupPick {
+    #[default]
+    All,
+    /// The rows whose group column holds this value as text (`None`: null).
+    One(Option<String>),
+}
+
+impl GroupPick {
+    /// The pick of `group=TEXT` or `null_group=true` query parameters.
+    pub fn of_query(group: Option<&str>, null_group: bool) -> Self {
+        match (group, null_group) {
+            (_, true) => Self::One(None),
+            (Some(text), false) => Self::One(Some(text.to_string())),
+            (None, false) => Self::All,
+        }
+    }
+
+    /// The pick of a page's URL query (`group`, `null_group=true`).
+    pub fn of_url(get: impl Fn(&str) -> Option<String>) -> Self {
+        Self::of_query(
+            get("group").as_deref(),
+            get("null_group").as_deref() == Some("true"),
+        )
+    }
+
+    /// The query parameters that ask for this pick (none for all groups).
+    pub fn query_params(&self) -> Vec<(&'static str, String)> {
+        match self {
+            Self::All => Vec::new(),
+            Self::One(Some(value)) => vec![("group", value.clone())],
+            Self::One(None) => vec![("null_group", "true".into())],
+        }
+    }
+
+    /// The pick as the server functions take it: `group`, `null_group`.
+    pub fn as_args(&self) -> (Option<String>, bool) {
+        match self {
+            Self::All => (None, false),
+            Self::One(Some(value)) => (Some(value.clone()), false),
+            Self::One(None) => (None, true),
+        }
+    }
+
+    /// How a page names the group: its value, `(null)`, or nothing for all.
+    pub fn label(&self) -> Option<String> {
+        match self {
+            Self::All => None,
+            Self::One(group) => Some(group_label(group.as_deref())),
+        }
+    }
+}
+
+/// How pages show a group's value: as it is, or `(null)` for the group of nulls.
+pub fn group_label(group: Option<&str>) -> String {
+    group.map_or_else(|| "(null)".to_string(), str::to_string)
+}
+
+/// One group of a run counted per group of a column.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct RunGroup {
+    /// The group column's value, as text; null for the rows where it is null.
+    #[cfg_attr(feature = "ssr", schema(example = "hamlet"))]
+    pub group: Option<String>,
+    /// Words (or n-grams) counted in the group.
+    pub total_words: u64,
+    pub distinct_words: u64,
+}
+
+/// A page of a run's groups, in the order of their values (null last).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct RunGroupsPage {
+    pub run_id: u64,
+    pub workload_id: u64,
+    /// The column the run counted per group of.
+    pub group_by: String,
+    /// Groups in all.
+    pub total: u64,
+    pub offset: u64,
+    pub limit: u64,
+    pub groups: Vec<RunGroup>,
+}
+
 /// What the UI asks of a run's results: words starting with `q`, in `order`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WordsRequest {
     pub q: String,
+    /// One group's counts, for a run counted per group.
+    #[serde(default)]
+    pub group: GroupPick,
     pub order: WordOrder,
     pub offset: u64,
     /// 1 to [`MAX_WORDS_PAGE`]; out-of-range values are clamped.

@@ -88,6 +88,14 @@ pub trait AppService: Send + Sync + 'static {
         request: WordsRequest,
     ) -> Result<WordCountPage, AppError>;
 
+    /// A page of a grouped run's groups.
+    async fn run_groups(
+        &self,
+        run_id: u64,
+        offset: u64,
+        limit: u64,
+    ) -> Result<crate::run::RunGroupsPage, AppError>;
+
     /// A page of how run `before`'s terms changed in run `after`.
     async fn compare_runs(
         &self,

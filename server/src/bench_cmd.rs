@@ -191,7 +191,7 @@ fn child(mode: &str, csv: &Path, dir: &Path) -> Result<(), String> {
                 source_format: SourceFormat::Csv,
                 created_at: String::new(),
             };
-            let scan = TableScan::open(&table, &info, "text", &Default::default(), None)
+            let scan = TableScan::open(&table, &info, "text", &Default::default(), None, None)
                 .map_err(|e| e.to_string())?;
             let mut bytes = 0_u64;
             for batch in scan {

@@ -137,6 +137,17 @@ impl From<CatalogError> for ServiceError {
     }
 }
 
+impl From<crate::runs::results::ResultsError> for ServiceError {
+    fn from(e: crate::runs::results::ResultsError) -> Self {
+        match e {
+            crate::runs::results::ResultsError::NoSuchGroup(why) => {
+                Self::NotFound(format!("No such group: {why}"))
+            }
+            e => Self::Internal(e.to_string()),
+        }
+    }
+}
+
 impl From<Missing> for ServiceError {
     fn from(missing: Missing) -> Self {
         Self::NotFound(missing.to_string())

@@ -75,6 +75,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "row filter",
         script: include_str!("../migrations/0011_row_filter.surql"),
     },
+    Migration {
+        version: 12,
+        name: "group by",
+        script: include_str!("../migrations/0012_group_by.surql"),
+    },
 ];
 
 /// The newest schema version this build knows.

@@ -223,6 +223,7 @@ mod tests {
             options: Default::default(),
             executor: Default::default(),
             filter: Default::default(),
+            group_by: None,
             status: WorkloadStatus::Created,
             created_at: String::new(),
             updated_at: String::new(),

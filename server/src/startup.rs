@@ -82,6 +82,7 @@ impl Settings {
                 workers: usize::from(args.workers),
                 run_timeout: (!args.run_timeout.is_zero()).then_some(args.run_timeout),
                 read_rate: NonZeroU64::new(args.run_read_rate),
+                max_groups: args.max_groups,
                 lease: args.run_lease,
                 retention: Retention {
                     keep_runs: args.keep_runs,
@@ -398,6 +399,8 @@ fn api_v1() -> Router<AppState> {
         .route("/runs/{id}/cancel/", axum::routing::post(rn::cancel))
         .route("/runs/{id}/wordcount", get(rn::run_wordcount))
         .route("/runs/{id}/wordcount/", get(rn::run_wordcount))
+        .route("/runs/{id}/groups", get(rn::run_groups))
+        .route("/runs/{id}/groups/", get(rn::run_groups))
         .route("/runs/{id}/compare/{other}", get(routes::compare::compare))
         .route("/runs/{id}/compare/{other}/", get(routes::compare::compare))
         .route("/events", get(rn::events))

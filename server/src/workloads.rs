@@ -79,6 +79,8 @@ struct DefinitionRow {
     executor: String,
     /// The row filter's JSON; none counts every row (migration 11).
     filter: Option<String>,
+    /// The column counted per group of; none counts the rows together (migration 12).
+    group_by: Option<String>,
     updated_at: DateTime<Utc>,
 }
 
@@ -95,6 +97,7 @@ impl DefinitionRow {
             options: OptionsRow::from_options(&spec.options),
             executor: spec.executor.as_str().into(),
             filter: (!spec.filter.is_empty()).then(|| spec.filter.to_json().to_string()),
+            group_by: spec.group_by.clone(),
             updated_at: now,
         }
     }
@@ -113,6 +116,7 @@ struct WorkloadRow {
     options: OptionsRow,
     executor: String,
     filter: Option<String>,
+    group_by: Option<String>,
     status: String,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -134,6 +138,7 @@ impl WorkloadRow {
             options: d.options,
             executor: d.executor,
             filter: d.filter,
+            group_by: d.group_by,
             status: WorkloadStatus::Created.as_str().into(),
             created_at: now,
             updated_at: now,
@@ -164,6 +169,7 @@ impl WorkloadRow {
             // Migration 8 gave every older workload `native`.
             executor: Executor::parse(&self.executor).unwrap_or_default(),
             filter,
+            group_by: self.group_by,
             status: WorkloadStatus::parse(&self.status).unwrap_or(WorkloadStatus::Created),
             created_at: rfc3339_millis(self.created_at),
             updated_at: rfc3339_millis(self.updated_at),
@@ -499,6 +505,7 @@ mod tests {
             },
             executor: Executor::Native,
             filter: Default::default(),
+            group_by: None,
         }
     }
 

@@ -287,6 +287,264 @@ async fn a_row_filter_counts_only_the_rows_it_keeps() {
     assert_eq!(run["total_words"], 16);
 }
 
+/// The rows of a CSV download, each as its cells.
+async fn csv_rows(server: &TestServer, path: &str) -> Vec<Vec<String>> {
+    let res = client().get(server.url(path)).send().await.expect("csv");
+    assert_eq!(res.status(), StatusCode::OK, "{path}");
+    let text = res.text().await.expect("text");
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(text.as_bytes())
+        .records()
+        .map(|r| r.expect("record").iter().map(String::from).collect())
+        .collect()
+}
+
+#[tokio::test]
+async fn counts_per_group_list_each_group_and_answer_each_as_a_result_of_its_own() {
+    let server = TestServer::start();
+    let plays = format!("{PLAYS_CSV}=HYPERLINK(1),1610,1,formula play\n");
+    common::upload_as(&server, "plays", "csv", plays).await;
+    let mut body = workload("plays", "text", json!({}));
+    body["group_by"] = json!("play");
+    let id = create(&server, &body).await;
+    let run = wait_run(&server, 1, finished).await;
+    assert_eq!(run["state"], "succeeded", "{run}");
+    assert_eq!(run["group_by"], "play");
+    assert_eq!(run["total_words"], 18, "every group together: {run}");
+    assert!(
+        common::log_of(&run).contains("5 groups by play"),
+        "{}",
+        common::log_of(&run)
+    );
+
+    // Groups in the order of their values, the nulls (the orphan line) last.
+    let (status, total, groups) = server.get_with_total("/api/v1/runs/1/groups").await;
+    assert_eq!(status, StatusCode::OK, "{groups}");
+    assert_eq!(total, Some(5));
+    assert_eq!(
+        groups["groups"],
+        json!([
+            {"group": "=HYPERLINK(1)", "total_words": 2, "distinct_words": 2},
+            {"group": "hamlet", "total_words": 6, "distinct_words": 4},
+            {"group": "lear", "total_words": 5, "distinct_words": 4},
+            {"group": "macbeth", "total_words": 3, "distinct_words": 3},
+            {"group": null, "total_words": 2, "distinct_words": 2},
+        ])
+    );
+    assert_eq!(groups["group_by"], "play");
+    let (_, second) = server
+        .get_json("/api/v1/runs/1/groups?offset=1&limit=1")
+        .await;
+    assert_eq!(second["groups"][0]["group"], "hamlet");
+
+    // One group's counts answer as a run's do: pages, prefixes, words.
+    let (_, hamlet) = server
+        .get_json("/api/v1/runs/1/wordcount?group=hamlet")
+        .await;
+    assert_eq!(
+        hamlet["words"],
+        json!([
+            {"word": "be", "count": 2}, {"word": "to", "count": 2},
+            {"word": "not", "count": 1}, {"word": "or", "count": 1},
+        ])
+    );
+    assert_eq!(hamlet["total"], 4);
+    let (_, prefixed) = server
+        .get_json("/api/v1/workloads/1/wordcount?group=lear&q=no&order=word")
+        .await;
+    assert_eq!(prefixed["words"], json!([{"word": "nothing", "count": 2}]));
+    let (_, nulls) = server
+        .get_json("/api/v1/runs/1/wordcount?null_group=true")
+        .await;
+    assert_eq!(
+        nulls["words"],
+        json!([{"word": "line", "count": 1}, {"word": "orphan", "count": 1}])
+    );
+    // Without a group: every group together, as an ungrouped run counts.
+    let (_, all) = server.get_json("/api/v1/runs/1/wordcount?limit=3").await;
+    assert_eq!(all["total"], 15);
+    assert_eq!(all["words"][0], json!({"word": "be", "count": 2}));
+
+    // A group the run does not have, or two at once.
+    let (status, missing) = server
+        .get_json("/api/v1/runs/1/wordcount?group=othello")
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{missing}");
+    assert!(
+        missing["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("'othello'")),
+        "{missing}"
+    );
+    let (status, both) = server
+        .get_json("/api/v1/runs/1/wordcount?group=hamlet&null_group=true")
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{both}");
+    assert_eq!(both["detail"][0]["loc"], json!(["query", "null_group"]));
+
+    // The download has a group column (a formula-like value kept as text,
+    // the nulls' group empty); one group's download only its rows.
+    let rows = csv_rows(&server, "/api/v1/runs/1/wordcount?format=csv").await;
+    assert_eq!(rows[0], ["group", "word", "count"]);
+    assert_eq!(rows.len(), 1 + 2 + 4 + 4 + 3 + 2, "{rows:?}");
+    assert_eq!(rows[1][0], "'=HYPERLINK(1)");
+    assert_eq!(rows[3], ["hamlet", "be", "2"]);
+    assert_eq!(rows.last().map(|r| r[0].as_str()), Some(""));
+    let rows = csv_rows(&server, "/api/v1/runs/1/wordcount?format=csv&group=macbeth").await;
+    assert_eq!(
+        rows,
+        [
+            ["group", "word", "count"],
+            ["macbeth", "damned", "1"],
+            ["macbeth", "out", "1"],
+            ["macbeth", "spot", "1"],
+        ]
+    );
+    let res = client()
+        .get(server.url("/api/v1/runs/1/wordcount?format=csv&group=othello"))
+        .send()
+        .await
+        .expect("csv");
+    assert_eq!(
+        res.status(),
+        StatusCode::NOT_FOUND,
+        "refused before the download starts"
+    );
+
+    // Grouped by a number, after a filter: only the rows kept make groups.
+    let (status, _, patched) = server
+        .send_json(
+            Method::PATCH,
+            &format!("/api/v1/workloads/{id}"),
+            &json!({"group_by": "year", "filter": {"play": {"in": ["hamlet", "lear"]}}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{patched}");
+    assert_eq!(patched["group_by"], "year");
+    common::rerun(&server, id).await;
+    wait_run(&server, 2, state_is("succeeded")).await;
+    let (_, years) = server.get_json("/api/v1/runs/2/groups").await;
+    assert_eq!(
+        years["groups"],
+        json!([
+            {"group": "1600", "total_words": 6, "distinct_words": 4},
+            {"group": "1605", "total_words": 5, "distinct_words": 4},
+        ])
+    );
+
+    // Runs grouped alike compare, group by group; others do not.
+    let (status, compared) = server.get_json("/api/v1/runs/1/compare/2?group=1600").await;
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "play against year: {compared}"
+    );
+    assert!(
+        compared["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("grouped alike")),
+        "{compared}"
+    );
+
+    // `"group_by": null` counts the rows together again.
+    let (status, _, cleared) = server
+        .send_json(
+            Method::PATCH,
+            &format!("/api/v1/workloads/{id}"),
+            &json!({"group_by": null, "filter": null}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{cleared}");
+    assert_eq!(cleared["group_by"], Value::Null);
+    common::rerun(&server, id).await;
+    let run = wait_run(&server, 3, state_is("succeeded")).await;
+    assert_eq!(run["group_by"], Value::Null);
+    let (status, none) = server.get_json("/api/v1/runs/3/groups").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{none}");
+    let (status, _) = server
+        .get_json("/api/v1/runs/3/wordcount?group=hamlet")
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn grouped_ngrams_compare_within_a_group_and_too_many_groups_fail_the_run() {
+    let server = TestServer::start_args(&["--max-groups", "3"]);
+    common::upload_as(&server, "plays", "csv", PLAYS_CSV).await;
+    let mut body = workload("plays", "text", json!({"n": 2}));
+    body["workload_type"] = json!("ngram");
+    body["group_by"] = json!("act");
+    let id = create(&server, &body).await;
+    wait_run(&server, 1, state_is("succeeded")).await;
+    let (_, act2) = server.get_json("/api/v1/runs/1/wordcount?group=2").await;
+    assert_eq!(act2["words"], json!([{"word": "to be", "count": 1}]));
+    common::rerun(&server, id).await;
+    wait_run(&server, 2, state_is("succeeded")).await;
+    let (status, compared) = server
+        .get_json("/api/v1/runs/1/compare/2?group=1&kind=unchanged")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{compared}");
+    // Act 1: hamlet's, macbeth's, lear's and the orphan line's bigrams.
+    assert_eq!(compared["total"], 3 + 2 + 4 + 1, "{compared}");
+    let (status, missing) = server.get_json("/api/v1/runs/1/compare/2?group=9").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{missing}");
+
+    // Grouped by play, the table has four groups (three plays and the
+    // nulls): past --max-groups 3 the run fails saying so.
+    let (status, _, patched) = server
+        .send_json(
+            Method::PATCH,
+            &format!("/api/v1/workloads/{id}"),
+            &json!({"group_by": "play"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{patched}");
+    common::rerun(&server, id).await;
+    let run = wait_run(&server, 3, finished).await;
+    assert_eq!(run["state"], "failed", "{run}");
+    let error = run["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("'play' has more than 3 distinct values") && error.contains("--max-groups"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn a_grouping_that_does_not_fit_the_table_is_refused_naming_the_field() {
+    let server = TestServer::start();
+    common::upload_as(&server, "plays", "csv", PLAYS_CSV).await;
+    for (group_by, says) in [
+        (
+            json!("genre"),
+            "'genre' does not exist in table 'p.d.plays': its columns are play, year, act, text",
+        ),
+        (json!(" "), "name a column"),
+        (json!(7), "a column name"),
+        (json!("x".repeat(1001)), "at most 1000 characters"),
+    ] {
+        let mut body = workload("plays", "text", json!({}));
+        body["group_by"] = group_by.clone();
+        let (status, _, answer) = server
+            .send_json(Method::POST, "/api/v1/workloads", &body)
+            .await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{group_by}: {answer}"
+        );
+        assert_eq!(
+            answer["detail"][0]["loc"],
+            json!(["body", "group_by"]),
+            "{answer}"
+        );
+        let msg = answer["detail"][0]["msg"].as_str().unwrap_or_default();
+        assert!(msg.contains(says), "{group_by}: {msg}");
+    }
+    let (_, listed) = server.get_json("/api/v1/workloads").await;
+    assert_eq!(listed, json!([]), "nothing of a refused workload is stored");
+}
+
 #[tokio::test]
 async fn a_row_filter_that_does_not_fit_the_table_is_refused_naming_column_and_problem() {
     let server = TestServer::start();

@@ -144,6 +144,8 @@ async fn a_foreign_page_can_change_nothing_on_a_loopback_tally() {
     for (endpoint, body) in [
         ("runs/search", "state=succeeded"),
         ("runs/compare", "before=1&after=1"),
+        ("runs/groups", "run_id=1"),
+        ("runs/words", "run_id=1&group=x"),
     ] {
         let read = client()
             .post(server.url(&format!("/api/fn/{endpoint}")))
@@ -593,6 +595,7 @@ async fn every_route_answers_each_role_as_the_issue_says() {
         (Method::GET, "/api/v1/workloads/1", None, "viewer"),
         (Method::GET, "/api/v1/workloads/1/runs", None, "viewer"),
         (Method::GET, "/api/v1/runs/1", None, "viewer"),
+        (Method::GET, "/api/v1/runs/1/groups", None, "viewer"),
         (Method::GET, "/api/v1/runs", None, "viewer"),
         (Method::GET, "/api/v1/projects", None, "viewer"),
         (
@@ -648,9 +651,10 @@ async fn every_route_answers_each_role_as_the_issue_says() {
         }
     }
     // Server functions, as the UI calls them, by role.
-    let functions: [ServerFnCall; 7] = [
+    let functions: [ServerFnCall; 8] = [
         ("workloads/list", &[], "viewer"),
         ("runs/compare", &[("before", "1"), ("after", "1")], "viewer"),
+        ("runs/groups", &[("run_id", "1")], "viewer"),
         ("runs/get", &[("run_id", "1")], "viewer"),
         ("runs/search", &[("state", "succeeded")], "viewer"),
         ("runs/start", &[("workload_id", "1")], "editor"),

@@ -75,6 +75,7 @@ async fn a_column_scan_counts_like_the_reference() {
                 "text",
                 &RowFilter::default(),
                 None,
+                None,
             )
             .await
             .expect("scan");
@@ -116,6 +117,7 @@ async fn a_column_scan_counts_like_the_reference() {
             "text",
             &filter,
             None,
+            None,
         )
         .await
         .expect("a filtered scan");
@@ -150,6 +152,7 @@ async fn a_column_scan_counts_like_the_reference() {
             "text",
             &missing,
             None,
+            None,
         )
         .await
         .map(|_| ())
@@ -173,6 +176,7 @@ async fn count_paced(
             RUN,
             column,
             &RowFilter::default(),
+            None,
             pace,
         )
         .await
@@ -249,7 +253,7 @@ async fn scans_refuse_missing_and_non_string_columns() {
     import_csv(&svc, dir.path(), "p.d.t", "n,s\n1,a\n").await;
     let t = TableRef::parse("p.d.t").expect("name");
     let err = svc
-        .open_scan(&t, RUN, "n", &RowFilter::default(), None)
+        .open_scan(&t, RUN, "n", &RowFilter::default(), None, None)
         .await
         .err()
         .expect("integer column");
@@ -258,7 +262,7 @@ async fn scans_refuse_missing_and_non_string_columns() {
         "{err}"
     );
     let err = svc
-        .open_scan(&t, RUN, "zzz", &RowFilter::default(), None)
+        .open_scan(&t, RUN, "zzz", &RowFilter::default(), None, None)
         .await
         .err()
         .expect("no such column");
@@ -275,7 +279,7 @@ async fn a_table_being_read_cannot_be_deleted() {
     import_csv(&svc, dir.path(), "p.d.t", "s\na\n").await;
     let t = TableRef::parse("p.d.t").expect("name");
     let (scan, lease) = svc
-        .open_scan(&t, RUN, "s", &RowFilter::default(), None)
+        .open_scan(&t, RUN, "s", &RowFilter::default(), None, None)
         .await
         .expect("scan");
     let err = svc

@@ -28,6 +28,20 @@ pub fn RowFilterFact(filter: RowFilter) -> impl IntoView {
     }
 }
 
+/// How the rows are counted: together, or per group of a column.
+#[component]
+pub fn GroupByFact(group_by: Option<String>) -> impl IntoView {
+    view! {
+        <dt>"Groups"</dt>
+        <dd data-testid="option-group-by">
+            {match group_by {
+                Some(column) => view! { "Per value of "<code>{column}</code> }.into_any(),
+                None => view! { "None: every row together" }.into_any(),
+            }}
+        </dd>
+    }
+}
+
 #[component]
 pub fn CountOptionFacts(options: CountOptions) -> impl IntoView {
     view! {

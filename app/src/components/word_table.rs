@@ -1,24 +1,30 @@
 //! A run's results: every word and its count, searched by prefix, ordered and
-//! paged through the URL query (`q`, `order`, `page`), so that a search is a
-//! link and works without JavaScript; with the downloads of the whole result.
+//! paged through the URL query (`q`, `order`, `page`, and `group` or
+//! `null_group` for one group of a run counted per group), so that a search
+//! is a link and works without JavaScript; with the downloads of the whole
+//! result, and a grouped run's groups, each a link to its own counts.
 
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
-use crate::api::get_run_words;
+use crate::api::{get_run_groups, get_run_words};
 use crate::components::word_chart::display;
 use crate::format::thousands;
 use crate::href::with_query;
-use crate::run::{MAX_WORDS_PAGE, WordCountPage, WordOrder};
+use crate::run::{GroupPick, MAX_WORDS_PAGE, RunGroupsPage, WordCountPage, WordOrder, group_label};
 
 /// Words per page of the table.
 const PAGE_SIZE: u64 = 50;
+
+/// Groups listed on a page, at most (the JSON link has them all).
+const GROUPS_SHOWN: u64 = 1_000;
 
 #[derive(Clone, Debug, PartialEq)]
 struct TableParams {
     q: String,
     order: WordOrder,
     page: u64,
+    group: GroupPick,
 }
 
 impl TableParams {
@@ -32,12 +38,16 @@ impl TableParams {
         } else {
             String::new()
         };
-        let link = with_query(
-            base,
-            &[("q", self.q.clone()), ("order", order), ("page", page)],
-        );
+        let mut params = self.group.query_params();
+        params.extend([("q", self.q.clone()), ("order", order), ("page", page)]);
+        let link = with_query(base, &params);
         format!("{link}#results")
     }
+}
+
+/// The link to `pick`'s counts on the page at `base` (first page, no search).
+fn group_href(base: &str, pick: &GroupPick) -> String {
+    format!("{}#results", with_query(base, &pick.query_params()))
 }
 
 #[component]
@@ -48,10 +58,19 @@ pub fn ResultsExplorer(
     /// The page the explorer sits on; its links keep to it.
     #[prop(into)]
     base: String,
+    /// The column the run counted per group of, if any: its groups are
+    /// listed, and each has its own counts.
+    group_by: Option<String>,
 ) -> impl IntoView {
     let query = use_query_map();
+    let grouped = group_by.is_some();
     let params = Memo::new(move |_| {
         query.with(|q| TableParams {
+            group: if grouped {
+                GroupPick::of_url(|key| q.get(key))
+            } else {
+                GroupPick::All
+            },
             q: q.get("q").unwrap_or_default(),
             order: match q.get("order").as_deref() {
                 Some("word") => WordOrder::Word,
@@ -64,9 +83,22 @@ pub fn ResultsExplorer(
                 .unwrap_or(1),
         })
     });
+    // A grouped run's page needs its groups too: to list them, and for the
+    // share of each word in the group shown.
     let words = Resource::new(
         move || params.get(),
-        move |p| get_run_words(run_id, p.q, p.order, (p.page - 1) * PAGE_SIZE, PAGE_SIZE),
+        move |p| async move {
+            let (group, null_group) = p.group.as_args();
+            let offset = (p.page - 1) * PAGE_SIZE;
+            let page =
+                get_run_words(run_id, p.q, p.order, offset, PAGE_SIZE, group, null_group).await?;
+            let groups = if grouped {
+                Some(get_run_groups(run_id, 0, GROUPS_SHOWN).await?)
+            } else {
+                None
+            };
+            Ok::<_, crate::error::AppError>((page, groups))
+        },
     );
     let base = StoredValue::new(base);
     let current = params.get_untracked();
@@ -83,17 +115,30 @@ pub fn ResultsExplorer(
             q: typed.get_untracked(),
             order,
             page: 1,
+            group: params.get_untracked().group,
         };
         navigate(&next.href(&base.get_value(), 1), Default::default());
     };
-    let csv = format!("/api/v1/runs/{run_id}/wordcount?format=csv");
-    let json = format!("/api/v1/runs/{run_id}/wordcount?limit={MAX_WORDS_PAGE}");
+    let api = format!("/api/v1/runs/{run_id}/wordcount");
+    let mut csv_params = current.group.query_params();
+    csv_params.push(("format", "csv".into()));
+    let csv = with_query(&api, &csv_params);
+    let mut json_params = current.group.query_params();
+    json_params.push(("limit", MAX_WORDS_PAGE.to_string()));
+    let json = with_query(&api, &json_params);
     let json_words = thousands(MAX_WORDS_PAGE);
+    let csv_title = match (&current.group, grouped) {
+        (GroupPick::All, true) => "Every group's words, with a group column",
+        _ => "Every word",
+    };
+    let kept_group = current.group.query_params();
 
     view! {
         <div class="results" id="results">
             <div class="results__toolbar">
                 <form class="filters" method="get" action=base.get_value() role="search" data-testid="results-search">
+                    // A search stays within the group shown.
+                    {kept_group.into_iter().map(|(name, value)| view! { <input type="hidden" name=name value=value /> }).collect_view()}
                     <label class="field field--inline">
                         <span class="field__label">"Words starting with"</span>
                         <input type="search" name="q" value=current.q.clone() autocomplete="off" spellcheck="false"
@@ -109,7 +154,7 @@ pub fn ResultsExplorer(
                     <button type="submit" class="btn btn--secondary">"Search"</button>
                 </form>
                 <div class="results__downloads">
-                    <a class="btn btn--secondary" href=csv rel="external" download data-testid="download-csv">"Download CSV"</a>
+                    <a class="btn btn--secondary" href=csv rel="external" download data-testid="download-csv" title=csv_title>"Download CSV"</a>
                     <a class="btn btn--secondary" href=json rel="external" data-testid="download-json"
                         title=format!("The {json_words} most frequent words; the CSV has every word")>{format!("JSON (top {json_words})")}</a>
                 </div>
@@ -117,13 +162,82 @@ pub fn ResultsExplorer(
             <Transition fallback=|| view! { <p class="muted">"Loading words…"</p> }>
                 {move || Suspend::new(async move {
                     match words.await {
-                        Ok(page) => view! {
-                            <WordPage page total_words params=params.get_untracked() base=base.get_value() />
-                        }.into_any(),
+                        Ok((page, groups)) => {
+                            let params = params.get_untracked();
+                            let total_words = match (&params.group, &groups) {
+                                (GroupPick::One(wanted), Some(groups)) => groups
+                                    .groups
+                                    .iter()
+                                    .find(|g| g.group == *wanted)
+                                    .map_or(0, |g| g.total_words),
+                                _ => total_words,
+                            };
+                            view! {
+                                {groups.map(|groups| view! {
+                                    <GroupList groups picked=params.group.clone() base=base.get_value() />
+                                })}
+                                <WordPage page total_words params base=base.get_value() />
+                            }.into_any()
+                        }
                         Err(e) => view! { <p class="alert alert--error" role="alert">{e.message}</p> }.into_any(),
                     }
                 })}
             </Transition>
+        </div>
+    }
+}
+
+/// A grouped run's groups: each a link to its counts, the one shown marked.
+#[component]
+fn GroupList(groups: RunGroupsPage, picked: GroupPick, base: String) -> impl IntoView {
+    let all = group_href(&base, &GroupPick::All);
+    let showing = match &picked {
+        GroupPick::All => format!("All groups of {}", groups.group_by),
+        GroupPick::One(group) => format!("{} = {}", groups.group_by, group_label(group.as_deref())),
+    };
+    let more = groups.total.saturating_sub(groups.groups.len() as u64);
+    let groups_json = format!("/api/v1/runs/{}/groups?limit=10000", groups.run_id);
+    view! {
+        <div class="groups" data-testid="run-groups">
+            <p class="muted" data-testid="group-shown">
+                "Showing: "<strong>{showing}</strong>
+                {(picked != GroupPick::All).then(|| view! { " · "<a href=all.clone() data-testid="all-groups">"All groups"</a> })}
+            </p>
+            <details open=picked == GroupPick::All>
+                <summary>{format!("{} groups by {}", thousands(groups.total), groups.group_by)}</summary>
+                <div class="table-scroll">
+                    <table class="data" data-testid="groups-table">
+                        <thead>
+                            <tr>
+                                <th scope="col">{groups.group_by.clone()}</th>
+                                <th scope="col" class="num">"Words"</th>
+                                <th scope="col" class="num">"Distinct"</th>
+                            </tr>
+                        </thead>
+                        <tbody>
+                            {groups.groups.into_iter().map(|g| {
+                                let pick = GroupPick::One(g.group.clone());
+                                let current = (pick == picked).then_some("page");
+                                let label = group_label(g.group.as_deref());
+                                view! {
+                                    <tr data-testid="group-row">
+                                        <td class="text">
+                                            <a href=group_href(&base, &pick) aria-current=current
+                                                class:muted=g.group.is_none()>{label}</a>
+                                        </td>
+                                        <td class="num">{thousands(g.total_words)}</td>
+                                        <td class="num">{thousands(g.distinct_words)}</td>
+                                    </tr>
+                                }
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                </div>
+                {(more > 0).then(|| view! {
+                    <p class="muted">{format!("And {} more: ", thousands(more))}
+                        <a href=groups_json rel="external">"every group as JSON"</a></p>
+                })}
+            </details>
         </div>
     }
 }
@@ -216,6 +330,7 @@ mod tests {
             q: "th".into(),
             order: WordOrder::Word,
             page: 1,
+            group: GroupPick::All,
         };
         assert_eq!(
             p.href("/workloads/3", 2),
@@ -225,7 +340,26 @@ mod tests {
             q: String::new(),
             order: WordOrder::Count,
             page: 2,
+            group: GroupPick::All,
         };
         assert_eq!(plain.href("/runs/9", 1), "/runs/9#results");
+        // Within a group, every link keeps to it (the nulls' by a flag).
+        let grouped = TableParams {
+            group: GroupPick::One(Some("king lear".into())),
+            ..p.clone()
+        };
+        assert_eq!(
+            grouped.href("/runs/9", 1),
+            "/runs/9?group=king%20lear&q=th&order=word#results"
+        );
+        let nulls = TableParams {
+            group: GroupPick::One(None),
+            ..plain
+        };
+        assert_eq!(nulls.href("/runs/9", 1), "/runs/9?null_group=true#results");
+        assert_eq!(
+            group_href("/workloads/2", &GroupPick::One(Some("a&b".into()))),
+            "/workloads/2?group=a%26b#results"
+        );
     }
 }

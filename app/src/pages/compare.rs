@@ -1,8 +1,9 @@
 //! `/runs/:id/compare/:other`: how the terms of one run changed in another:
 //! both runs' totals, how many terms are new, vanished, changed or the same,
 //! and every term with both counts, searched, filtered, ordered and paged
-//! through the URL query (`q`, `kind`, `order`, `page`), so that each view is a
-//! link and works without JavaScript; with the whole comparison as CSV.
+//! through the URL query (`q`, `kind`, `order`, `page`, and `group` or
+//! `null_group` for one group of runs counted per group), so that each view
+//! is a link and works without JavaScript; with the whole comparison as CSV.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -14,6 +15,7 @@ use crate::components::layout::PageHeader;
 use crate::components::word_chart::display;
 use crate::format::{or_dash, thousands, timestamp};
 use crate::href::with_query;
+use crate::run::GroupPick;
 
 /// Terms per page of the table.
 const PAGE_SIZE: u64 = 50;
@@ -21,6 +23,7 @@ const PAGE_SIZE: u64 = 50;
 /// What the URL asks to see.
 #[derive(Clone, Debug, PartialEq)]
 struct View {
+    group: GroupPick,
     q: String,
     kind: ChangeKind,
     order: CompareOrder,
@@ -32,7 +35,8 @@ impl View {
     fn query(&self, page: u64) -> Vec<(&'static str, String)> {
         let kind = (self.kind != ChangeKind::All).then(|| self.kind.as_str().to_string());
         let order = (self.order != CompareOrder::Rise).then(|| self.order.as_str().to_string());
-        vec![
+        let mut query = self.group.query_params();
+        query.extend([
             ("q", self.q.clone()),
             ("kind", kind.unwrap_or_default()),
             ("order", order.unwrap_or_default()),
@@ -44,7 +48,8 @@ impl View {
                     String::new()
                 },
             ),
-        ]
+        ]);
+        query
     }
 
     fn href(&self, base: &str, page: u64) -> String {
@@ -73,6 +78,7 @@ pub fn CompareRunsPage() -> impl IntoView {
     let query = use_query_map();
     let view = Memo::new(move |_| {
         query.with(|q| View {
+            group: GroupPick::of_url(|key| q.get(key)),
             q: q.get("q").unwrap_or_default(),
             kind: q
                 .get("kind")
@@ -96,6 +102,7 @@ pub fn CompareRunsPage() -> impl IntoView {
                 return Err(crate::api::address_not_found("Run ids are whole numbers"));
             };
             let offset = ((v.page - 1) * PAGE_SIZE).to_string();
+            let (group, null_group) = v.group.as_args();
             compare_runs(
                 before,
                 after,
@@ -104,6 +111,12 @@ pub fn CompareRunsPage() -> impl IntoView {
                 v.order.as_str().into(),
                 offset,
                 PAGE_SIZE.to_string(),
+                group,
+                if null_group {
+                    "true".into()
+                } else {
+                    String::new()
+                },
             )
             .await
         },
@@ -152,6 +165,12 @@ fn Comparison(page: ComparePage, view: View) -> impl IntoView {
             " / "{format!("Compare runs {before} and {after}")}
         </nav>
         <PageHeader title=title subtitle=subtitle />
+        {view.group.label().map(|label| view! {
+            <p class="muted" data-testid="compare-group">
+                "Comparing one group: "<strong>{label}</strong>" · "
+                <a href=with_query(&base, &[]) data-testid="compare-all-groups">"All groups"</a>
+            </p>
+        })}
         <div class="grid">
             <RunSide label="Before" run=page.before.clone() testid="compare-before" />
             <RunSide label="After" run=page.after.clone() testid="compare-after" />
@@ -202,8 +221,11 @@ fn ChangeToolbar(view: View, base: String) -> impl IntoView {
     let order = RwSignal::new(view.order);
     let navigate = use_navigate();
     let target = base.clone();
+    let group = view.group.clone();
+    let kept_group = view.group.query_params();
     let go = move || {
         let next = View {
+            group: group.clone(),
             q: typed.get_untracked(),
             kind: kind.get_untracked(),
             order: order.get_untracked(),
@@ -222,6 +244,8 @@ fn ChangeToolbar(view: View, base: String) -> impl IntoView {
     view! {
         <div class="results__toolbar">
             <form class="filters" method="get" action=base role="search" data-testid="compare-search">
+                // A search stays within the group compared.
+                {kept_group.into_iter().map(|(name, value)| view! { <input type="hidden" name=name value=value /> }).collect_view()}
                 <label class="field field--inline">
                     <span class="field__label">"Terms starting with"</span>
                     <input type="search" name="q" value=view.q.clone() autocomplete="off" spellcheck="false"
@@ -366,6 +390,7 @@ mod tests {
     #[test]
     fn view_links_keep_the_search_kind_and_order() {
         let view = View {
+            group: GroupPick::All,
             q: "th e".into(),
             kind: ChangeKind::New,
             order: CompareOrder::Word,
@@ -377,13 +402,14 @@ mod tests {
         );
         assert_eq!(
             View {
+                group: GroupPick::One(Some("hamlet".into())),
                 q: String::new(),
                 kind: ChangeKind::All,
                 order: CompareOrder::Rise,
                 page: 1
             }
             .href("/runs/1/compare/2", 1),
-            "/runs/1/compare/2#changes"
+            "/runs/1/compare/2?group=hamlet#changes"
         );
         assert_eq!(view.of_kind(ChangeKind::Vanished).page, 1);
     }

@@ -7,7 +7,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use crate::api::{CancelRun, StartRun, get_run};
-use crate::components::count_options::{CountOptionFacts, RowFilterFact};
+use crate::components::count_options::{CountOptionFacts, GroupByFact, RowFilterFact};
 use crate::components::layout::PageHeader;
 use crate::components::run_progress::RunProgressBar;
 use crate::components::status_badge::StatusBadge;
@@ -176,6 +176,7 @@ fn RunView(
                     <dt>"Executor"</dt><dd data-testid="run-executor">{run.executor.as_str()}</dd>
                     <CountOptionFacts options=options.clone() />
                     <RowFilterFact filter=run.filter.clone() />
+                    <GroupByFact group_by=run.group_by.clone() />
                     {timings.map(|t| view! {
                         <dt>"Waited to start"</dt><dd data-testid="run-waited">{duration(t.queue_secs)}</dd>
                         <dt>"Reading and counting"</dt><dd>{duration(t.count_secs)}</dd>
@@ -197,7 +198,8 @@ fn RunView(
         {(run.state == RunState::Succeeded).then(|| view! {
             <section class="card" aria-labelledby="words-title">
                 <header class="card__header"><h2 id="words-title">"Words"</h2></header>
-                <ResultsExplorer run_id=id total_words=run.total_words.unwrap_or(0) base=format!("/runs/{id}") />
+                <ResultsExplorer run_id=id total_words=run.total_words.unwrap_or(0) base=format!("/runs/{id}")
+                    group_by=run.group_by.clone() />
             </section>
         })}
     }

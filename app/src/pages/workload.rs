@@ -4,10 +4,10 @@
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::{CancelRun, DeleteWorkload, StartRun, get_run_words, get_workload, list_runs};
-use crate::components::count_options::{CountOptionFacts, RowFilterFact};
+use crate::components::count_options::{CountOptionFacts, GroupByFact, RowFilterFact};
 use crate::components::layout::PageHeader;
 use crate::components::run_progress::RunProgressBar;
 use crate::components::source_name::SourceName;
@@ -17,7 +17,7 @@ use crate::components::word_table::ResultsExplorer;
 use crate::error::AppError;
 use crate::format::{duration, or_dash, thousands, timestamp};
 use crate::live::use_server_events;
-use crate::run::{Run, RunState, RunTimings, ServerEvent, WordOrder};
+use crate::run::{GroupPick, Run, RunState, RunTimings, ServerEvent, WordOrder};
 use crate::workload::Workload;
 
 /// Words in the chart of the latest result.
@@ -184,6 +184,7 @@ fn WorkloadView(
                     <dt>"Executor"</dt><dd data-testid="workload-executor">{w.executor.as_str()}</dd>
                     <CountOptionFacts options=options.clone() />
                     <RowFilterFact filter=w.filter.clone() />
+                    <GroupByFact group_by=w.group_by.clone() />
                     <dt>"Created"</dt><dd>{timestamp(&w.created_at)}</dd>
                     <dt>"Updated"</dt><dd>{timestamp(&w.updated_at)}</dd>
                 </dl>
@@ -262,9 +263,30 @@ fn LatestRun(run: Run) -> impl IntoView {
 #[component]
 fn LatestResult(run: Run, base: String) -> impl IntoView {
     let run_id = run.id;
+    let grouped = run.group_by.is_some();
+    // The chart follows the group the results show.
+    let query = use_query_map();
+    let pick = Memo::new(move |_| {
+        if grouped {
+            query.with(|q| GroupPick::of_url(|key| q.get(key)))
+        } else {
+            GroupPick::All
+        }
+    });
     let top = Resource::new(
-        move || run_id,
-        |id| get_run_words(id, String::new(), WordOrder::Count, 0, CHART_WORDS),
+        move || pick.get(),
+        move |pick| {
+            let (group, null_group) = pick.as_args();
+            get_run_words(
+                run_id,
+                String::new(),
+                WordOrder::Count,
+                0,
+                CHART_WORDS,
+                group,
+                null_group,
+            )
+        },
     );
     view! {
         <p class="muted">
@@ -283,7 +305,7 @@ fn LatestResult(run: Run, base: String) -> impl IntoView {
                 }
             })}
         </Suspense>
-        <ResultsExplorer run_id total_words=run.total_words.unwrap_or(0) base />
+        <ResultsExplorer run_id total_words=run.total_words.unwrap_or(0) base group_by=run.group_by.clone() />
     }
 }
 
@@ -299,6 +321,15 @@ pub fn RunHistory(runs: Vec<Run>) -> impl IntoView {
         .filter(|r| r.state == RunState::Succeeded)
         .map(|r| r.id)
         .collect();
+    // A comparison keeps to the group the page shows (of a grouped workload).
+    let query = use_query_map();
+    let group = query.with_untracked(|q| GroupPick::of_url(|key| q.get(key)));
+    let compare_href = move |before: u64, after: u64| {
+        crate::href::with_query(
+            &format!("/runs/{before}/compare/{after}"),
+            &group.query_params(),
+        )
+    };
     // Newest first: the run before a succeeded one is the next succeeded in the list.
     let previous = move |id: u64| {
         succeeded
@@ -332,7 +363,7 @@ pub fn RunHistory(runs: Vec<Run>) -> impl IntoView {
                             <td class="num">{or_dash(r.total_words, thousands)}</td>
                             <td class="num">{or_dash(r.distinct_words, thousands)}</td>
                             <td>{previous(r.id).map(|before| view! {
-                                <a href=format!("/runs/{before}/compare/{}", r.id) data-testid="compare-link"
+                                <a href=compare_href(before, r.id) data-testid="compare-link"
                                     title=format!("How run {} differs from run {before}", r.id)>{format!("vs #{before}")}</a>
                             })}</td>
                         </tr>

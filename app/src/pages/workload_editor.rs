@@ -360,6 +360,7 @@ fn SourceSelects(
 ) -> impl IntoView {
     let projects = StoredValue::new(projects);
     let initial_filter = initial.filter;
+    let initial_group_by = initial.group_by;
     let project = RwSignal::new(initial.src_project);
     let dataset = RwSignal::new(initial.src_dataset);
     let table = RwSignal::new(initial.src_table);
@@ -452,6 +453,7 @@ fn SourceSelects(
             <p class="alert" data-testid="source-no-string-column">"This table has no string column to count."</p>
         })}
         <RowFilterField initial=initial_filter columns=all_columns message=message("filter") />
+        <GroupByField initial=initial_group_by columns=all_columns message=message("group_by") />
         // Without JavaScript the selects cannot narrow each other: this sends
         // the form to its own page as a GET, which comes back with the next
         // select's choices and everything typed so far. Hidden once hydrated.
@@ -501,6 +503,46 @@ fn RowFilterField(
                 }}
             </p>
             <FieldMessage id="wl-filter-error" message />
+        </div>
+    }
+}
+
+/// The column to count per group of: none, or any column of the chosen
+/// table (its values as text; null rows are a group of their own).
+#[component]
+fn GroupByField(
+    initial: String,
+    columns: Memo<Vec<crate::catalog::Column>>,
+    message: Signal<Option<String>>,
+) -> impl IntoView {
+    let chosen = RwSignal::new(initial);
+    view! {
+        <div class="field">
+            <label for="wl-group_by">"Counts per group of"</label>
+            <select id="wl-group_by" name="form[group_by]" data-testid="group-by"
+                aria-describedby="wl-group_by-help wl-group_by-error"
+                aria-invalid=move || message.get().is_some().to_string()
+                on:change=move |ev| chosen.set(event_target_value(&ev))>
+                <option value="" selected=move || chosen.with(String::is_empty)>"No groups: count every row together"</option>
+                {move || {
+                    let mut names: Vec<String> = columns.with(|cs| cs.iter().map(|c| c.name.clone()).collect());
+                    // A stored choice the table no longer has stays visible, so
+                    // saving reports it rather than silently dropping it.
+                    let current = chosen.get_untracked();
+                    if !current.is_empty() && !names.contains(&current) {
+                        names.push(current);
+                    }
+                    names.into_iter().map(|name| {
+                        let selected = name == chosen.get_untracked();
+                        view! { <option value=name.clone() selected=selected>{name.clone()}</option> }
+                    }).collect_view()
+                }}
+            </select>
+            <p class="field__help" id="wl-group_by-help">
+                "Counts each value of this column apart (numbers and times as text; empty cells are a group of their own), "
+                "as well as all rows together."
+            </p>
+            <FieldMessage id="wl-group_by-error" message />
         </div>
     }
 }

@@ -33,6 +33,8 @@ pub struct WorkloadForm {
     /// The row filter in its text form, one condition a line
     /// (see [`crate::workload::RowFilter`]); blank counts every row.
     pub filter: String,
+    /// The column to count per group of; blank counts the rows together.
+    pub group_by: String,
 }
 
 impl WorkloadForm {
@@ -57,6 +59,7 @@ impl WorkloadForm {
             ("form[executor]", &mut form.executor),
             ("form[n]", &mut form.n),
             ("form[filter]", &mut form.filter),
+            ("form[group_by]", &mut form.group_by),
         ] {
             if let Some(value) = get(key) {
                 *field = value;
@@ -86,6 +89,7 @@ impl WorkloadForm {
             src_column_name: w.src_column_name.clone(),
             executor: w.executor.as_str().into(),
             filter: w.filter.to_text(),
+            group_by: w.group_by.clone().unwrap_or_default(),
             ..Self::default()
         }
         .with_options(&w.options)
@@ -169,6 +173,9 @@ impl WorkloadForm {
         if !self.filter.trim().is_empty() {
             body.insert("filter".into(), self.filter.clone().into());
         }
+        if !self.group_by.trim().is_empty() {
+            body.insert("group_by".into(), self.group_by.trim().into());
+        }
         body
     }
 }
@@ -216,6 +223,7 @@ mod tests {
             options,
             executor: Executor::Native,
             filter: RowFilter::default(),
+            group_by: None,
             status: WorkloadStatus::Succeeded,
             created_at: String::new(),
             updated_at: String::new(),

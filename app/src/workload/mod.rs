@@ -195,6 +195,11 @@ pub struct Workload {
     #[serde(default)]
     #[cfg_attr(feature = "ssr", schema(value_type = Object, example = json!({"corpus": {"eq": "hamlet"}})))]
     pub filter: RowFilter,
+    /// The column whose values split the counts into groups (any type, as
+    /// text; null is a group of its own); none counts the rows together.
+    #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(example = "corpus"))]
+    pub group_by: Option<String>,
     pub status: WorkloadStatus,
     /// RFC 3339, UTC.
     #[cfg_attr(feature = "ssr", schema(example = "2026-11-24T10:15:30.123Z"))]

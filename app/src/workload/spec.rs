@@ -26,6 +26,9 @@ pub struct WorkloadSpec {
     pub options: CountOptions,
     pub executor: Executor,
     pub filter: RowFilter,
+    /// A column of the table whose values split the counts into groups
+    /// (any type, as text; null is a group of its own).
+    pub group_by: Option<String>,
 }
 
 /// The fields of a definition, in the order errors are reported.
@@ -138,6 +141,15 @@ impl WorkloadSpec {
                 "value_error",
             ));
         }
+        let group_by = parse_group_by(body.get("group_by"), &mut errors);
+        if let (Some(Some(_)), Some(Executor::Spark)) = (&group_by, executor) {
+            errors.push(FieldError::body(
+                &["group_by"],
+                "The spark executor counts every row together: use native to count per group"
+                    .into(),
+                "value_error",
+            ));
+        }
         if let (Some(WorkloadType::Ngram), Some(Executor::Spark)) = (workload_type, executor) {
             errors.push(FieldError::body(
                 &["executor"],
@@ -145,22 +157,26 @@ impl WorkloadSpec {
                 "value_error",
             ));
         }
-        match (workload_type, name, options, executor, filter) {
-            (Some(workload_type), Some(name), Some(options), Some(executor), Some(filter))
-                if errors.is_empty() =>
-            {
-                Ok(Self {
-                    workload_type,
-                    name,
-                    src_project: sources[0].take().unwrap_or_default(),
-                    src_dataset: sources[1].take().unwrap_or_default(),
-                    src_table: sources[2].take().unwrap_or_default(),
-                    src_column_name: sources[3].take().unwrap_or_default(),
-                    options,
-                    executor,
-                    filter,
-                })
-            }
+        match (workload_type, name, options, executor, filter, group_by) {
+            (
+                Some(workload_type),
+                Some(name),
+                Some(options),
+                Some(executor),
+                Some(filter),
+                Some(group_by),
+            ) if errors.is_empty() => Ok(Self {
+                workload_type,
+                name,
+                src_project: sources[0].take().unwrap_or_default(),
+                src_dataset: sources[1].take().unwrap_or_default(),
+                src_table: sources[2].take().unwrap_or_default(),
+                src_column_name: sources[3].take().unwrap_or_default(),
+                options,
+                executor,
+                filter,
+                group_by,
+            }),
             _ => Err(errors),
         }
     }
@@ -184,6 +200,9 @@ impl WorkloadSpec {
         body.insert("executor".into(), self.executor.as_str().into());
         if !self.filter.is_empty() {
             body.insert("filter".into(), self.filter.to_json());
+        }
+        if let Some(column) = &self.group_by {
+            body.insert("group_by".into(), column.clone().into());
         }
         body
     }
@@ -209,8 +228,36 @@ impl From<&Workload> for WorkloadSpec {
             options: w.options.clone(),
             executor: w.executor,
             filter: w.filter.clone(),
+            group_by: w.group_by.clone(),
         }
     }
+}
+
+/// `group_by`: absent or null for none, else a column name (trimmed, not
+/// blank); whether the table has it is the catalog's to say.
+fn parse_group_by(value: Option<&Value>, errors: &mut Vec<FieldError>) -> Option<Option<String>> {
+    let raw = match value {
+        None | Some(Value::Null) => return Some(None),
+        Some(Value::String(raw)) => raw.trim(),
+        Some(_) => {
+            errors.push(FieldError::body(
+                &["group_by"],
+                "Input should be a column name (a string) or null".into(),
+                "string_type",
+            ));
+            return None;
+        }
+    };
+    let message = if raw.is_empty() {
+        "String should have at least 1 character: name a column, or send null for no groups"
+            .to_string()
+    } else if raw.chars().count() > SOURCE_MAX_CHARS {
+        format!("String should have at most {SOURCE_MAX_CHARS} characters")
+    } else {
+        return Some(Some(raw.to_string()));
+    };
+    errors.push(FieldError::body(&["group_by"], message, "value_error"));
+    None
 }
 
 fn required_string<'a>(
@@ -565,5 +612,50 @@ mod tests {
         )
         .expect_err("refused");
         assert_eq!(errors[0].field(), "executor");
+    }
+
+    #[test]
+    fn a_grouping_is_a_column_name_that_round_trips_and_spark_refuses_it() {
+        let mut grouped = body_with(None, "words");
+        grouped.insert("group_by".into(), " corpus ".into());
+        let spec = WorkloadSpec::from_body(&grouped).expect("valid");
+        assert_eq!(spec.group_by.as_deref(), Some("corpus"));
+        assert_eq!(WorkloadSpec::from_body(&spec.to_body()), Ok(spec.clone()));
+        let form = WorkloadForm::from_workload(&Workload {
+            id: 1,
+            workload_type: spec.workload_type,
+            name: spec.name.clone(),
+            src_project: spec.src_project.clone(),
+            src_dataset: spec.src_dataset.clone(),
+            src_table: spec.src_table.clone(),
+            src_column_name: spec.src_column_name.clone(),
+            options: spec.options.clone(),
+            executor: spec.executor,
+            filter: spec.filter.clone(),
+            group_by: spec.group_by.clone(),
+            status: crate::workload::WorkloadStatus::Created,
+            created_at: String::new(),
+            updated_at: String::new(),
+            last_run: None,
+        });
+        assert_eq!(form.group_by, "corpus");
+        assert_eq!(form.to_body()["group_by"], "corpus");
+        // null is none; a blank form field sends none.
+        grouped.insert("group_by".into(), Value::Null);
+        assert_eq!(
+            WorkloadSpec::from_body(&grouped).expect("valid").group_by,
+            None
+        );
+        assert!(
+            !WorkloadForm::new_workload()
+                .to_body()
+                .contains_key("group_by")
+        );
+        let mut spark = body_with(Some("spark"), "spark");
+        spark.insert("group_by".into(), "corpus".into());
+        let errors = WorkloadSpec::from_body(&spark).expect_err("refused");
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].field(), "group_by");
+        assert!(errors[0].msg.contains("use native"), "{}", errors[0].msg);
     }
 }

@@ -37,6 +37,7 @@ const SERVER_FUNCTIONS: &[(&str, Role)] = &[
     ("runs/search", Role::Viewer),
     ("runs/get", Role::Viewer),
     ("runs/words", Role::Viewer),
+    ("runs/groups", Role::Viewer),
     ("runs/compare", Role::Viewer),
     // Each user manages their own tokens; admins see everyone's.
     ("tokens/list", Role::Viewer),
@@ -132,6 +133,16 @@ mod tests {
             (Method::GET, "/docs/", Need::Role(Role::Viewer)),
             (Method::GET, "/metrics", Need::Role(Role::Viewer)),
             (Method::POST, "/auth/logout", Need::Role(Role::Viewer)),
+            (
+                Method::GET,
+                "/api/v1/runs/3/groups",
+                Need::Role(Role::Viewer),
+            ),
+            (
+                Method::POST,
+                "/api/fn/runs/groups",
+                Need::Role(Role::Viewer),
+            ),
             (Method::GET, "/api/v1/workloads", Need::Role(Role::Viewer)),
             (Method::POST, "/api/v1/workloads", Need::Role(Role::Editor)),
             (Method::POST, "/api/v1/workloads/", Need::Role(Role::Editor)),

@@ -22,6 +22,11 @@ use crate::startup::AppState;
 pub struct CompareParams {
     /// Only terms starting with this.
     q: Option<String>,
+    /// Of two runs counted per group of the same column: compare this
+    /// group's counts (the column's value as text).
+    group: Option<String>,
+    /// `true`: compare the counts of the rows whose group column is null.
+    null_group: Option<String>,
     /// `all` (default), `new` (only in the second run), `vanished` (only in
     /// the first), `changed` (in both, another count) or `unchanged`.
     kind: Option<String>,
@@ -48,13 +53,16 @@ impl CompareParams {
             text(&self.offset),
             text(&self.limit),
         );
-        let parsed = CompareQuery::parse([
+        let null_group = text(&self.null_group);
+        let group = self.group.as_deref().map(|g| ("group", g));
+        let parsed = CompareQuery::parse(group.into_iter().chain([
+            ("null_group", null_group.as_str()),
             ("q", q.as_str()),
             ("kind", kind.as_str()),
             ("order", order.as_str()),
             ("offset", offset.as_str()),
             ("limit", limit.as_str()),
-        ]);
+        ]));
         let csv = match self.format.as_deref() {
             None | Some("") | Some("json") => Ok(false),
             Some("csv") => Ok(true),
@@ -86,8 +94,8 @@ impl CompareParams {
     responses(
         (status = 200, description = "A page of changed terms (or every matching term as CSV)", body = ComparePage,
             headers(("X-Total-Count" = u64, description = "Terms matching q and kind"))),
-        (status = 404, description = "No such run", body = super::ErrorBody),
-        (status = 409, description = "A run has not succeeded, or the runs count different kinds of term", body = super::ErrorBody),
+        (status = 404, description = "No such run, or no such group in a run", body = super::ErrorBody),
+        (status = 409, description = "A run has not succeeded, or the runs count different kinds of term or group by different columns", body = super::ErrorBody),
         (status = 422, description = "An invalid parameter", body = ValidationErrorBody),
     ))]
 pub async fn compare(
@@ -96,7 +104,10 @@ pub async fn compare(
     QueryParams(params): QueryParams<CompareParams>,
 ) -> Result<Response, ServiceError> {
     let (query, csv) = params.parse()?;
-    let compared = state.service.compare_runs(before, after).await?;
+    let compared = state
+        .service
+        .compare_runs(before, after, &query.group)
+        .await?;
     if !csv {
         let page = compared.page(&query);
         return Ok(([(TOTAL_COUNT, page.total.to_string())], Json(page)).into_response());

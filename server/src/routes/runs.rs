@@ -13,7 +13,10 @@ use futures_util::{Stream, StreamExt};
 use serde::Deserialize;
 use tally_app::auth::Principal;
 use tally_app::error::FieldError;
-use tally_app::run::{MAX_WORDS_PAGE, Run, ServerEvent, WordCountPage, WordCountRow, WordOrder};
+use tally_app::run::{
+    GroupPick, MAX_WORDS_PAGE, Run, RunGroupsPage, ServerEvent, WordCountPage, WordCountRow,
+    WordOrder,
+};
 use tokio::sync::broadcast::error::RecvError;
 use utoipa::IntoParams;
 
@@ -21,7 +24,7 @@ use super::json_body::{QueryParams, RunId, WorkloadId};
 use super::workloads::{TOTAL_COUNT, ValidationErrorBody};
 use crate::auth::guard::PeerAddress;
 use crate::error::ServiceError;
-use crate::runs::results::{Groups, ResultQuery, ResultSource};
+use crate::runs::results::{Chunks, ResultQuery, ResultSource};
 use crate::runs::store::RunRow;
 use crate::startup::AppState;
 
@@ -197,13 +200,39 @@ pub struct WordCountParams {
     word: Option<String>,
     /// `count` (default: most frequent first) or `word`.
     order: Option<String>,
-    /// `json` (default) or `csv` (the whole result, streamed, as a download).
+    /// `json` (default) or `csv` (the whole result, streamed, as a download;
+    /// of a run counted per group, every group's rows with a `group` column
+    /// unless one group is asked for).
     format: Option<String>,
+    /// Of a run counted per group: only this group's counts (the group
+    /// column's value as text). Without it, all groups together.
+    group: Option<String>,
+    /// `true`: only the counts of the rows whose group column is null.
+    null_group: Option<String>,
 }
 
 impl WordCountParams {
     fn parse(&self) -> Result<(ResultQuery, bool), ServiceError> {
         let mut errors = Vec::new();
+        let null_group = match self.null_group.as_deref() {
+            None | Some("") | Some("false") => false,
+            Some("true") => true,
+            Some(_) => {
+                errors.push(FieldError::query(
+                    "null_group",
+                    "Input should be true or false".into(),
+                    "bool_parsing",
+                ));
+                false
+            }
+        };
+        if null_group && self.group.is_some() {
+            errors.push(FieldError::query(
+                "null_group",
+                "Ask for one group: either group or null_group".into(),
+                "value_error",
+            ));
+        }
         let limit = query_number(&mut errors, "limit", &self.limit, 100, (1, MAX_WORDS_PAGE));
         let offset = query_number(&mut errors, "offset", &self.offset, 0, (0, u64::MAX));
         let order = match self.order.as_deref() {
@@ -235,6 +264,7 @@ impl WordCountParams {
         }
         Ok((
             ResultQuery {
+                group: GroupPick::of_query(self.group.as_deref(), null_group),
                 order,
                 prefix: self.q.clone().filter(|q| !q.is_empty()),
                 word: self.word.clone(),
@@ -254,7 +284,7 @@ impl WordCountParams {
             headers(("X-Total-Count" = u64, description = "Words matching")),
             example = json!({"run_id": 3, "workload_id": 1, "total": 23407, "offset": 0, "limit": 2,
                 "words": [{"word": "the", "count": 27843}, {"word": "and", "count": 26847}]})),
-        (status = 404, description = "No such workload, or no successful run yet", body = super::ErrorBody),
+        (status = 404, description = "No such workload, no successful run yet, or no such group", body = super::ErrorBody),
         (status = 422, description = "An invalid parameter", body = ValidationErrorBody),
     ))]
 pub async fn workload_wordcount(
@@ -265,7 +295,7 @@ pub async fn workload_wordcount(
     let (query, csv) = params.parse()?;
     if csv {
         let (run, source) = state.service.latest_results_of(id).await?;
-        return Ok(csv_download(&run, source));
+        return csv_download(&run, source, query.group).await;
     }
     Ok(page_response(
         state.service.latest_word_counts(id, query).await?,
@@ -278,7 +308,7 @@ pub async fn workload_wordcount(
     responses(
         (status = 200, description = "A page of words and counts (or the whole result as CSV)", body = WordCountPage,
             headers(("X-Total-Count" = u64, description = "Words matching"))),
-        (status = 404, description = "No such run", body = super::ErrorBody),
+        (status = 404, description = "No such run, or no such group", body = super::ErrorBody),
         (status = 409, description = "The run has not succeeded", body = super::ErrorBody),
         (status = 422, description = "An invalid parameter", body = ValidationErrorBody),
     ))]
@@ -290,35 +320,95 @@ pub async fn run_wordcount(
     let (query, csv) = params.parse()?;
     if csv {
         let (run, source) = state.service.results_of(id).await?;
-        return Ok(csv_download(&run, source));
+        return csv_download(&run, source, query.group).await;
     }
     Ok(page_response(state.service.word_counts(id, query).await?))
+}
+
+/// Groups in one page of a run's groups, at most.
+const MAX_GROUPS_PAGE: u64 = 10_000;
+
+/// Paging of a run's groups.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct GroupListParams {
+    /// Page size, 1 to 10 000 (default 1 000).
+    limit: Option<String>,
+    /// Groups to skip (default 0).
+    offset: Option<String>,
+}
+
+/// The groups of a run counted per group of a column, in the order of their
+/// values (null last), each with the words it counted.
+#[utoipa::path(get, path = "/api/v1/runs/{run_id}/groups", tag = "runs",
+    params(("run_id" = u64, Path), GroupListParams),
+    responses(
+        (status = 200, description = "A page of the run's groups", body = RunGroupsPage,
+            headers(("X-Total-Count" = u64, description = "Groups of the run")),
+            example = json!({"run_id": 7, "workload_id": 2, "group_by": "corpus", "total": 42, "offset": 0, "limit": 2,
+                "groups": [{"group": "1kinghenryiv", "total_words": 24160, "distinct_words": 3871},
+                           {"group": "1kinghenryvi", "total_words": 21337, "distinct_words": 3629}]})),
+        (status = 404, description = "No such run, or a run counted whole", body = super::ErrorBody),
+        (status = 409, description = "The run has not succeeded", body = super::ErrorBody),
+        (status = 422, description = "A bad limit or offset", body = ValidationErrorBody),
+    ))]
+pub async fn run_groups(
+    State(state): State<AppState>,
+    RunId(id): RunId,
+    QueryParams(params): QueryParams<GroupListParams>,
+) -> Result<Response, ServiceError> {
+    let mut errors = Vec::new();
+    let limit = query_number(
+        &mut errors,
+        "limit",
+        &params.limit,
+        1000,
+        (1, MAX_GROUPS_PAGE),
+    );
+    let offset = query_number(&mut errors, "offset", &params.offset, 0, (0, u64::MAX));
+    if !errors.is_empty() {
+        return Err(ServiceError::Invalid(errors));
+    }
+    let page = state.service.run_groups(id, offset, limit).await?;
+    Ok(([(TOTAL_COUNT, page.total.to_string())], Json(page)).into_response())
 }
 
 fn page_response(page: WordCountPage) -> Response {
     ([(TOTAL_COUNT, page.total.to_string())], Json(page)).into_response()
 }
 
-/// The whole result as CSV (`word,count`, most frequent first), streamed a row
-/// group at a time. Each group is read on a blocking thread only when the
-/// client has taken the one before: a slow client holds no thread.
-fn csv_download(run: &RunRow, source: ResultSource) -> Response {
+/// The whole result as CSV (`word,count`, most frequent first; of a run
+/// counted per group, `group,word,count` group by group), streamed a row
+/// group at a time. Each is read on a blocking thread only when the client
+/// has taken the one before: a slow client holds no thread. The file is
+/// opened (and a group that does not exist refused) before the answer starts.
+async fn csv_download(
+    run: &RunRow,
+    source: ResultSource,
+    pick: GroupPick,
+) -> Result<Response, ServiceError> {
     enum State {
-        Start(ResultSource),
-        Reading(Groups),
+        Start(Chunks),
+        Reading(Chunks),
         Done,
     }
-    let stream = futures_util::stream::unfold(State::Start(source), |state| async move {
+    let chunks = tokio::task::spawn_blocking(move || source.chunks(&pick))
+        .await
+        .map_err(ServiceError::internal)??;
+    let stream = futures_util::stream::unfold(State::Start(chunks), |state| async move {
         let next = tokio::task::spawn_blocking(move || {
-            let (mut groups, header) = match state {
-                State::Start(source) => (source.groups()?, true),
-                State::Reading(groups) => (groups, false),
+            let (mut chunks, header) = match state {
+                State::Start(chunks) => (chunks, true),
+                State::Reading(chunks) => (chunks, false),
                 State::Done => return Ok(None),
             };
-            let Some(rows) = groups.next_group()? else {
-                return Ok(header.then(|| (csv_rows(true, &[]), State::Done)));
+            let grouped = chunks.grouped();
+            let Some(chunk) = chunks.next_chunk()? else {
+                return Ok(header.then(|| (csv_rows(true, grouped, None, &[]), State::Done)));
             };
-            Ok(Some((csv_rows(header, &rows), State::Reading(groups))))
+            let group = chunk.group.as_ref().map(|g| g.as_deref().unwrap_or(""));
+            let bytes = csv_rows(header, grouped, group, &chunk.rows);
+            Ok(Some((bytes, State::Reading(chunks))))
         })
         .await
         .map_err(|e| std::io::Error::other(e.to_string()))
@@ -342,7 +432,7 @@ fn csv_download(run: &RunRow, source: ResultSource) -> Response {
         run.workload_id(),
         run.id()
     );
-    (
+    Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
             (
@@ -352,21 +442,30 @@ fn csv_download(run: &RunRow, source: ResultSource) -> Response {
         ],
         Body::from_stream(stream),
     )
-        .into_response()
+        .into_response())
 }
 
-/// One group of rows as CSV, after the header when `header`. Cells that a
-/// spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`, tab
-/// or CR, OWASP's list) get a `'` before them: a word such as
+/// Rows as CSV, after the header when `header`; with a `group` column when
+/// `grouped` (the rows' `group`, empty for the group of nulls). Cells that
+/// a spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`,
+/// tab or CR, OWASP's list) get a `'` before them: a word such as
 /// `=HYPERLINK(...)` is shown as text.
-fn csv_rows(header: bool, rows: &[WordCountRow]) -> Vec<u8> {
-    let mut out = csv::Writer::from_writer(Vec::with_capacity(rows.len() * 16 + 12));
-    if header {
+fn csv_rows(header: bool, grouped: bool, group: Option<&str>, rows: &[WordCountRow]) -> Vec<u8> {
+    let mut out = csv::Writer::from_writer(Vec::with_capacity(rows.len() * 16 + 18));
+    if header && grouped {
+        let _ = out.write_record(["group", "word", "count"]);
+    } else if header {
         let _ = out.write_record(["word", "count"]);
     }
+    let group = spreadsheet_safe(group.unwrap_or(""));
     for row in rows {
         let word = spreadsheet_safe(&row.word);
-        let _ = out.write_record([word.as_ref(), &row.count.to_string()]);
+        let count = row.count.to_string();
+        let _ = if grouped {
+            out.write_record([group.as_ref(), word.as_ref(), &count])
+        } else {
+            out.write_record([word.as_ref(), &count])
+        };
     }
     out.into_inner().unwrap_or_default()
 }

@@ -49,6 +49,12 @@ pub struct NewWorkload {
     /// native executor only.
     #[schema(value_type = Option<Object>, example = json!({"corpus": "hamlet", "year": {"gte": 1600, "lt": 1610}}))]
     filter: Option<serde_json::Value>,
+    /// A column of the table (any type) whose values split the counts into
+    /// groups, its null rows a group of their own; each run then keeps every
+    /// group's counts as well as all rows' (`GET /runs/{id}/groups`,
+    /// `?group=` on the results). The native executor only.
+    #[schema(example = "corpus")]
+    group_by: Option<String>,
 }
 
 /// The body of `PATCH`: a JSON merge patch (RFC 7396) of the definition. Only
@@ -69,6 +75,8 @@ pub struct WorkloadPatch {
     /// conditions on one column, `{"filter": null}` the whole filter.
     #[schema(value_type = Option<Object>)]
     filter: Option<serde_json::Value>,
+    /// A column to count per group of; `null` counts the rows together.
+    group_by: Option<String>,
 }
 
 /// A 422 answer: each problem with its location.

@@ -248,6 +248,7 @@ mod tests {
                         for (offset, limit) in [(0, 10), (5, 7), (0, 1_000), (290, 20)] {
                             let query = CompareQuery {
                                 q: q.map(String::from),
+                                group: Default::default(),
                                 kind,
                                 order,
                                 offset,

@@ -23,14 +23,14 @@ use tokio::task::JoinHandle;
 
 use super::EventBus;
 use super::job::Job;
-use super::results::INLINE_WORDS;
+use super::results::{GroupWords, INLINE_WORDS};
 use super::spark::{SparkCount, SparkError, Update};
 use super::store::{
     Heartbeat, LogRow, NewResults, Outcome, ProgressRow, RunRow, TimingsRow, secs_between,
 };
 use crate::catalog;
 use crate::service::{ReadLease, TallyService};
-use crate::tables::scan::check_column;
+use crate::tables::scan::{Grouping, check_column};
 
 /// How often a running run's lease is renewed and its progress saved.
 pub const HEARTBEAT: Duration = Duration::from_secs(1);
@@ -400,6 +400,7 @@ async fn count_and_store(
     };
 
     let store_started = Instant::now();
+    let Counted { result, groups } = result;
     let words = result.words;
     let stats = result.stats;
     // The final progress holds every word counted, whatever the executor
@@ -411,14 +412,23 @@ async fn count_and_store(
         thousands(stats.total_words),
         thousands(stats.distinct_words)
     )));
-    // A small result is stored with the outcome, in the database.
-    let (results, stem) = if words.len() <= INLINE_WORDS {
+    if let Some(groups) = &groups {
+        log.push(LogRow::now(format!(
+            "{} groups by {}",
+            thousands(groups.len() as u64),
+            run.group_by.as_deref().unwrap_or_default()
+        )));
+    }
+    // A small result is stored with the outcome, in the database; a grouped
+    // one always in files (which know its groups).
+    let (results, stem) = if words.len() <= INLINE_WORDS && groups.is_none() {
         (NewResults::Inline(words), None)
     } else {
         // Named per attempt: an attempt that lost its lease (and is still
         // writing) can never overwrite, or delete, the files of the one that won.
         let stem = format!("run-{id}-{}", uuid::Uuid::now_v7().simple());
-        if let Err(e) = service.write_results(&stem, words).await {
+        let groups = groups.unwrap_or_default();
+        if let Err(e) = service.write_results(&stem, words, groups).await {
             return (
                 Outcome::Failed(format!("cannot store the results: {e}")),
                 progress,
@@ -454,8 +464,15 @@ enum CountFailure {
     Spark(#[from] SparkError),
 }
 
+/// What a count found: the counts of every row together and, for a run
+/// counted per group, each group's.
+struct Counted {
+    result: CountResult,
+    groups: Option<Vec<GroupWords>>,
+}
+
 /// A count under way on one executor, and the lease on the table it reads.
-type Started = (JoinHandle<Result<CountResult, CountFailure>>, ReadLease);
+type Started = (JoinHandle<Result<Counted, CountFailure>>, ReadLease);
 
 /// Where a count's progress goes: the run's latest (saved by the heartbeat)
 /// and the live events.
@@ -515,8 +532,19 @@ async fn start_native(
         .settings
         .read_rate
         .map(|rate| Pace::new(rate, token.clone()));
+    let grouping = job.group_by.as_ref().map(|column| Grouping {
+        column: column.clone(),
+        max_groups: queue.settings.max_groups,
+    });
     let (scan, table_lease) = service
-        .open_scan(reference, run.id(), &run.src_column_name, &job.filter, pace)
+        .open_scan(
+            reference,
+            run.id(),
+            &run.src_column_name,
+            &job.filter,
+            grouping,
+            pace,
+        )
         .await
         .map_err(|e| start_failure(&e))?;
     let rows = scan.rows();
@@ -547,8 +575,23 @@ async fn start_native(
     let counting = tokio::task::spawn_blocking(move || {
         let mut session = engine.session(&control);
         session.expect_values(Some(rows));
+        let labels = scan.group_labels();
         session.add_batches(scan)?;
-        let counted = session.finish()?;
+        let counted = match labels {
+            None => Counted {
+                result: session.finish()?,
+                groups: None,
+            },
+            Some(labels) => {
+                let grouped = session.finish_grouped()?;
+                let labels =
+                    std::mem::take(&mut *labels.lock().unwrap_or_else(PoisonError::into_inner));
+                Counted {
+                    result: grouped.all,
+                    groups: Some(GroupWords::labelled(grouped.groups, labels.into_labels())),
+                }
+            }
+        };
         if let Some(kept) = kept {
             let kept = kept.load(std::sync::atomic::Ordering::Relaxed);
             push(
@@ -633,7 +676,10 @@ async fn start_spark(
                 }
             })
             .await?;
-        Ok(counted)
+        Ok(Counted {
+            result: counted,
+            groups: None,
+        })
     });
     Ok((counting, table_lease))
 }

@@ -22,6 +22,8 @@ pub struct Job {
     /// The rows to count (checked against the table when the scan opens:
     /// the table may have changed since the run was queued).
     pub filter: RowFilter,
+    /// The column counted per group of, if any (checked when the scan opens).
+    pub group_by: Option<String>,
 }
 
 impl Job {
@@ -50,11 +52,18 @@ impl Job {
                 "the spark executor counts every row, and this run has a row filter".into(),
             );
         }
+        if executor == Executor::Spark && run.group_by.is_some() {
+            return Err(
+                "the spark executor counts every row together, and this run counts per group"
+                    .into(),
+            );
+        }
         Ok(Self {
             kind,
             options,
             executor,
             filter,
+            group_by: run.group_by.clone(),
         })
     }
 }
@@ -80,6 +89,7 @@ mod tests {
             },
             executor,
             filter: RowFilter::default(),
+            group_by: None,
             status: WorkloadStatus::Queued,
             created_at: String::new(),
             updated_at: String::new(),
@@ -145,5 +155,21 @@ mod tests {
         run.executor = "spark".into();
         let err = Job::of(&run).expect_err("spark filters");
         assert!(err.contains("every row"), "{err}");
+    }
+
+    #[test]
+    fn a_run_keeps_its_grouping_and_spark_refuses_one() {
+        let mut grouped = workload(WorkloadType::Ngram, Some(2), Executor::Native);
+        grouped.group_by = Some("corpus".into());
+        let mut run = run_of(&grouped);
+        assert_eq!(
+            Job::of(&run).expect("job").group_by.as_deref(),
+            Some("corpus")
+        );
+        run.executor = "spark".into();
+        run.workload_type = "wordcount".into();
+        run.options = "{}".into();
+        let err = Job::of(&run).expect_err("spark groups");
+        assert!(err.contains("per group"), "{err}");
     }
 }

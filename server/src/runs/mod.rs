@@ -26,6 +26,8 @@ pub struct DispatchSettings {
     pub run_timeout: Option<Duration>,
     /// The most bytes of text a run reads per second (no limit when absent).
     pub read_rate: Option<NonZeroU64>,
+    /// The most groups a grouped run may meet (`--max-groups`).
+    pub max_groups: u32,
     /// How long a claimed run stays claimed without a heartbeat.
     pub lease: Duration,
     /// Which finished runs are kept.
@@ -66,6 +68,7 @@ impl Default for DispatchSettings {
             workers: 1,
             run_timeout: None,
             read_rate: None,
+            max_groups: 10_000,
             lease: Duration::from_secs(15),
             retention: Retention::default(),
             spark: None,

@@ -17,6 +17,12 @@
 //! either order reads the one or two row groups it covers. The word file carries
 //! the first word of each row group in its key-value metadata (the fences), so a
 //! prefix or an exact word is found by reading two row groups at most.
+//!
+//! A run counted per group of a column has one pair of files too: the rows
+//! of all groups together first, then each group's rows in turn (in both
+//! files, each segment in that file's order). The groups, their totals and
+//! so where each segment starts are in both files' key-value metadata; a
+//! query reads within its segment as it would read a whole file.
 
 use std::collections::BinaryHeap;
 use std::fs::{self, File};
@@ -34,14 +40,15 @@ use parquet::arrow::arrow_reader::{ParquetRecordBatchReaderBuilder, RowSelection
 use parquet::basic::Compression;
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
-use tally_app::run::{WordCountRow, WordOrder};
-use tally_engine::WordCount;
+use tally_app::run::{GroupPick, RunGroup, WordCountRow, WordOrder};
+use tally_engine::{GroupCounts, WordCount};
 
 /// Rows per row group: a page never decodes more than two groups.
 pub const GROUP_ROWS: usize = 16 * 1024;
 /// The most distinct words a run keeps in the database rather than in files.
 pub const INLINE_WORDS: usize = 1024;
 const FENCES_KEY: &str = "tally.fences";
+const GROUPS_KEY: &str = "tally.groups";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ResultsError {
@@ -53,11 +60,65 @@ pub enum ResultsError {
     Arrow(#[from] arrow_schema::ArrowError),
     #[error("results file {0} is damaged: {1}")]
     Damaged(String, String),
+    /// The query picked a group the run does not have.
+    #[error("{0}")]
+    NoSuchGroup(String),
+}
+
+/// One group's counts, as a grouped run stores them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupWords {
+    /// The group column's value as text (`None`: null).
+    pub group: Option<String>,
+    pub total_words: u64,
+    /// Most frequent first, ties by word.
+    pub words: Vec<WordCount>,
+}
+
+impl GroupWords {
+    /// The engine's groups named by `labels` (a group's id is its index), in
+    /// the order of their values, null last. Ids past the labels (the
+    /// engine's group 0 of a scan that met no row) hold no words and go.
+    pub fn labelled(groups: Vec<GroupCounts>, labels: Vec<Option<String>>) -> Vec<Self> {
+        let mut labels: Vec<Option<Option<String>>> = labels.into_iter().map(Some).collect();
+        let mut named: Vec<Self> = groups
+            .into_iter()
+            .filter_map(|g| {
+                let group = labels.get_mut(g.group as usize)?.take()?;
+                Some(Self {
+                    group,
+                    total_words: g.total_words,
+                    words: g.words,
+                })
+            })
+            .collect();
+        // A group whose rows held no word is still a group.
+        named.extend(labels.into_iter().flatten().map(|group| Self {
+            group,
+            total_words: 0,
+            words: Vec::new(),
+        }));
+        named.sort_by(|a, b| match (&a.group, &b.group) {
+            (Some(a), Some(b)) => a.cmp(b),
+            (a, b) => b.is_some().cmp(&a.is_some()),
+        });
+        named
+    }
+
+    fn summary(&self) -> RunGroup {
+        RunGroup {
+            group: self.group.clone(),
+            total_words: self.total_words,
+            distinct_words: self.words.len() as u64,
+        }
+    }
 }
 
 /// What a results query asks for.
 #[derive(Debug, Clone, Default)]
 pub struct ResultQuery {
+    /// Every group together, or one group of a grouped run.
+    pub group: GroupPick,
     pub order: WordOrder,
     /// Only words starting with this.
     pub prefix: Option<String>,
@@ -97,10 +158,16 @@ impl ResultStore {
 
     /// Writes both files for `stem` (durably: fsync, rename, fsync of the
     /// directory) and returns the bytes written. `words` is in count order, as
-    /// the engine returns it. On any failure (a full disk) nothing of `stem`
-    /// is left behind, finished or `.tmp`.
-    pub fn write(&self, stem: &str, words: &[WordCount]) -> Result<u64, ResultsError> {
-        let written = self.write_both(stem, words);
+    /// the engine returns it; a grouped run adds its `groups`, each in count
+    /// order too. On any failure (a full disk) nothing of `stem` is left
+    /// behind, finished or `.tmp`.
+    pub fn write(
+        &self,
+        stem: &str,
+        words: &[WordCount],
+        groups: &[GroupWords],
+    ) -> Result<u64, ResultsError> {
+        let written = self.write_both(stem, words, groups);
         if written.is_err() {
             for order in [WordOrder::Count, WordOrder::Word] {
                 let path = self.path(stem, order);
@@ -111,19 +178,45 @@ impl ResultStore {
         written
     }
 
-    fn write_both(&self, stem: &str, words: &[WordCount]) -> Result<u64, ResultsError> {
+    fn write_both(
+        &self,
+        stem: &str,
+        words: &[WordCount],
+        groups: &[GroupWords],
+    ) -> Result<u64, ResultsError> {
+        let summaries: Vec<RunGroup> = groups.iter().map(GroupWords::summary).collect();
+        let summaries = (!groups.is_empty())
+            .then(|| serde_json::to_string(&summaries))
+            .transpose()
+            .map_err(|e| ResultsError::Damaged(stem.into(), e.to_string()))?;
+        let segments: Vec<&[WordCount]> = std::iter::once(words)
+            .chain(groups.iter().map(|g| g.words.as_slice()))
+            .collect();
+        let rows = segments.iter().map(|s| s.len()).sum();
         let by_count_path = self.path(stem, WordOrder::Count);
-        let write_by_count = || write_file(&by_count_path, words.iter(), words.len(), None);
-        let (by_count, by_word) = if words.len() <= GROUP_ROWS {
+        let write_by_count = || {
+            let mut metadata = Vec::new();
+            if let Some(summaries) = &summaries {
+                metadata.push(KeyValue::new(GROUPS_KEY.into(), summaries.clone()));
+            }
+            write_file(
+                &by_count_path,
+                segments.iter().flat_map(|s| s.iter()),
+                rows,
+                metadata,
+            )
+        };
+        let write_by_word = || self.write_by_word(stem, &segments, rows, summaries.as_deref());
+        let (by_count, by_word) = if rows <= GROUP_ROWS {
             // One row group each: a thread of its own would cost more than it saves.
-            (write_by_count(), self.write_by_word(stem, words))
+            (write_by_count(), write_by_word())
         } else {
             // The two files are independent: the count-ordered one is written on
             // a thread of its own while the words are sorted and the other is
             // written (the store time of a 1 GB run fell from 0.35 s to 0.2 s).
             std::thread::scope(|scope| {
                 let by_count = scope.spawn(write_by_count);
-                let by_word = self.write_by_word(stem, words);
+                let by_word = write_by_word();
                 let by_count = by_count.join().unwrap_or_else(|_| {
                     Err(io::Error::other("the results writer thread panicked").into())
                 });
@@ -135,9 +228,21 @@ impl ResultStore {
         Ok(bytes)
     }
 
-    fn write_by_word(&self, stem: &str, words: &[WordCount]) -> Result<u64, ResultsError> {
-        let mut by_word: Vec<&WordCount> = words.iter().collect();
-        by_word.sort_unstable_by(|a, b| a.word.cmp(&b.word));
+    /// The word-ordered file: each segment sorted by word, the first word of
+    /// each row group as its fences.
+    fn write_by_word(
+        &self,
+        stem: &str,
+        segments: &[&[WordCount]],
+        rows: usize,
+        groups: Option<&str>,
+    ) -> Result<u64, ResultsError> {
+        let mut by_word: Vec<&WordCount> = Vec::with_capacity(rows);
+        for segment in segments {
+            let start = by_word.len();
+            by_word.extend(segment.iter());
+            by_word[start..].sort_unstable_by(|a, b| a.word.cmp(&b.word));
+        }
         let fences: Vec<&str> = by_word
             .iter()
             .step_by(GROUP_ROWS)
@@ -145,11 +250,15 @@ impl ResultStore {
             .collect();
         let fences = serde_json::to_string(&fences)
             .map_err(|e| ResultsError::Damaged(stem.into(), e.to_string()))?;
+        let mut metadata = vec![KeyValue::new(FENCES_KEY.into(), fences)];
+        if let Some(groups) = groups {
+            metadata.push(KeyValue::new(GROUPS_KEY.into(), groups.to_string()));
+        }
         write_file(
             &self.path(stem, WordOrder::Word),
             by_word.into_iter(),
-            words.len(),
-            Some(fences),
+            rows,
+            metadata,
         )
     }
 
@@ -192,16 +301,17 @@ impl ResultStore {
         };
         let Some((key, exact)) = filter else {
             let file = ResultFile::open(&self.path(stem, q.order))?;
-            let total = file.rows;
-            let start = offset.min(total);
-            let rows = file.read(start..start.saturating_add(limit).min(total))?;
+            let segment = file.segment(&q.group)?;
+            let start = segment.start.saturating_add(offset).min(segment.end);
+            let rows = file.read(start..start.saturating_add(limit).min(segment.end))?;
             return Ok(ResultPage {
-                total: total as u64,
+                total: segment.len() as u64,
                 rows,
             });
         };
         let file = ResultFile::open(&self.path(stem, WordOrder::Word))?;
-        let range = file.matching(key, exact)?;
+        let segment = file.segment(&q.group)?;
+        let range = file.matching(segment, key, exact)?;
         let total = range.len();
         let rows = match q.order {
             WordOrder::Word => {
@@ -243,36 +353,85 @@ impl ResultStore {
         })
     }
 
-    /// Every row in count order, a row group at a time (for CSV downloads).
-    fn groups(&self, stem: &str) -> Result<Groups, ResultsError> {
-        Ok(Groups::File {
-            file: ResultFile::open(&self.path(stem, WordOrder::Count))?,
-            next: 0,
+    /// The rows of `pick` in count order, a row group at a time (for CSV
+    /// downloads); of a grouped run, every group's rows by group unless one
+    /// group is picked.
+    fn chunks(&self, stem: &str, pick: &GroupPick) -> Result<Chunks, ResultsError> {
+        let file = ResultFile::open(&self.path(stem, WordOrder::Count))?;
+        let segments = match pick {
+            GroupPick::One(wanted) => vec![(Some(wanted.clone()), file.segment(pick)?)],
+            GroupPick::All if file.groups.is_empty() => vec![(None, 0..file.rows)],
+            GroupPick::All => file
+                .groups
+                .iter()
+                .map(|(group, range)| (Some(group.group.clone()), range.clone()))
+                .collect(),
+        };
+        Ok(Chunks::File {
+            grouped: !file.groups.is_empty(),
+            file,
+            segments: segments.into(),
         })
     }
+
+    /// The groups of a grouped run (none for a run counted whole).
+    fn group_list(&self, stem: &str) -> Result<Vec<RunGroup>, ResultsError> {
+        let file = ResultFile::open(&self.path(stem, WordOrder::Count))?;
+        Ok(file.groups.into_iter().map(|(group, _)| group).collect())
+    }
+}
+
+/// Rows of one group (or of a run counted whole) read together.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chunk {
+    /// The group's value (`Some(None)`: the group of nulls); `None` for a
+    /// run counted whole.
+    pub group: Option<Option<String>>,
+    pub rows: Vec<WordCountRow>,
 }
 
 /// A run's rows in count order, read one row group per call: the caller
 /// decides when to read the next (a download reads it when the client has
 /// taken the last), so no thread waits on a slow client.
-pub enum Groups {
-    File { file: ResultFile, next: usize },
+pub enum Chunks {
+    File {
+        file: ResultFile,
+        grouped: bool,
+        /// The segments still to read, each with its group's value.
+        segments: std::collections::VecDeque<(Option<Option<String>>, Range<usize>)>,
+    },
     Rows(Option<Vec<WordCountRow>>),
 }
 
-impl Groups {
-    /// The next group, or `None` after the last. Blocks (reads the file).
-    pub fn next_group(&mut self) -> Result<Option<Vec<WordCountRow>>, ResultsError> {
+impl Chunks {
+    /// Whether the rows come by group (a CSV download then has a group column).
+    pub fn grouped(&self) -> bool {
+        matches!(self, Self::File { grouped: true, .. })
+    }
+
+    /// The next rows, at most a row group of one segment, or `None` after
+    /// the last. Blocks (reads the file).
+    pub fn next_chunk(&mut self) -> Result<Option<Chunk>, ResultsError> {
         match self {
-            Self::File { file, next } => {
-                if *next + 1 >= file.group_starts.len() {
-                    return Ok(None);
+            Self::File { file, segments, .. } => {
+                while let Some((group, range)) = segments.front_mut() {
+                    if range.start >= range.end {
+                        segments.pop_front();
+                        continue;
+                    }
+                    // Up to the end of the row group the segment's next row is in.
+                    let group_end = file.group_starts[file.group_of(range.start) + 1];
+                    let end = group_end.min(range.end);
+                    let rows = file.read(range.start..end)?;
+                    range.start = end;
+                    return Ok(Some(Chunk {
+                        group: group.clone(),
+                        rows,
+                    }));
                 }
-                let rows = file.read(file.group_starts[*next]..file.group_starts[*next + 1])?;
-                *next += 1;
-                Ok(Some(rows))
+                Ok(None)
             }
-            Self::Rows(rows) => Ok(rows.take()),
+            Self::Rows(rows) => Ok(rows.take().map(|rows| Chunk { group: None, rows })),
         }
     }
 }
@@ -325,6 +484,9 @@ impl ResultSource {
             Self::Files { store, stem } => return store.query(stem, q),
             Self::Rows(rows) => rows,
         };
+        if q.group != GroupPick::All {
+            return Err(no_groups());
+        }
         let mut matching: Vec<&WordCountRow> = match (&q.word, &q.prefix) {
             (Some(word), _) => rows.iter().filter(|r| r.word == *word).collect(),
             (None, Some(prefix)) => rows
@@ -349,13 +511,15 @@ impl ResultSource {
         })
     }
 
-    /// Every row, sorted by word (for comparisons). Blocks (reads the file).
-    pub fn by_word(self) -> Result<Vec<WordCountRow>, ResultsError> {
+    /// Every row of `pick`, sorted by word (for comparisons). Blocks (reads
+    /// the file).
+    pub fn by_word(self, pick: &GroupPick) -> Result<Vec<WordCountRow>, ResultsError> {
         match self {
             Self::Files { store, stem } => {
                 let file = ResultFile::open(&store.path(&stem, WordOrder::Word))?;
-                file.read(0..file.rows)
+                file.read(file.segment(pick)?)
             }
+            Self::Rows(_) if *pick != GroupPick::All => Err(no_groups()),
             Self::Rows(mut rows) => {
                 rows.sort_unstable_by(|a, b| a.word.cmp(&b.word));
                 Ok(rows)
@@ -363,14 +527,27 @@ impl ResultSource {
         }
     }
 
-    /// Every row in count order, a row group at a time (for downloads).
-    /// Blocks (opens the file).
-    pub fn groups(self) -> Result<Groups, ResultsError> {
+    /// The rows of `pick` in count order, a row group at a time (for
+    /// downloads). Blocks (opens the file).
+    pub fn chunks(self, pick: &GroupPick) -> Result<Chunks, ResultsError> {
         match self {
-            Self::Files { store, stem } => store.groups(&stem),
-            Self::Rows(rows) => Ok(Groups::Rows(Some(rows))),
+            Self::Files { store, stem } => store.chunks(&stem, pick),
+            Self::Rows(_) if *pick != GroupPick::All => Err(no_groups()),
+            Self::Rows(rows) => Ok(Chunks::Rows(Some(rows))),
         }
     }
+
+    /// The run's groups (none for a run counted whole). Blocks (opens the file).
+    pub fn group_list(&self) -> Result<Vec<RunGroup>, ResultsError> {
+        match self {
+            Self::Files { store, stem } => store.group_list(stem),
+            Self::Rows(_) => Ok(Vec::new()),
+        }
+    }
+}
+
+fn no_groups() -> ResultsError {
+    ResultsError::NoSuchGroup("the run counted its rows together: it has no groups".into())
 }
 
 fn schema() -> SchemaRef {
@@ -384,15 +561,15 @@ fn write_file<'a>(
     path: &Path,
     words: impl Iterator<Item = &'a WordCount>,
     len: usize,
-    fences: Option<String>,
+    metadata: Vec<KeyValue>,
 ) -> Result<u64, ResultsError> {
     let tmp = path.with_extension("parquet.tmp");
     let file = File::create(&tmp)?;
     let mut props = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
         .set_max_row_group_row_count(Some(GROUP_ROWS));
-    if let Some(fences) = fences {
-        props = props.set_key_value_metadata(Some(vec![KeyValue::new(FENCES_KEY.into(), fences)]));
+    if !metadata.is_empty() {
+        props = props.set_key_value_metadata(Some(metadata));
     }
     let schema = schema();
     let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(props.build()))?;
@@ -426,6 +603,9 @@ pub struct ResultFile {
     /// The first row of each group, and the total at the end.
     group_starts: Vec<usize>,
     fences: Vec<String>,
+    /// A grouped run's groups and the rows of each (after the rows of all
+    /// groups together, which start the file).
+    groups: Vec<(RunGroup, Range<usize>)>,
 }
 
 impl ResultFile {
@@ -437,21 +617,69 @@ impl ResultFile {
             let last = group_starts.last().copied().unwrap_or(0);
             group_starts.push(last + usize::try_from(group.num_rows()).unwrap_or(0));
         }
-        let fences = meta
-            .file_metadata()
-            .key_value_metadata()
-            .and_then(|kv| kv.iter().find(|k| k.key == FENCES_KEY))
-            .and_then(|k| k.value.as_deref())
-            .map(serde_json::from_str::<Vec<String>>)
+        let damaged = |why: String| ResultsError::Damaged(path.display().to_string(), why);
+        let metadata = |key: &str| {
+            meta.file_metadata()
+                .key_value_metadata()
+                .and_then(|kv| kv.iter().find(|k| k.key == key))
+                .and_then(|k| k.value.clone())
+        };
+        let fences = metadata(FENCES_KEY)
+            .map(|json| serde_json::from_str::<Vec<String>>(&json))
             .transpose()
-            .map_err(|e| ResultsError::Damaged(path.display().to_string(), e.to_string()))?
+            .map_err(|e| damaged(e.to_string()))?
             .unwrap_or_default();
+        let summaries = metadata(GROUPS_KEY)
+            .map(|json| serde_json::from_str::<Vec<RunGroup>>(&json))
+            .transpose()
+            .map_err(|e| damaged(e.to_string()))?
+            .unwrap_or_default();
+        let rows = group_starts.last().copied().unwrap_or(0);
+        // The groups' rows are the file's last ones, in their order.
+        let grouped_rows = summaries.iter().try_fold(0_usize, |sum, g| {
+            sum.checked_add(usize::try_from(g.distinct_words).ok()?)
+        });
+        let mut start = grouped_rows
+            .and_then(|n| rows.checked_sub(n))
+            .ok_or_else(|| damaged("its groups hold more rows than the file".into()))?;
+        let groups = summaries
+            .into_iter()
+            .map(|g| {
+                let end = start + g.distinct_words as usize;
+                let range = start..end;
+                start = end;
+                (g, range)
+            })
+            .collect();
         Ok(Self {
             path: path.to_path_buf(),
-            rows: group_starts.last().copied().unwrap_or(0),
+            rows,
             group_starts,
             fences,
+            groups,
         })
+    }
+
+    /// The rows of `pick`: the rows of all groups together (the whole file
+    /// of a run counted whole), or of one group.
+    fn segment(&self, pick: &GroupPick) -> Result<Range<usize>, ResultsError> {
+        let all = 0..self.groups.first().map_or(self.rows, |(_, r)| r.start);
+        let GroupPick::One(wanted) = pick else {
+            return Ok(all);
+        };
+        if self.groups.is_empty() {
+            return Err(no_groups());
+        }
+        self.groups
+            .iter()
+            .find(|(g, _)| g.group == *wanted)
+            .map(|(_, range)| range.clone())
+            .ok_or_else(|| {
+                ResultsError::NoSuchGroup(match wanted {
+                    Some(value) => format!("the run has no group '{value}'"),
+                    None => "the run has no group of nulls".into(),
+                })
+            })
     }
 
     /// Rows `range` (in file order), decoding only the groups that hold them.
@@ -492,11 +720,16 @@ impl ResultFile {
             .saturating_sub(1)
     }
 
-    /// The rows of a word-ordered file whose word is `key` (`exact`) or starts
-    /// with it.
-    fn matching(&self, key: &str, exact: bool) -> Result<Range<usize>, ResultsError> {
-        let start = self.first_where(|w| w >= key)?;
-        let end = self.first_where(|w| {
+    /// The rows of `segment` of a word-ordered file whose word is `key`
+    /// (`exact`) or starts with it.
+    fn matching(
+        &self,
+        segment: Range<usize>,
+        key: &str,
+        exact: bool,
+    ) -> Result<Range<usize>, ResultsError> {
+        let start = self.first_where(segment.clone(), |w| w >= key)?;
+        let end = self.first_where(segment, |w| {
             if exact {
                 w > key
             } else {
@@ -506,17 +739,26 @@ impl ResultFile {
         Ok(start..end.max(start))
     }
 
-    /// The first row whose word satisfies `pred`, a predicate that is false and
-    /// then true along the sorted words.
-    fn first_where(&self, pred: impl Fn(&str) -> bool) -> Result<usize, ResultsError> {
-        // The group the boundary falls in is the one before the first group
-        // whose first word satisfies the predicate.
-        let after = self.fences.partition_point(|f| !pred(f));
-        if after == 0 {
-            return Ok(0);
+    /// The first row of `segment` whose word satisfies `pred`, a predicate
+    /// that is false and then true along the segment's sorted words
+    /// (`segment.end` when none does).
+    fn first_where(
+        &self,
+        segment: Range<usize>,
+        pred: impl Fn(&str) -> bool,
+    ) -> Result<usize, ResultsError> {
+        if segment.is_empty() {
+            return Ok(segment.start);
         }
-        let group = after - 1;
-        let (start, end) = (self.group_starts[group], self.group_starts[group + 1]);
+        // The row groups the segment covers; the fences of those that start
+        // inside it are words of the segment, in order. The boundary falls in
+        // the group before the first of them that satisfies the predicate.
+        let first = self.group_of(segment.start);
+        let last = self.group_of(segment.end - 1);
+        let inside = self.fences.get(first + 1..=last).unwrap_or_default();
+        let group = first + inside.partition_point(|f| !pred(f));
+        let start = self.group_starts[group].max(segment.start);
+        let end = self.group_starts[group + 1].min(segment.end);
         let rows = self.read(start..end)?;
         Ok(start + rows.partition_point(|r| !pred(&r.word)))
     }
@@ -553,7 +795,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = ResultStore::open(dir.path()).expect("open");
         let all = words(50_000);
-        store.write("run-1", &all).expect("write");
+        store.write("run-1", &all, &[]).expect("write");
         let mut by_word: Vec<&WordCount> = all.iter().collect();
         by_word.sort_by(|a, b| a.word.cmp(&b.word));
 
@@ -562,6 +804,7 @@ mod tests {
                 .query(
                     "run-1",
                     &ResultQuery {
+                        group: GroupPick::All,
                         order,
                         prefix: prefix.map(String::from),
                         word: word.map(String::from),
@@ -620,7 +863,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = Arc::new(ResultStore::open(dir.path()).expect("open"));
         let all = words(3_000);
-        store.write("run-1", &all).expect("write");
+        store.write("run-1", &all, &[]).expect("write");
         let files = ResultSource::Files {
             store,
             stem: "run-1".into(),
@@ -637,6 +880,7 @@ mod tests {
             ] {
                 for (offset, limit) in [(0, 10), (7, 25), (2_990, 50), (5_000, 10)] {
                     let q = ResultQuery {
+                        group: GroupPick::All,
                         order,
                         prefix: prefix.map(String::from),
                         word: word.map(String::from),
@@ -653,9 +897,11 @@ mod tests {
         }
         let collect = |source: ResultSource| {
             let mut got = Vec::new();
-            let mut groups = source.groups().expect("open");
-            while let Some(rows) = groups.next_group().expect("read") {
-                got.extend(rows);
+            let mut chunks = source.chunks(&GroupPick::All).expect("open");
+            assert!(!chunks.grouped());
+            while let Some(chunk) = chunks.next_chunk().expect("read") {
+                assert_eq!(chunk.group, None);
+                got.extend(chunk.rows);
             }
             got
         };
@@ -667,7 +913,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = Arc::new(ResultStore::open(dir.path()).expect("open"));
         let all = words(GROUP_ROWS + 100);
-        store.write("run-1", &all).expect("write");
+        store.write("run-1", &all, &[]).expect("write");
         let mut expected = rows(&all.iter().collect::<Vec<_>>());
         let in_rows = ResultSource::Rows(expected.clone());
         expected.sort_by(|a, b| a.word.cmp(&b.word));
@@ -675,16 +921,195 @@ mod tests {
             store,
             stem: "run-1".into(),
         };
-        assert_eq!(files.by_word().expect("files"), expected);
-        assert_eq!(in_rows.by_word().expect("rows"), expected);
+        assert_eq!(files.by_word(&GroupPick::All).expect("files"), expected);
+        assert_eq!(in_rows.by_word(&GroupPick::All).expect("rows"), expected);
+    }
+
+    /// Words of one group: `n` words whose names and counts depend on the
+    /// group, so that groups differ and overlap.
+    fn group_words(group: usize, n: usize) -> Vec<WordCount> {
+        let mut words: Vec<WordCount> = (0..n)
+            .map(|i| WordCount {
+                word: format!("w{:06}", (i * 31 + group * 7) % (n * 2)),
+                count: ((i * (group + 3)) % 50) as u64 + 1,
+            })
+            .collect();
+        words.sort_by(|a, b| a.word.cmp(&b.word));
+        words.dedup_by(|a, b| a.word == b.word);
+        words.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.word.cmp(&b.word)));
+        words
+    }
+
+    #[test]
+    fn each_group_of_a_grouped_run_answers_as_a_run_of_its_own() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Arc::new(ResultStore::open(dir.path()).expect("open"));
+        // Groups across row-group boundaries, an empty one and the nulls.
+        let groups: Vec<GroupWords> = [
+            (Some("a"), 10),
+            (Some("b"), GROUP_ROWS + 300),
+            (Some("c"), 0),
+            (Some("d"), 2 * GROUP_ROWS + 7),
+            (None, 25),
+        ]
+        .into_iter()
+        .enumerate()
+        .map(|(i, (group, n))| {
+            let words = group_words(i, n);
+            GroupWords {
+                group: group.map(str::to_string),
+                total_words: words.iter().map(|w| w.count).sum(),
+                words,
+            }
+        })
+        .collect();
+        let all = words(GROUP_ROWS + 50);
+        store.write("run-1", &all, &groups).expect("write");
+        let files = ResultSource::Files {
+            store: store.clone(),
+            stem: "run-1".into(),
+        };
+        let listed = files.group_list().expect("groups");
+        assert_eq!(
+            listed,
+            groups.iter().map(GroupWords::summary).collect::<Vec<_>>()
+        );
+        // All groups together are the run's own counts.
+        let whole = ResultSource::Rows(rows(&all.iter().collect::<Vec<_>>()));
+        let q =
+            |group: GroupPick, order, prefix: Option<&str>, word: Option<&str>, offset, limit| {
+                ResultQuery {
+                    group,
+                    order,
+                    prefix: prefix.map(String::from),
+                    word: word.map(String::from),
+                    offset,
+                    limit,
+                }
+            };
+        for order in [WordOrder::Count, WordOrder::Word] {
+            let query = q(GroupPick::All, order, Some("w01"), None, 5, 40);
+            assert_eq!(
+                files.query(&query).expect("files"),
+                whole.query(&query).expect("rows")
+            );
+        }
+        for g in &groups {
+            let own = ResultSource::Rows(rows(&g.words.iter().collect::<Vec<_>>()));
+            let pick = GroupPick::One(g.group.clone());
+            for order in [WordOrder::Count, WordOrder::Word] {
+                for (prefix, word) in [
+                    (None, None),
+                    (Some("w0"), None),
+                    (Some("w001"), None),
+                    (Some("w0000"), None),
+                    (Some("x"), None),
+                    (None, Some("w000062")),
+                ] {
+                    for (offset, limit) in [(0, 10), (3, 100), (GROUP_ROWS as u64 - 4, 9)] {
+                        let mut grouped = q(pick.clone(), order, prefix, word, offset, limit);
+                        let got = files.query(&grouped).expect("files");
+                        grouped.group = GroupPick::All;
+                        assert_eq!(
+                            got,
+                            own.query(&grouped).expect("rows"),
+                            "{:?} {grouped:?}",
+                            g.group
+                        );
+                    }
+                }
+            }
+            let mut by_word = rows(&g.words.iter().collect::<Vec<_>>());
+            by_word.sort_by(|a, b| a.word.cmp(&b.word));
+            let source = ResultSource::Files {
+                store: store.clone(),
+                stem: "run-1".into(),
+            };
+            assert_eq!(source.by_word(&pick).expect("by word"), by_word);
+        }
+        // A download of all groups: each group's rows in count order, by group.
+        let mut chunks = ResultSource::Files {
+            store: store.clone(),
+            stem: "run-1".into(),
+        }
+        .chunks(&GroupPick::All)
+        .expect("chunks");
+        assert!(chunks.grouped());
+        let mut got: Vec<(Option<String>, WordCountRow)> = Vec::new();
+        while let Some(chunk) = chunks.next_chunk().expect("read") {
+            let group = chunk.group.expect("grouped rows name their group");
+            got.extend(chunk.rows.into_iter().map(|r| (group.clone(), r)));
+        }
+        let want: Vec<(Option<String>, WordCountRow)> = groups
+            .iter()
+            .flat_map(|g| {
+                g.words.iter().map(|w| {
+                    (
+                        g.group.clone(),
+                        WordCountRow {
+                            word: w.word.clone(),
+                            count: w.count,
+                        },
+                    )
+                })
+            })
+            .collect();
+        assert_eq!(got, want);
+        // A group the run does not have, and groups of a run counted whole.
+        let missing = q(
+            GroupPick::One(Some("zz".into())),
+            WordOrder::Count,
+            None,
+            None,
+            0,
+            10,
+        );
+        assert!(
+            matches!(files.query(&missing), Err(ResultsError::NoSuchGroup(m)) if m.contains("'zz'"))
+        );
+        assert!(matches!(
+            whole.query(&missing),
+            Err(ResultsError::NoSuchGroup(_))
+        ));
+    }
+
+    #[test]
+    fn groups_are_named_and_ordered_by_value_with_nulls_last() {
+        let counts = |group: u32, total: u64| GroupCounts {
+            group,
+            words: if total == 0 {
+                Vec::new()
+            } else {
+                vec![WordCount {
+                    word: "w".into(),
+                    count: total,
+                }]
+            },
+            total_words: total,
+        };
+        // Group 3 met only rows without words: the engine may not list it.
+        let labelled = GroupWords::labelled(
+            vec![counts(0, 5), counts(1, 2), counts(2, 7)],
+            vec![Some("b".into()), None, Some("a".into()), Some("c".into())],
+        );
+        let names: Vec<(Option<&str>, u64)> = labelled
+            .iter()
+            .map(|g| (g.group.as_deref(), g.total_words))
+            .collect();
+        assert_eq!(
+            names,
+            vec![(Some("a"), 7), (Some("b"), 5), (Some("c"), 0), (None, 2)]
+        );
+        // A scan that met no row: the engine's lone group 0 has no label.
+        assert!(GroupWords::labelled(vec![counts(0, 0)], Vec::new()).is_empty());
     }
 
     #[test]
     fn empty_results_and_sweeping() {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = ResultStore::open(dir.path()).expect("open");
-        store.write("run-1", &[]).expect("write");
-        store.write("run-2", &words(10)).expect("write");
+        store.write("run-1", &[], &[]).expect("write");
+        store.write("run-2", &words(10), &[]).expect("write");
         let q = ResultQuery {
             limit: 10,
             ..Default::default()

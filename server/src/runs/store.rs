@@ -108,6 +108,8 @@ pub struct RunRow {
     pub workload_type: String,
     /// The row filter as JSON, when the workload had one (migration 11).
     pub filter: Option<String>,
+    /// The column counted per group of, if any (migration 12).
+    pub group_by: Option<String>,
     pub queued_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
@@ -146,6 +148,7 @@ impl RunRow {
                 .then(|| serde_json::to_string(&workload.filter))
                 .transpose()
                 .map_err(|e| DbError::Unexpected(e.to_string()))?,
+            group_by: workload.group_by.clone(),
             queued_at: now,
             started_at: None,
             finished_at: None,
@@ -285,6 +288,7 @@ impl RunRow {
             executor: self.executor().unwrap_or_default(),
             workload_type: self.workload_type().unwrap_or(WorkloadType::Wordcount),
             filter: self.filter().unwrap_or_default(),
+            group_by: self.group_by.clone(),
             queued_at: rfc3339_millis(self.queued_at),
             started_at: self.started_at.map(rfc3339_millis),
             finished_at: self.finished_at.map(rfc3339_millis),
@@ -1234,6 +1238,7 @@ mod tests {
             options: CountOptions::default(),
             executor: tally_app::workload::Executor::Native,
             filter: Default::default(),
+            group_by: None,
         }
     }
 

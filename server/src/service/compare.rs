@@ -2,6 +2,7 @@
 //! merged (on a blocking thread: it reads both results whole).
 
 use tally_app::compare::{ComparePage, CompareQuery, ComparedRun};
+use tally_app::run::GroupPick;
 use tally_app::workload::WorkloadType;
 
 use super::TallyService;
@@ -52,14 +53,16 @@ fn describe((kind, n): (WorkloadType, Option<usize>)) -> String {
 }
 
 impl TallyService {
-    /// Compares run `before` with run `after`: both must have succeeded (409
-    /// otherwise) and count the same kind of term, words or n-grams of the
-    /// same length (409 saying what each counts). Their options, tables and
+    /// Compares run `before` with run `after` (of one `group` of each, if
+    /// picked): both must have succeeded (409 otherwise), count the same kind
+    /// of term, words or n-grams of the same length, and be grouped by the
+    /// same column or neither (409 saying what each does). Their options, tables and
     /// workloads may differ: that is what a comparison is for.
     pub async fn compare_runs(
         &self,
         before: u64,
         after: u64,
+        group: &GroupPick,
     ) -> Result<RunComparison, ServiceError> {
         let before = self.runs.get(before).await?.ok_or_else(run_not_found)?;
         let after = self.runs.get(after).await?.ok_or_else(run_not_found)?;
@@ -77,15 +80,28 @@ impl TallyService {
                 describe(after_kind)
             )));
         }
+        if before.group_by != after.group_by {
+            let grouping = |run: &RunRow| match &run.group_by {
+                Some(column) => format!("counts per {column}"),
+                None => "counts its rows together".into(),
+            };
+            return Err(ServiceError::Conflict(format!(
+                "Run {} {} and run {} {}: only runs grouped alike compare",
+                before.id(),
+                grouping(&before),
+                after.id(),
+                grouping(&after)
+            )));
+        }
+        let group = group.clone();
         let comparison = tokio::task::spawn_blocking(move || {
             Ok::<_, crate::runs::results::ResultsError>(Comparison::merge(
-                before_source.by_word()?,
-                after_source.by_word()?,
+                before_source.by_word(&group)?,
+                after_source.by_word(&group)?,
             ))
         })
         .await
-        .map_err(ServiceError::internal)?
-        .map_err(ServiceError::internal)?;
+        .map_err(ServiceError::internal)??;
         Ok(RunComparison {
             before: self.compared_run(&before, before_kind.0).await?,
             after: self.compared_run(&after, after_kind.0).await?,

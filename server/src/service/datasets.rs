@@ -13,7 +13,7 @@ use crate::catalog::{CatalogError, NewTable, ReaderLease};
 use crate::error::ServiceError;
 use crate::tables::filter::resolve;
 use crate::tables::import::{self, ImportOptions, ImportSource};
-use crate::tables::scan::TableScan;
+use crate::tables::scan::{Grouping, TableScan};
 use crate::tables::{TableLease, preview};
 use tally_app::auth::Principal;
 use tally_app::workload::RowFilter;
@@ -274,13 +274,14 @@ impl TallyService {
         run: u64,
         column: &str,
         filter: &RowFilter,
+        grouping: Option<Grouping>,
         pace: Option<Pace>,
     ) -> Result<(TableScan, ReadLease), ServiceError> {
         let (path, info, lease) = self.lease_table(table, run).await?;
         let filter = resolve(filter, &info).map_err(ServiceError::Invalid)?;
         let column = column.to_string();
         let scan = tokio::task::spawn_blocking(move || {
-            TableScan::open(&path, &info, &column, &filter, pace)
+            TableScan::open(&path, &info, &column, &filter, grouping.as_ref(), pace)
         })
         .await
         .map_err(ServiceError::internal)??;

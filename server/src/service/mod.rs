@@ -379,6 +379,7 @@ impl AppService for TallyService {
         request: WordsRequest,
     ) -> Result<WordCountPage, AppError> {
         let query = ResultQuery {
+            group: request.group,
             order: request.order,
             prefix: Some(request.q).filter(|q| !q.is_empty()),
             word: None,
@@ -394,9 +395,20 @@ impl AppService for TallyService {
         after: u64,
         query: tally_app::compare::CompareQuery,
     ) -> Result<tally_app::compare::ComparePage, AppError> {
-        Ok(TallyService::compare_runs(self, before, after)
-            .await?
-            .page(&query))
+        Ok(
+            TallyService::compare_runs(self, before, after, &query.group)
+                .await?
+                .page(&query),
+        )
+    }
+
+    async fn run_groups(
+        &self,
+        run_id: u64,
+        offset: u64,
+        limit: u64,
+    ) -> Result<tally_app::run::RunGroupsPage, AppError> {
+        Ok(TallyService::run_groups(self, run_id, offset, limit).await?)
     }
 }
 

@@ -1,13 +1,15 @@
 //! Run operations: start, cancel, inspect, and read results.
 
-use tally_app::run::{Activity, Run, RunListing, RunState, ServerEvent, WordCountPage};
+use tally_app::run::{
+    Activity, Run, RunGroupsPage, RunListing, RunState, ServerEvent, WordCountPage,
+};
 use tally_app::run_list::{RunListPage, RunQuery};
 use tally_app::workload::{Workload, WorkloadStatus};
 use tally_engine::WordCount;
 
 use super::TallyService;
 use crate::error::ServiceError;
-use crate::runs::results::{ResultQuery, ResultSource, ResultsAt};
+use crate::runs::results::{GroupWords, ResultQuery, ResultSource, ResultsAt};
 use crate::runs::store::{RunFilter, RunRow, RunStore};
 use crate::runs::{EventBus, RunQueue, StreamSlots};
 use tally_app::auth::Principal;
@@ -228,8 +230,7 @@ impl TallyService {
         let (offset, limit) = (query.offset, query.limit);
         let page = tokio::task::spawn_blocking(move || source.query(&query))
             .await
-            .map_err(ServiceError::internal)?
-            .map_err(ServiceError::internal)?;
+            .map_err(ServiceError::internal)??;
         Ok(WordCountPage {
             run_id: run.id(),
             workload_id: run.workload_id(),
@@ -240,23 +241,57 @@ impl TallyService {
         })
     }
 
-    /// Writes a run's results files (on a blocking thread).
+    /// A page of a run's groups (none for a run counted whole), in the order
+    /// of their values, null last.
+    pub async fn run_groups(
+        &self,
+        run_id: u64,
+        offset: u64,
+        limit: u64,
+    ) -> Result<RunGroupsPage, ServiceError> {
+        let run = self.runs.get(run_id).await?.ok_or_else(run_not_found)?;
+        let Some(group_by) = run.group_by.clone() else {
+            return Err(ServiceError::NotFound(format!(
+                "Run {run_id} counted its rows together: it has no groups"
+            )));
+        };
+        let source = self.result_source(&run).await?;
+        let groups = tokio::task::spawn_blocking(move || source.group_list())
+            .await
+            .map_err(ServiceError::internal)??;
+        let skip = usize::try_from(offset).unwrap_or(usize::MAX);
+        let take = usize::try_from(limit).unwrap_or(usize::MAX);
+        Ok(RunGroupsPage {
+            run_id,
+            workload_id: run.workload_id(),
+            group_by,
+            total: groups.len() as u64,
+            offset,
+            limit,
+            groups: groups.into_iter().skip(skip).take(take).collect(),
+        })
+    }
+
+    /// Writes a run's results files (on a blocking thread): its words and,
+    /// when grouped, each group's.
     pub async fn write_results(
         &self,
         stem: &str,
         words: Vec<WordCount>,
+        groups: Vec<GroupWords>,
     ) -> Result<u64, ServiceError> {
         // Two files of words and counts: about twice the text plus the counts
         // before compression, an upper bound for the reserve check.
-        let estimate = words
-            .iter()
+        let estimate = std::iter::once(&words)
+            .chain(groups.iter().map(|g| &g.words))
+            .flatten()
             .map(|w| w.word.len() as u64 + 8)
             .sum::<u64>()
             .saturating_mul(2);
         self.ensure_free_disk(estimate)?;
         let results = self.results.clone();
         let stem = stem.to_string();
-        tokio::task::spawn_blocking(move || results.write(&stem, &words))
+        tokio::task::spawn_blocking(move || results.write(&stem, &words, &groups))
             .await
             .map_err(ServiceError::internal)?
             .map_err(ServiceError::internal)

@@ -218,6 +218,19 @@ impl TallyService {
         spec.filter = filter::resolve(&spec.filter, &table.info)
             .map_err(ServiceError::Invalid)?
             .normalized;
+        if let Some(group_by) = &spec.group_by
+            && table.info.column(group_by).is_none()
+        {
+            let names: Vec<&str> = table.info.columns.iter().map(|c| c.name.as_str()).collect();
+            return Err(ServiceError::Invalid(vec![FieldError::body(
+                &["group_by"],
+                format!(
+                    "Column '{group_by}' does not exist in table '{reference}': its columns are {}",
+                    names.join(", ")
+                ),
+                "value_error",
+            )]));
+        }
         Ok(spec)
     }
 }
