@@ -165,3 +165,30 @@ test("a hostile workload name renders as text and opens no dialog", async ({ pag
   await expect(page.getByTestId("run-workload")).toHaveText(HOSTILE);
   await expect(page.getByTestId("option-filter")).toHaveText(`text in x, ${HOSTILE}`);
 });
+
+test("a hostile group value renders as text in the groups, the heading of a group and its links", async ({ page, request }) => {
+  page.on("dialog", (dialog) => {
+    throw new Error(`a dialog opened: ${dialog.message()}`);
+  });
+  const csv = `kind,text\n"${HOSTILE.replaceAll('"', '""')}",x y\nplain,z\n`;
+  const table = await request.post("/api/v1/projects/sec/datasets/groups/tables/t?format=csv", {
+    data: csv, headers: { "Content-Type": "text/csv" },
+  });
+  expect(table.status(), await table.text()).toBe(201);
+  const created = await request.post("/api/v1/workloads", {
+    data: { workload_type: "wordcount", name: "groups", src_project: "sec", src_dataset: "groups", src_table: "t", src_column_name: "text", group_by: "kind" },
+  });
+  expect(created.status()).toBe(201);
+  const { id } = await created.json();
+  await expect(async () => {
+    expect((await (await request.get(`/api/v1/workloads/${id}`)).json()).status).toBe("succeeded");
+  }).toPass({ timeout: 30_000 });
+  await page.goto(`/workloads/${id}`);
+  await waitForHydration(page);
+  const hostile = page.getByTestId("group-row").getByRole("link", { name: HOSTILE, exact: true });
+  await expect(hostile).toHaveCount(1);
+  await hostile.click();
+  await expect(page.getByTestId("group-shown")).toContainText(`kind = ${HOSTILE}`);
+  await expect(page.getByTestId("result-row")).toHaveCount(2);
+  await expect(page).toHaveTitle("groups · Tally");
+});

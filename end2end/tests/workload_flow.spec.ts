@@ -407,3 +407,72 @@ test("two runs of an n-gram workload compared from its history: totals, kinds, o
   await expect(page.getByTestId("compare-row")).toHaveCount(1);
   await expect(page.getByTestId("compare-row").first().locator("td.word")).toHaveText("out damned");
 });
+
+test("an n-gram workload grouped by corpus on the sample table: its groups, a group's chart and words, two runs compared within a group", async ({ page, request }) => {
+  test.setTimeout(180_000);
+  const suffix = Date.now();
+  const sample = process.env.TALLY_SAMPLE;
+  // The sample table (corpus, line_number, text), or a few lines of it when the sample is not there.
+  const body = sample
+    ? fs.readFileSync(sample)
+    : Buffer.from([
+        ["hamlet", "to be or not to be"], ["hamlet", "to be thus"], ["macbeth", "out damned spot"], ["sonnets", "shall I compare thee"],
+      ].map(([corpus, text], i) => JSON.stringify({ corpus, line_number: i + 1, text })).join("\n") + "\n");
+  const upload = await request.post(`/api/v1/projects/e2e/datasets/groups/tables/shakespeare${suffix}?format=jsonl`, { data: body, timeout: 120_000 });
+  expect(upload.status(), await upload.text()).toBe(201);
+
+  await page.goto(`/workloads/new?table=e2e.groups.shakespeare${suffix}`);
+  await waitForHydration(page);
+  const form = page.getByTestId("workload-form");
+  await form.getByLabel("Name").fill("Pairs per play");
+  await form.getByLabel("Type").selectOption("ngram");
+  await form.getByLabel("Words per n-gram").selectOption("2");
+  await expect(form.getByLabel("Column")).toHaveValue("text");
+  await form.getByLabel("Counts per group of").selectOption("corpus");
+  await form.getByRole("button", { name: "Create and run" }).click();
+  await expect(page).toHaveURL(/\/workloads\/\d+$/);
+  const id = Number(new URL(page.url()).pathname.split("/").pop());
+  await expect(page.getByTestId("run-progress")).toHaveAttribute("data-state", "succeeded", { timeout: 60_000 });
+  await expect(page.getByTestId("option-group-by")).toHaveText("Per value of corpus");
+
+  // The groups, as the API lists them, each a link.
+  const { last_run } = await (await request.get(`/api/v1/workloads/${id}`)).json();
+  const groups = await (await request.get(`/api/v1/runs/${last_run.id}/groups`)).json();
+  expect(groups.total).toBeGreaterThanOrEqual(3);
+  await page.reload();
+  await waitForHydration(page);
+  await expect(page.getByTestId("group-row")).toHaveCount(groups.total);
+  await expect(page.getByTestId("group-shown")).toHaveText("Showing: All groups of corpus");
+  const hamlet = groups.groups.find((g: any) => g.group === "hamlet");
+  expect(hamlet, JSON.stringify(groups.groups.map((g: any) => g.group))).toBeTruthy();
+
+  // One group: the chart, the table and the downloads turn to it.
+  await page.getByTestId("group-row").getByRole("link", { name: "hamlet", exact: true }).click();
+  await expect(page).toHaveURL(/\?group=hamlet#results$/);
+  await expect(page.getByTestId("group-shown")).toHaveText("Showing: corpus = hamlet · All groups");
+  const top = await (await request.get(`/api/v1/runs/${last_run.id}/wordcount?group=hamlet&limit=1`)).json();
+  await expect(page.getByTestId("chart-row").first()).toHaveAttribute("data-word", top.words[0].word);
+  await expect(page.getByTestId("result-row").first().locator("td.word")).toHaveText(top.words[0].word);
+  await expect(page.getByTestId("results-count")).toContainText(`of ${hamlet.distinct_words.toLocaleString("en-US")} words`);
+  await expect(page.getByTestId("download-csv")).toHaveAttribute("href", /\?group=hamlet&format=csv$/);
+  const csv = await (await request.get((await page.getByTestId("download-csv").getAttribute("href"))!)).text();
+  expect(csv.split("\n")[0]).toBe("group,word,count");
+  expect(csv.split("\n")[1]).toBe(`hamlet,${top.words[0].word},${top.words[0].count}`);
+
+  // A second run of the same definition: compared within the group, nothing changed.
+  expect((await request.post(`/api/v1/workloads/${id}/runs`)).status()).toBe(202);
+  await expect(async () => {
+    expect((await (await request.get(`/api/v1/workloads/${id}`)).json()).status).toBe("succeeded");
+  }).toPass({ timeout: 60_000 });
+  await page.goto(`/workloads/${id}?group=hamlet`);
+  await waitForHydration(page);
+  await page.getByTestId("compare-link").click();
+  await expect(page).toHaveURL(/\/runs\/\d+\/compare\/\d+\?group=hamlet$/);
+  await waitForHydration(page);
+  await expect(page.getByTestId("compare-group")).toContainText("Comparing one group: hamlet");
+  await expect(page.getByTestId("summary-unchanged")).toHaveText(hamlet.distinct_words.toLocaleString("en-US"));
+  await expect(page.getByTestId("summary-new")).toHaveText("0");
+  await page.getByTestId("compare-all-groups").click();
+  await expect(page).toHaveURL(/\/compare\/\d+$/);
+  await expect(page.getByTestId("compare-group")).toHaveCount(0);
+});

@@ -120,25 +120,35 @@ pub fn ResultsExplorer(
         navigate(&next.href(&base.get_value(), 1), Default::default());
     };
     let api = format!("/api/v1/runs/{run_id}/wordcount");
-    let mut csv_params = current.group.query_params();
-    csv_params.push(("format", "csv".into()));
-    let csv = with_query(&api, &csv_params);
-    let mut json_params = current.group.query_params();
-    json_params.push(("limit", MAX_WORDS_PAGE.to_string()));
-    let json = with_query(&api, &json_params);
+    // The group follows the URL: a group's link is a navigation within the
+    // page, which keeps this component.
+    let api = StoredValue::new(api);
+    let download = move |last: (&'static str, String)| {
+        let mut query = params.with(|p| p.group.query_params());
+        query.push(last);
+        api.with_value(|api| with_query(api, &query))
+    };
+    let csv = move || download(("format", "csv".into()));
+    let json = move || download(("limit", MAX_WORDS_PAGE.to_string()));
     let json_words = thousands(MAX_WORDS_PAGE);
-    let csv_title = match (&current.group, grouped) {
+    let csv_title = move || match (params.with(|p| p.group.clone()), grouped) {
         (GroupPick::All, true) => "Every group's words, with a group column",
         _ => "Every word",
     };
-    let kept_group = current.group.query_params();
+    let kept_group = move || {
+        params
+            .with(|p| p.group.query_params())
+            .into_iter()
+            .map(|(name, value)| view! { <input type="hidden" name=name value=value /> })
+            .collect_view()
+    };
 
     view! {
         <div class="results" id="results">
             <div class="results__toolbar">
                 <form class="filters" method="get" action=base.get_value() role="search" data-testid="results-search">
                     // A search stays within the group shown.
-                    {kept_group.into_iter().map(|(name, value)| view! { <input type="hidden" name=name value=value /> }).collect_view()}
+                    {kept_group}
                     <label class="field field--inline">
                         <span class="field__label">"Words starting with"</span>
                         <input type="search" name="q" value=current.q.clone() autocomplete="off" spellcheck="false"
