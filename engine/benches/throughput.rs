@@ -16,8 +16,15 @@
 //!    - (d) a bigram baseline like (a): each line's words paired in order,
 //!      `HashMap<Vec<u8>, u64>`, one thread;
 //!    - (e) the engine counting bigrams, `whitespace` + `lower`, all cores;
+//!    - (f) a grouped baseline: each line a column value of one of
+//!      [`GROUPS`] groups (runs of lines of one group, as rows of a table
+//!      ordered by its group column), counted in a `HashMap<Vec<u8>, u64>`
+//!      per group, then all groups summed into one, one thread;
+//!    - (g) the engine counting the same values per group (`finish_grouped`),
+//!      all cores;
 //!
-//!    and checks that (a) and (b), and (d) and (e), found the same counts.
+//!    and checks that (a) and (b), (d) and (e), and (f) and (g) found the
+//!    same counts.
 //! 3. Measures how long the engine takes to return after a cancel.
 //! 4. Prints MB/s, words/s, the speedups over (a), and peak RSS.
 
@@ -29,7 +36,21 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use tally_engine::{CancelToken, Control, CountError, CountOptions, Engine, TokenizerKind};
+use tally_engine::{
+    CancelToken, Control, CountError, CountOptions, Engine, TextBatch, TokenizerKind,
+};
+
+/// Groups of the grouped rows: about the plays of the sample table.
+const GROUPS: u32 = 48;
+/// Lines of one group in a row before the next group's.
+const GROUP_RUN: usize = 1024;
+/// Values per batch, as the table scan hands them over.
+const BATCH_VALUES: usize = 8192;
+
+/// The group of line `i`.
+fn group_of(i: usize) -> u32 {
+    ((i / GROUP_RUN) % GROUPS as usize) as u32
+}
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -122,7 +143,36 @@ fn main() {
         &base_bigrams,
         size,
     );
+    let base_grouped = run_child(&["baseline-grouped", corpus.to_str().expect("utf-8 path")]);
+    report(
+        &format!("grouped baseline ({GROUPS} groups, 1 thr)"),
+        &base_grouped,
+        &base_grouped,
+        size,
+    );
+    let grouped = run_child(&["engine-grouped", corpus.to_str().expect("utf-8 path"), &t]);
+    report(
+        &format!("engine grouped ({} thr)", grouped.threads),
+        &grouped,
+        &base_grouped,
+        size,
+    );
     let cancel = run_child(&["cancel", corpus.to_str().expect("utf-8 path"), &t]);
+    assert_eq!(
+        (
+            base_grouped.words,
+            base_grouped.distinct,
+            base_grouped.checksum
+        ),
+        (grouped.words, grouped.distinct, grouped.checksum),
+        "the grouped baseline and the engine disagree"
+    );
+    println!(
+        "groups: baseline and engine agree ({} words, {} distinct (group, word) pairs); speedup {:.2}x",
+        grouped.words,
+        grouped.distinct,
+        base_grouped.secs / grouped.secs
+    );
     assert_eq!(
         (
             base_bigrams.words,
@@ -263,6 +313,55 @@ fn child(args: &[String]) {
                 engine.threads(),
             )
         }
+        "baseline-grouped" => {
+            // From the text in memory (a scan hands values over in memory)
+            // to every group's words and all groups' together, each sorted.
+            let text = std::fs::read(path).expect("read corpus");
+            let started = Instant::now();
+            let (all, groups) = baseline_grouped(&text);
+            let secs = started.elapsed().as_secs_f64();
+            let (words, distinct, sum) = grouped_digest(&all, &groups);
+            (secs, words, distinct, sum, 1)
+        }
+        "engine-grouped" => {
+            let text = std::fs::read_to_string(path).expect("read corpus");
+            let engine = Engine::new(CountOptions::default())
+                .expect("options")
+                .with_threads(threads(2))
+                .expect("pool");
+            let started = Instant::now();
+            let lines: Vec<(u32, &str)> = text
+                .split('\n')
+                .enumerate()
+                .map(|(i, line)| (group_of(i), line))
+                .collect();
+            let batches = lines
+                .chunks(BATCH_VALUES)
+                .map(|c| Ok::<_, std::io::Error>(GroupedLines(c)));
+            let control = Control::new();
+            let mut session = engine.session(&control);
+            session.add_batches(batches).expect("count");
+            let result = session.finish_grouped().expect("finish");
+            let secs = started.elapsed().as_secs_f64();
+            let all: Vec<(Vec<u8>, u64)> = result
+                .all
+                .words
+                .iter()
+                .map(|w| (w.word.clone().into_bytes(), w.count))
+                .collect();
+            let groups: Vec<Vec<(Vec<u8>, u64)>> = result
+                .groups
+                .iter()
+                .map(|g| {
+                    g.words
+                        .iter()
+                        .map(|w| (w.word.clone().into_bytes(), w.count))
+                        .collect()
+                })
+                .collect();
+            let (words, distinct, sum) = grouped_digest(&all, &groups);
+            (secs, words, distinct, sum, engine.threads())
+        }
         "cancel" => {
             let engine = Engine::new(CountOptions::default())
                 .expect("options")
@@ -364,6 +463,86 @@ fn baseline_bigrams(path: &Path) -> HashMap<Vec<u8>, u64, foldhash::fast::Random
         }
     }
     counts
+}
+
+/// Lines of the corpus as a grouped batch of column values.
+struct GroupedLines<'a>(&'a [(u32, &'a str)]);
+
+impl TextBatch for GroupedLines<'_> {
+    fn num_values(&self) -> usize {
+        self.0.len()
+    }
+    fn value(&self, index: usize) -> Option<&str> {
+        self.0.get(index).map(|&(_, v)| v)
+    }
+    fn group(&self, index: usize) -> u32 {
+        self.0.get(index).map_or(0, |&(g, _)| g)
+    }
+}
+
+/// Sorted counts: most frequent first, ties by word.
+type Sorted = Vec<(Vec<u8>, u64)>;
+
+/// Each line's words counted in its group, single-threaded the classic way,
+/// then all groups together; every list sorted as the engine sorts.
+fn baseline_grouped(text: &[u8]) -> (Sorted, Vec<Sorted>) {
+    type Counts = HashMap<Vec<u8>, u64, foldhash::fast::RandomState>;
+    let mut counts: Vec<Counts> = Vec::new();
+    let mut lower = Vec::new();
+    for (i, line) in text.split(|&b| b == b'\n').enumerate() {
+        let group = group_of(i) as usize;
+        // The engine answers every group up to the highest it was handed.
+        if counts.len() <= group {
+            counts.resize_with(group + 1, Counts::default);
+        }
+        let counts = &mut counts[group];
+        for word in line.split(|&b| b == b' ').filter(|w| !w.is_empty()) {
+            lower.clear();
+            lower.extend(word.iter().map(u8::to_ascii_lowercase));
+            match counts.get_mut(lower.as_slice()) {
+                Some(c) => *c += 1,
+                None => {
+                    counts.insert(lower.clone(), 1);
+                }
+            }
+        }
+    }
+    let mut all = Counts::default();
+    for group in &counts {
+        for (word, &count) in group {
+            match all.get_mut(word) {
+                Some(c) => *c += count,
+                None => {
+                    all.insert(word.clone(), count);
+                }
+            }
+        }
+    }
+    let mut groups: Vec<Sorted> = counts
+        .into_iter()
+        .map(|c| c.into_iter().collect())
+        .collect();
+    let by_count =
+        |a: &(Vec<u8>, u64), b: &(Vec<u8>, u64)| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0));
+    for group in &mut groups {
+        group.sort_unstable_by(by_count);
+    }
+    let mut all: Sorted = all.into_iter().collect();
+    all.sort_unstable_by(by_count);
+    (all, groups)
+}
+
+/// Words, distinct (group, word) pairs and a digest of a grouped count.
+fn grouped_digest(all: &Sorted, groups: &[Sorted]) -> (u64, u64, u64) {
+    let words = all.iter().map(|e| e.1).sum();
+    let distinct = groups.iter().map(|g| g.len() as u64).sum();
+    let digests: Vec<u64> = std::iter::once(all)
+        .chain(groups)
+        .map(|list| checksum(list.iter().map(|(w, c)| (w.as_slice(), *c))))
+        .collect();
+    let mut h = std::hash::DefaultHasher::new();
+    digests.hash(&mut h);
+    (words, distinct, h.finish())
 }
 
 /// An order-sensitive digest of a sorted count list.

@@ -523,7 +523,7 @@ fn GroupByField(
                 aria-describedby="wl-group_by-help wl-group_by-error"
                 aria-invalid=move || message.get().is_some().to_string()
                 on:change=move |ev| chosen.set(event_target_value(&ev))>
-                <option value="" selected=move || chosen.with(String::is_empty)>"No groups: count every row together"</option>
+                <option value="" selected=move || chosen.with(String::is_empty)>"No groups"</option>
                 {move || {
                     let mut names: Vec<String> = columns.with(|cs| cs.iter().map(|c| c.name.clone()).collect());
                     // A stored choice the table no longer has stays visible, so
@@ -540,7 +540,7 @@ fn GroupByField(
             </select>
             <p class="field__help" id="wl-group_by-help">
                 "Counts each value of this column apart (numbers and times as text; empty cells are a group of their own), "
-                "as well as all rows together."
+                "as well as all rows together. No groups counts every row together."
             </p>
             <FieldMessage id="wl-group_by-error" message />
         </div>
