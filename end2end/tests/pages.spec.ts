@@ -57,6 +57,18 @@ test("every page lays out at 1280 px and 390 px, light and dark", async ({ page,
   const again = await request.post(`/api/v1/workloads/${w.id}/runs`);
   expect(again.status(), await again.text()).toBe(202);
   const second = await ended(request, (await again.json()).id);
+  // A workload counted per group, for its groups on the Workload and Run pages.
+  const plays = `plays${Date.now()}`;
+  const up = await request.post(`/api/v1/projects/e2e/datasets/pages/tables/${plays}?format=csv`, {
+    data: "corpus,text\na midsummer night's dream,the course of true love never did run smooth\nhamlet,to be or not to be\n,an orphan line\n",
+  });
+  expect(up.status(), await up.text()).toBe(201);
+  const grouped = await request.post("/api/v1/workloads", {
+    data: { workload_type: "wordcount", name: "Per play", src_project: "e2e", src_dataset: "pages", src_table: plays, src_column_name: "text", group_by: "corpus" },
+  });
+  expect(grouped.status(), await grouped.text()).toBe(201);
+  const g = await (await request.get(`/api/v1/workloads/${(await grouped.json()).id}`)).json();
+  const groupedRun = await ended(request, g.last_run.id);
   const pages: [string, string][] = [
     ["dashboard", "/"],
     ["workloads", "/workloads"],
@@ -65,6 +77,8 @@ test("every page lays out at 1280 px and 390 px, light and dark", async ({ page,
     ["workload-edit", `/workloads/${w.id}/edit`],
     ["runs", "/runs"],
     ["run", `/runs/${run.id}`],
+    ["workload-grouped", `/workloads/${g.id}`],
+    ["run-group", `/runs/${groupedRun.id}?group=a%20midsummer%20night's%20dream`],
     ["compare", `/runs/${run.id}/compare/${second.id}`],
     ["datasets", "/datasets"],
     ["table", `/datasets/e2e/pages/${table}`],
