@@ -169,11 +169,13 @@ impl CompareQuery {
     ) -> Result<Self, Vec<FieldError>> {
         let mut query = Self::default();
         let mut errors = Vec::new();
+        let mut named_group = false;
         let mut bad = |name: &str, msg: String, kind: &str| {
             errors.push(FieldError::query(name, msg, kind));
         };
         for (key, value) in params {
             if key == "group" {
+                named_group = true;
                 query.group = crate::run::GroupPick::One(Some(value.to_string()));
                 continue;
             }
@@ -182,6 +184,11 @@ impl CompareQuery {
             }
             match key {
                 "null_group" => match value.trim() {
+                    "true" if named_group => bad(
+                        "null_group",
+                        "Ask for one group: either group or null_group".into(),
+                        "value_error",
+                    ),
                     "true" => query.group = crate::run::GroupPick::One(None),
                     "false" => {}
                     _ => bad(

@@ -582,7 +582,7 @@ impl Session<'_> {
     /// Values handed over with groups are counted together.
     pub fn finish(self) -> Result<CountResult, CountError> {
         self.check_cancelled()?;
-        let tables: Vec<WordTable> = self.take_tables().into_iter().flatten().collect();
+        let tables: Vec<WordTable> = self.take_tables().into_iter().flatten().flatten().collect();
         let merged = self.merge(tables);
         self.check_cancelled()?;
         let words = self.sorted(&merged);
@@ -601,33 +601,37 @@ impl Session<'_> {
                 by_group.resize_with(worker_groups.len(), Vec::new);
             }
             for (group, table) in worker_groups.into_iter().enumerate() {
-                by_group[group].push(table);
+                by_group[group].extend(table);
             }
         }
+        // A cancel is noticed between groups, however many there are.
         let merged: Vec<WordTable> = by_group
             .into_iter()
-            .map(|tables| self.merge(tables))
-            .collect();
-        self.check_cancelled()?;
+            .map(|tables| {
+                self.check_cancelled()?;
+                Ok(self.merge(tables))
+            })
+            .collect::<Result<_, CountError>>()?;
         let all = self.engine.install(|| WordTable::sum(&merged));
+        self.check_cancelled()?;
         let all_words = self.sorted(&all);
         drop(all);
-        self.check_cancelled()?;
+        // Each group's table goes as soon as its words are sorted out of it.
         let groups = self.engine.install(|| {
             merged
-                .par_iter()
+                .into_par_iter()
                 .enumerate()
                 .map(|(group, table)| {
-                    let words = self.sorted(table);
-                    GroupCounts {
+                    self.check_cancelled()?;
+                    let words = self.sorted(&table);
+                    Ok(GroupCounts {
                         group: group as u32,
                         total_words: words.iter().map(|w| w.count).sum(),
                         words,
-                    }
+                    })
                 })
-                .collect()
-        });
-        drop(merged);
+                .collect::<Result<Vec<_>, CountError>>()
+        })?;
         self.check_cancelled()?;
         Ok(GroupedResult {
             all: self.result(all_words),
@@ -635,8 +639,8 @@ impl Session<'_> {
         })
     }
 
-    /// Each worker's tables, by group id.
-    fn take_tables(&self) -> Vec<Vec<WordTable>> {
+    /// Each worker's tables, by group id (none for a group it never met).
+    fn take_tables(&self) -> Vec<Vec<Option<WordTable>>> {
         self.workers
             .iter()
             .map(|w| {

@@ -26,9 +26,11 @@ pub(crate) struct Worker {
     /// The counts of the group being counted (the only group of a count
     /// that is not grouped).
     pub(crate) table: WordTable,
-    /// The tables of the other groups, by group id (the current one's place
-    /// holds an empty table until the worker moves on).
-    groups: Vec<WordTable>,
+    /// The tables of the other groups, by group id: made when a group is
+    /// first met (an empty table still allocates its partitions, and a
+    /// worker meets only some of the groups), and none at the current one's
+    /// place until the worker moves on.
+    groups: Vec<Option<WordTable>>,
     group: u32,
     pub(crate) words: u64,
     lowered: String,
@@ -50,21 +52,23 @@ impl Worker {
     fn switch_group(&mut self, group: u32) {
         let needed = group.max(self.group) as usize + 1;
         if self.groups.len() < needed {
-            self.groups.resize_with(needed, WordTable::default);
+            self.groups.resize_with(needed, || None);
         }
-        std::mem::swap(&mut self.table, &mut self.groups[self.group as usize]);
-        std::mem::swap(&mut self.table, &mut self.groups[group as usize]);
+        let next = self.groups[group as usize].take().unwrap_or_default();
+        let left = std::mem::replace(&mut self.table, next);
+        self.groups[self.group as usize] = Some(left);
         self.group = group;
     }
 
-    /// Every group's table, by group id, leaving the worker empty.
-    pub(crate) fn take_groups(&mut self) -> Vec<WordTable> {
+    /// Every group's table, by group id (none for a group this worker never
+    /// met), leaving the worker empty.
+    pub(crate) fn take_groups(&mut self) -> Vec<Option<WordTable>> {
         let mut groups = std::mem::take(&mut self.groups);
         let current = self.group as usize;
         if groups.len() <= current {
-            groups.resize_with(current + 1, WordTable::default);
+            groups.resize_with(current + 1, || None);
         }
-        groups[current] = std::mem::take(&mut self.table);
+        groups[current] = Some(std::mem::take(&mut self.table));
         self.group = 0;
         groups
     }

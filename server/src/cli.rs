@@ -129,7 +129,7 @@ pub struct ServeArgs {
     /// The most groups a run counted per group of a column may have: a run
     /// that meets more distinct values fails saying so (each group keeps its
     /// own counts, so a column of unique values would keep one per row).
-    #[arg(long, env = "TALLY_MAX_GROUPS", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    #[arg(long, env = "TALLY_MAX_GROUPS", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub max_groups: u32,
 
     /// Finished runs kept per workload, newest first; older ones are deleted

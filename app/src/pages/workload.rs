@@ -321,14 +321,22 @@ pub fn RunHistory(runs: Vec<Run>) -> impl IntoView {
         .filter(|r| r.state == RunState::Succeeded)
         .map(|r| r.id)
         .collect();
-    // A comparison keeps to the group the page shows (of a grouped workload).
+    // A comparison keeps to the group the page shows, between two runs
+    // grouped by the same column (a group's link keeps this component, so
+    // the links follow the URL).
     let query = use_query_map();
-    let group = query.with_untracked(|q| GroupPick::of_url(|key| q.get(key)));
+    let group = Memo::new(move |_| query.with(|q| GroupPick::of_url(|key| q.get(key))));
+    let grouping: std::collections::HashMap<u64, Option<String>> =
+        runs.iter().map(|r| (r.id, r.group_by.clone())).collect();
     let compare_href = move |before: u64, after: u64| {
-        crate::href::with_query(
-            &format!("/runs/{before}/compare/{after}"),
-            &group.query_params(),
-        )
+        let alike = grouping.get(&before).is_some_and(Option::is_some)
+            && grouping.get(&before) == grouping.get(&after);
+        let params = if alike {
+            group.with(GroupPick::query_params)
+        } else {
+            Vec::new()
+        };
+        crate::href::with_query(&format!("/runs/{before}/compare/{after}"), &params)
     };
     // Newest first: the run before a succeeded one is the next succeeded in the list.
     let previous = move |id: u64| {
@@ -363,7 +371,11 @@ pub fn RunHistory(runs: Vec<Run>) -> impl IntoView {
                             <td class="num">{or_dash(r.total_words, thousands)}</td>
                             <td class="num">{or_dash(r.distinct_words, thousands)}</td>
                             <td>{previous(r.id).map(|before| view! {
-                                <a href=compare_href(before, r.id) data-testid="compare-link"
+                                <a href={
+                                    let compare_href = compare_href.clone();
+                                    let after = r.id;
+                                    move || compare_href(before, after)
+                                } data-testid="compare-link"
                                     title=format!("How run {} differs from run {before}", r.id)>{format!("vs #{before}")}</a>
                             })}</td>
                         </tr>

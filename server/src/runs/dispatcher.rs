@@ -427,7 +427,6 @@ async fn count_and_store(
         // Named per attempt: an attempt that lost its lease (and is still
         // writing) can never overwrite, or delete, the files of the one that won.
         let stem = format!("run-{id}-{}", uuid::Uuid::now_v7().simple());
-        let groups = groups.unwrap_or_default();
         if let Err(e) = service.write_results(&stem, words, groups).await {
             return (
                 Outcome::Failed(format!("cannot store the results: {e}")),

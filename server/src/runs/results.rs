@@ -158,14 +158,14 @@ impl ResultStore {
 
     /// Writes both files for `stem` (durably: fsync, rename, fsync of the
     /// directory) and returns the bytes written. `words` is in count order, as
-    /// the engine returns it; a grouped run adds its `groups`, each in count
-    /// order too. On any failure (a full disk) nothing of `stem` is left
+    /// the engine returns it; a grouped run adds its `groups` (perhaps none:
+    /// a filter may keep no row), each in count order too. On any failure (a full disk) nothing of `stem` is left
     /// behind, finished or `.tmp`.
     pub fn write(
         &self,
         stem: &str,
         words: &[WordCount],
-        groups: &[GroupWords],
+        groups: Option<&[GroupWords]>,
     ) -> Result<u64, ResultsError> {
         let written = self.write_both(stem, words, groups);
         if written.is_err() {
@@ -182,13 +182,17 @@ impl ResultStore {
         &self,
         stem: &str,
         words: &[WordCount],
-        groups: &[GroupWords],
+        groups: Option<&[GroupWords]>,
     ) -> Result<u64, ResultsError> {
-        let summaries: Vec<RunGroup> = groups.iter().map(GroupWords::summary).collect();
-        let summaries = (!groups.is_empty())
-            .then(|| serde_json::to_string(&summaries))
+        // A grouped run's files say so even when it has no group.
+        let summaries = groups
+            .map(|groups| {
+                let summaries: Vec<RunGroup> = groups.iter().map(GroupWords::summary).collect();
+                serde_json::to_string(&summaries)
+            })
             .transpose()
             .map_err(|e| ResultsError::Damaged(stem.into(), e.to_string()))?;
+        let groups = groups.unwrap_or_default();
         let segments: Vec<&[WordCount]> = std::iter::once(words)
             .chain(groups.iter().map(|g| g.words.as_slice()))
             .collect();
@@ -360,7 +364,7 @@ impl ResultStore {
         let file = ResultFile::open(&self.path(stem, WordOrder::Count))?;
         let segments = match pick {
             GroupPick::One(wanted) => vec![(Some(wanted.clone()), file.segment(pick)?)],
-            GroupPick::All if file.groups.is_empty() => vec![(None, 0..file.rows)],
+            GroupPick::All if !file.grouped => vec![(None, 0..file.rows)],
             GroupPick::All => file
                 .groups
                 .iter()
@@ -368,7 +372,7 @@ impl ResultStore {
                 .collect(),
         };
         Ok(Chunks::File {
-            grouped: !file.groups.is_empty(),
+            grouped: file.grouped,
             file,
             segments: segments.into(),
         })
@@ -603,8 +607,11 @@ pub struct ResultFile {
     /// The first row of each group, and the total at the end.
     group_starts: Vec<usize>,
     fences: Vec<String>,
-    /// A grouped run's groups and the rows of each (after the rows of all
-    /// groups together, which start the file).
+    /// Whether the run was counted per group.
+    grouped: bool,
+    /// The rows of all groups together: the whole file of a run counted whole.
+    all: Range<usize>,
+    /// A grouped run's groups and the rows of each (after `all`).
     groups: Vec<(RunGroup, Range<usize>)>,
 }
 
@@ -632,8 +639,9 @@ impl ResultFile {
         let summaries = metadata(GROUPS_KEY)
             .map(|json| serde_json::from_str::<Vec<RunGroup>>(&json))
             .transpose()
-            .map_err(|e| damaged(e.to_string()))?
-            .unwrap_or_default();
+            .map_err(|e| damaged(e.to_string()))?;
+        let grouped = summaries.is_some();
+        let summaries = summaries.unwrap_or_default();
         let rows = group_starts.last().copied().unwrap_or(0);
         // The groups' rows are the file's last ones, in their order.
         let grouped_rows = summaries.iter().try_fold(0_usize, |sum, g| {
@@ -642,6 +650,7 @@ impl ResultFile {
         let mut start = grouped_rows
             .and_then(|n| rows.checked_sub(n))
             .ok_or_else(|| damaged("its groups hold more rows than the file".into()))?;
+        let all = 0..start;
         let groups = summaries
             .into_iter()
             .map(|g| {
@@ -656,6 +665,8 @@ impl ResultFile {
             rows,
             group_starts,
             fences,
+            grouped,
+            all,
             groups,
         })
     }
@@ -663,11 +674,10 @@ impl ResultFile {
     /// The rows of `pick`: the rows of all groups together (the whole file
     /// of a run counted whole), or of one group.
     fn segment(&self, pick: &GroupPick) -> Result<Range<usize>, ResultsError> {
-        let all = 0..self.groups.first().map_or(self.rows, |(_, r)| r.start);
         let GroupPick::One(wanted) = pick else {
-            return Ok(all);
+            return Ok(self.all.clone());
         };
-        if self.groups.is_empty() {
+        if !self.grouped {
             return Err(no_groups());
         }
         self.groups
@@ -795,7 +805,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = ResultStore::open(dir.path()).expect("open");
         let all = words(50_000);
-        store.write("run-1", &all, &[]).expect("write");
+        store.write("run-1", &all, None).expect("write");
         let mut by_word: Vec<&WordCount> = all.iter().collect();
         by_word.sort_by(|a, b| a.word.cmp(&b.word));
 
@@ -863,7 +873,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = Arc::new(ResultStore::open(dir.path()).expect("open"));
         let all = words(3_000);
-        store.write("run-1", &all, &[]).expect("write");
+        store.write("run-1", &all, None).expect("write");
         let files = ResultSource::Files {
             store,
             stem: "run-1".into(),
@@ -913,7 +923,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = Arc::new(ResultStore::open(dir.path()).expect("open"));
         let all = words(GROUP_ROWS + 100);
-        store.write("run-1", &all, &[]).expect("write");
+        store.write("run-1", &all, None).expect("write");
         let mut expected = rows(&all.iter().collect::<Vec<_>>());
         let in_rows = ResultSource::Rows(expected.clone());
         expected.sort_by(|a, b| a.word.cmp(&b.word));
@@ -964,7 +974,7 @@ mod tests {
         })
         .collect();
         let all = words(GROUP_ROWS + 50);
-        store.write("run-1", &all, &groups).expect("write");
+        store.write("run-1", &all, Some(&groups)).expect("write");
         let files = ResultSource::Files {
             store: store.clone(),
             stem: "run-1".into(),
@@ -1074,6 +1084,28 @@ mod tests {
     }
 
     #[test]
+    fn a_grouped_run_without_groups_still_reads_as_grouped() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Arc::new(ResultStore::open(dir.path()).expect("open"));
+        store.write("run-1", &[], Some(&[])).expect("write");
+        let files = ResultSource::Files {
+            store,
+            stem: "run-1".into(),
+        };
+        assert_eq!(files.group_list().expect("groups"), vec![]);
+        let missing = ResultQuery {
+            group: GroupPick::One(Some("hamlet".into())),
+            limit: 10,
+            ..Default::default()
+        };
+        assert!(
+            matches!(files.query(&missing), Err(ResultsError::NoSuchGroup(m)) if m.contains("'hamlet'"))
+        );
+        let chunks = files.chunks(&GroupPick::All).expect("chunks");
+        assert!(chunks.grouped(), "its download has a group column");
+    }
+
+    #[test]
     fn groups_are_named_and_ordered_by_value_with_nulls_last() {
         let counts = |group: u32, total: u64| GroupCounts {
             group,
@@ -1108,8 +1140,8 @@ mod tests {
     fn empty_results_and_sweeping() {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = ResultStore::open(dir.path()).expect("open");
-        store.write("run-1", &[], &[]).expect("write");
-        store.write("run-2", &words(10), &[]).expect("write");
+        store.write("run-1", &[], None).expect("write");
+        store.write("run-2", &words(10), None).expect("write");
         let q = ResultQuery {
             limit: 10,
             ..Default::default()

@@ -278,12 +278,12 @@ impl TallyService {
         &self,
         stem: &str,
         words: Vec<WordCount>,
-        groups: Vec<GroupWords>,
+        groups: Option<Vec<GroupWords>>,
     ) -> Result<u64, ServiceError> {
         // Two files of words and counts: about twice the text plus the counts
         // before compression, an upper bound for the reserve check.
         let estimate = std::iter::once(&words)
-            .chain(groups.iter().map(|g| &g.words))
+            .chain(groups.iter().flatten().map(|g| &g.words))
             .flatten()
             .map(|w| w.word.len() as u64 + 8)
             .sum::<u64>()
@@ -291,7 +291,7 @@ impl TallyService {
         self.ensure_free_disk(estimate)?;
         let results = self.results.clone();
         let stem = stem.to_string();
-        tokio::task::spawn_blocking(move || results.write(&stem, &words, &groups))
+        tokio::task::spawn_blocking(move || results.write(&stem, &words, groups.as_deref()))
             .await
             .map_err(ServiceError::internal)?
             .map_err(ServiceError::internal)
