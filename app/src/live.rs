@@ -9,7 +9,15 @@ use crate::run::ServerEvent;
 /// Calls `on_event` for every event the server sends while the calling component
 /// is mounted; the connection closes with the component. The browser's
 /// `EventSource` reconnects by itself after a network failure or a restart.
-pub fn use_server_events(on_event: impl Fn(ServerEvent) + 'static) {
+///
+/// `on_connect` runs each time the stream opens, the first time included: the
+/// events sent before (between the page's render and the stream's start, or
+/// while the server was away) are lost, so a page showing a run in flight
+/// reloads it then, or it could show the run running long after it ended.
+pub fn use_server_events(
+    on_event: impl Fn(ServerEvent) + 'static,
+    on_connect: impl Fn() + 'static,
+) {
     #[cfg(feature = "hydrate")]
     {
         use leptos::wasm_bindgen::JsCast;
@@ -18,11 +26,15 @@ pub fn use_server_events(on_event: impl Fn(ServerEvent) + 'static) {
         use web_sys::{EventSource, MessageEvent};
 
         let on_event = std::rc::Rc::new(on_event);
+        let on_connect = std::rc::Rc::new(on_connect);
         // An effect runs in the browser only, after hydration.
         Effect::new(move |_| {
             let Ok(source) = EventSource::new("/api/v1/events") else {
                 return;
             };
+            let on_connect = on_connect.clone();
+            let opened = Closure::<dyn Fn()>::new(move || on_connect());
+            source.set_onopen(Some(opened.as_ref().unchecked_ref()));
             let on_event = on_event.clone();
             let handler = Closure::<dyn Fn(MessageEvent)>::new(move |message: MessageEvent| {
                 let Some(text) = message.data().as_string() else {
@@ -38,15 +50,15 @@ pub fn use_server_events(on_event: impl Fn(ServerEvent) + 'static) {
                 let _ =
                     source.add_event_listener_with_callback(name, handler.as_ref().unchecked_ref());
             }
-            let held = SendWrapper::new((source, handler));
+            let held = SendWrapper::new((source, handler, opened));
             on_cleanup(move || {
-                let (source, _handler) = &*held;
+                let (source, _handler, _opened) = &*held;
                 source.close();
             });
         });
     }
     #[cfg(not(feature = "hydrate"))]
-    let _ = on_event;
+    let _ = (on_event, on_connect);
 }
 
 /// A reload of `changed` at most once per `interval`, however often it is

@@ -5,11 +5,11 @@ import { test as base, expect, type Locator, type Page } from "@playwright/test"
 import * as fs from "node:fs";
 import * as path from "node:path";
 
-type Problems = { list: string[]; allowHttp: Set<string> };
+type Problems = { list: string[]; allowHttp: Set<string>; allowFailed: Set<string> };
 
 export const test = base.extend<{ problems: Problems; page: Page }>({
   problems: async ({}, use) => {
-    await use({ list: [], allowHttp: new Set() });
+    await use({ list: [], allowHttp: new Set(), allowFailed: new Set() });
   },
   page: async ({ page, problems, javaScriptEnabled }, use) => {
     page.on("console", (msg) => {
@@ -24,15 +24,16 @@ export const test = base.extend<{ problems: Problems; page: Page }>({
       if (msg.type() === "warning" && msg.text().includes("was preloaded using link preload but not used")) {
         return;
       }
-      problems.list.push(`console ${msg.type()}: ${msg.text()}`);
+      problems.list.push(`console ${msg.type()} on ${page.url()}: ${msg.text()}`);
     });
-    page.on("pageerror", (err) => problems.list.push(`page error: ${err.message}`));
+    page.on("pageerror", (err) => problems.list.push(`page error on ${page.url()}: ${err.message}`));
     page.on("requestfailed", (req) => {
       const reason = req.failure()?.errorText;
       // With JavaScript disabled, Chromium refuses the module preloads of the
       // hydration bundle and reports them as blocked by "csp": expected.
       if (reason === "csp" && !javaScriptEnabled) return;
       const url = new URL(req.url());
+      if (problems.allowFailed.has(url.pathname)) return;
       // Leaving a page aborts what it was still loading: its live event stream,
       // and without JavaScript the hydration bundle it will never run.
       if (reason === "net::ERR_ABORTED" && (url.pathname === "/api/v1/events" || (!javaScriptEnabled && url.pathname.startsWith("/pkg/")))) return;
@@ -50,6 +51,15 @@ export const test = base.extend<{ problems: Problems; page: Page }>({
 });
 
 export { expect };
+
+/** Declares that requests to `pathname` failing (no answer at all) is what the test expects. */
+export function allowFailedRequests(problems: Problems, ...pathnames: string[]) {
+  for (const p of pathnames) {
+    problems.allowFailed.add(p);
+    // Chromium logs the failure on the console too.
+    problems.allowHttp.add(p);
+  }
+}
 
 /** Declares that an HTTP error answer for `pathname` is what the test expects. */
 export function allowHttpErrors(problems: Problems, ...pathnames: string[]) {

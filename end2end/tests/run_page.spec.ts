@@ -3,8 +3,8 @@
 // everywhere on the page and no console error (the fixture fails the test on
 // one): the page used to panic in the WASM when the run it showed changed
 // state, and freeze half-updated.
-import { test, expect, waitForHydration } from "./fixtures";
-import { textTable, wordcount } from "./seed";
+import { test, expect, waitForHydration, allowFailedRequests } from "./fixtures";
+import { ended, textTable, wordcount } from "./seed";
 
 // "lorem" twice a line: the top word of every count below.
 const line = "lorem lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor\n";
@@ -90,3 +90,31 @@ test("a running run's log grows on its page, to the millisecond; Run again follo
   await expect(page.getByTestId("run-progress")).toHaveAttribute("data-state", /^(queued|running)$/);
   await expect(page.getByTestId("run-progress")).toHaveAttribute("data-state", "succeeded", { timeout: 60_000 });
 });
+
+// Events sent while a page's event stream is not open (before it first
+// connects, or while the server is away) never reach it: a page that showed a
+// run in flight then showed it running long after it had ended. Each page with
+// a run in flight asks again when its stream opens.
+for (const where of ["run", "workload"] as const) {
+  test(`the ${where} page shows the end of a run it missed while its event stream was away`, async ({ page, request, problems }) => {
+    test.setTimeout(90_000);
+    allowFailedRequests(problems, "/api/v1/events");
+    // About 12 MB, read at the test server's 1 MiB/s.
+    const table = await textTable(request, "runpage", "t", line.repeat(150_000));
+    const workload = await wordcount(request, "runpage", table, `Missed end on the ${where} page`, { tokenizer: "words" });
+    const runId = workload.last_run.id;
+    let away = true;
+    // A refused stream, as a restarting server gives; the browser retries it.
+    await page.route("**/api/v1/events", (route) => (away ? route.abort("connectionrefused") : route.continue()));
+    await page.goto(where === "run" ? `/runs/${runId}` : `/workloads/${workload.id}`);
+    await waitForHydration(page);
+    const progress = page.getByTestId("run-progress");
+    expect(await progress.getAttribute("data-state"), "still under way when the page is ready").not.toBe("succeeded");
+    expect((await ended(request, runId)).state).toBe("succeeded");
+    // Nothing told the page yet.
+    expect(await progress.getAttribute("data-state")).not.toBe("succeeded");
+    away = false;
+    await expect(progress).toHaveAttribute("data-state", "succeeded", { timeout: 20_000 });
+    await expect(page.getByTestId("result-row").first()).toContainText("lorem");
+  });
+}

@@ -24,23 +24,27 @@ pub fn ActivityPanel() -> impl IntoView {
     let live: LiveRuns = RwSignal::new(HashMap::new());
     let activity = Resource::new(move || changed.get(), |_| get_activity());
     let reload = throttled_reload(changed, RELOAD_INTERVAL);
-    use_server_events(move |event| match event {
-        ServerEvent::Run {
-            run_id,
-            state,
-            progress,
-            ..
-        } => {
-            let known = live.with_untracked(|m| m.get(&run_id).map(|(s, _)| *s));
-            live.update(|m| {
-                m.insert(run_id, (state, progress));
-            });
-            if known != Some(state) {
-                reload();
+    use_server_events(
+        move |event| match event {
+            ServerEvent::Run {
+                run_id,
+                state,
+                progress,
+                ..
+            } => {
+                let known = live.with_untracked(|m| m.get(&run_id).map(|(s, _)| *s));
+                live.update(|m| {
+                    m.insert(run_id, (state, progress));
+                });
+                if known != Some(state) {
+                    reload();
+                }
             }
-        }
-        ServerEvent::Workload { .. } => reload(),
-    });
+            ServerEvent::Workload { .. } => reload(),
+        },
+        // The panel's next reload catches up; the pages of one run ask at once.
+        || {},
+    );
 
     // What a load says of the runs in flight seeds the live states, so their
     // next progress event is no news (no reload). Seeded after the render, not

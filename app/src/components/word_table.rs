@@ -3,15 +3,27 @@
 //! `null_group` for one group of a run counted per group), so that a search
 //! is a link and works without JavaScript; with the downloads of the whole
 //! result, and a grouped run's groups, each a link to its own counts.
+//!
+//! The page showing the results loads them ([`load_results`] in a resource of
+//! its own component), not the explorer: the server renders a view inside a
+//! `Suspend` more than once, so a resource made there is made more than once,
+//! and the browser may then hydrate against an answer the server never sent
+//! (a hydration panic, seen on loaded machines).
 
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::params::ParamsMap;
+use serde::{Deserialize, Serialize};
 
 use crate::api::{get_run_groups, get_run_words};
 use crate::components::word_chart::display;
+use crate::error::AppError;
 use crate::format::thousands;
 use crate::href::with_query;
-use crate::run::{GroupPick, MAX_WORDS_PAGE, RunGroupsPage, WordCountPage, WordOrder, group_label};
+use crate::run::{
+    GroupPick, MAX_WORDS_PAGE, Run, RunGroupsPage, WordCountPage, WordCountRow, WordOrder,
+    group_label,
+};
 
 /// Words per page of the table.
 const PAGE_SIZE: u64 = 50;
@@ -19,15 +31,37 @@ const PAGE_SIZE: u64 = 50;
 /// Groups listed on a page, at most (the JSON link has them all).
 const GROUPS_SHOWN: u64 = 1_000;
 
-#[derive(Clone, Debug, PartialEq)]
-struct TableParams {
+/// What the results show, as the URL's query asks.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ResultsQuery {
     q: String,
     order: WordOrder,
     page: u64,
     group: GroupPick,
 }
 
-impl TableParams {
+impl ResultsQuery {
+    /// The query of `q`; a group only where the run is counted per group.
+    fn of_query(q: &ParamsMap, grouped: bool) -> Self {
+        Self {
+            group: if grouped {
+                GroupPick::of_url(|key| q.get(key))
+            } else {
+                GroupPick::All
+            },
+            q: q.get("q").unwrap_or_default(),
+            order: match q.get("order").as_deref() {
+                Some("word") => WordOrder::Word,
+                _ => WordOrder::Count,
+            },
+            page: q
+                .get("page")
+                .and_then(|p| p.parse().ok())
+                .filter(|&p| p >= 1)
+                .unwrap_or(1),
+        }
+    }
+
     fn href(&self, base: &str, page: u64) -> String {
         let order = match self.order {
             WordOrder::Count => String::new(),
@@ -43,6 +77,84 @@ impl TableParams {
         let link = with_query(base, &params);
         format!("{link}#results")
     }
+}
+
+/// The results query of the current URL, for the page's resource (the group
+/// is kept; [`load_results`] drops it for a run counted whole).
+pub fn use_results_query() -> Memo<ResultsQuery> {
+    let query = use_query_map();
+    Memo::new(move |_| query.with(|q| ResultsQuery::of_query(q, true)))
+}
+
+/// One run's results as a page shows them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunResults {
+    /// What they were loaded for (no group for a run counted whole).
+    query: ResultsQuery,
+    /// The most frequent words of the group shown, for a chart (if asked).
+    pub chart: Vec<WordCountRow>,
+    /// The table's page.
+    words: WordCountPage,
+    /// A grouped run's groups.
+    groups: Option<RunGroupsPage>,
+}
+
+/// A page's resource of the results it shows: none while it has no
+/// succeeded run to show.
+pub type ResultsResource = Resource<Result<Option<RunResults>, AppError>>;
+
+/// Loads what the results of `run` show for `query`, with the `chart_words`
+/// most frequent words of the group shown (none for 0).
+pub async fn load_results(
+    run: &Run,
+    query: ResultsQuery,
+    chart_words: u64,
+) -> Result<RunResults, AppError> {
+    let grouped = run.group_by.is_some();
+    let query = ResultsQuery {
+        group: if grouped { query.group } else { GroupPick::All },
+        ..query
+    };
+    let (group, null_group) = query.group.as_args();
+    let chart = if chart_words > 0 {
+        get_run_words(
+            run.id,
+            String::new(),
+            WordOrder::Count,
+            0,
+            chart_words,
+            group.clone(),
+            null_group,
+        )
+        .await?
+        .words
+    } else {
+        Vec::new()
+    };
+    let offset = (query.page - 1) * PAGE_SIZE;
+    let words = get_run_words(
+        run.id,
+        query.q.clone(),
+        query.order,
+        offset,
+        PAGE_SIZE,
+        group,
+        null_group,
+    )
+    .await?;
+    // A grouped run's page needs its groups too: to list them, and for the
+    // share of each word in the group shown.
+    let groups = if grouped {
+        Some(get_run_groups(run.id, 0, GROUPS_SHOWN).await?)
+    } else {
+        None
+    };
+    Ok(RunResults {
+        query,
+        chart,
+        words,
+        groups,
+    })
 }
 
 /// The link to `pick`'s counts on the page at `base` (first page, no search).
@@ -61,45 +173,13 @@ pub fn ResultsExplorer(
     /// The column the run counted per group of, if any: its groups are
     /// listed, and each has its own counts.
     group_by: Option<String>,
+    /// What to show, loaded by the page.
+    results: ResultsResource,
 ) -> impl IntoView {
     let query = use_query_map();
     let grouped = group_by.is_some();
-    let params = Memo::new(move |_| {
-        query.with(|q| TableParams {
-            group: if grouped {
-                GroupPick::of_url(|key| q.get(key))
-            } else {
-                GroupPick::All
-            },
-            q: q.get("q").unwrap_or_default(),
-            order: match q.get("order").as_deref() {
-                Some("word") => WordOrder::Word,
-                _ => WordOrder::Count,
-            },
-            page: q
-                .get("page")
-                .and_then(|p| p.parse().ok())
-                .filter(|&p| p >= 1)
-                .unwrap_or(1),
-        })
-    });
-    // A grouped run's page needs its groups too: to list them, and for the
-    // share of each word in the group shown.
-    let words = Resource::new(
-        move || params.get(),
-        move |p| async move {
-            let (group, null_group) = p.group.as_args();
-            let offset = (p.page - 1) * PAGE_SIZE;
-            let page =
-                get_run_words(run_id, p.q, p.order, offset, PAGE_SIZE, group, null_group).await?;
-            let groups = if grouped {
-                Some(get_run_groups(run_id, 0, GROUPS_SHOWN).await?)
-            } else {
-                None
-            };
-            Ok::<_, crate::error::AppError>((page, groups))
-        },
-    );
+    let params = Memo::new(move |_| query.with(|q| ResultsQuery::of_query(q, grouped)));
+    let base_link = base.clone();
     let base = StoredValue::new(base);
     let current = params.get_untracked();
     // Choosing an order applies it at once (without JavaScript, Search does),
@@ -111,7 +191,7 @@ pub fn ResultsExplorer(
             "word" => WordOrder::Word,
             _ => WordOrder::Count,
         };
-        let next = TableParams {
+        let next = ResultsQuery {
             q: typed.get_untracked(),
             order,
             page: 1,
@@ -170,28 +250,35 @@ pub fn ResultsExplorer(
                 </div>
             </div>
             <Transition fallback=|| view! { <p class="muted">"Loading words…"</p> }>
-                {move || Suspend::new(async move {
-                    match words.await {
-                        Ok((page, groups)) => {
-                            let params = params.get_untracked();
-                            let total_words = match (&params.group, &groups) {
-                                (GroupPick::One(wanted), Some(groups)) => groups
-                                    .groups
-                                    .iter()
-                                    .find(|g| g.group == *wanted)
-                                    .map_or(0, |g| g.total_words),
-                                _ => total_words,
-                            };
-                            view! {
-                                {groups.map(|groups| view! {
-                                    <GroupList groups picked=params.group.clone() base=base.get_value() />
-                                })}
-                                <WordPage page total_words params base=base.get_value() />
-                            }.into_any()
+                {move || {
+                    // Only the page's resource and plain values in here: the
+                    // page may rebuild this explorer while its results reload,
+                    // and the old explorer's signals go with it.
+                    let base = base_link.clone();
+                    Suspend::new(async move {
+                        match results.await {
+                            Ok(Some(RunResults { query: params, words, groups, .. })) => {
+                                let total_words = match (&params.group, &groups) {
+                                    (GroupPick::One(wanted), Some(groups)) => groups
+                                        .groups
+                                        .iter()
+                                        .find(|g| g.group == *wanted)
+                                        .map_or(0, |g| g.total_words),
+                                    _ => total_words,
+                                };
+                                view! {
+                                    {groups.map(|groups| view! {
+                                        <GroupList groups picked=params.group.clone() base=base.clone() />
+                                    })}
+                                    <WordPage page=words total_words params base />
+                                }.into_any()
+                            }
+                            // No succeeded run to show (any more): the page says so.
+                            Ok(None) => ().into_any(),
+                            Err(e) => view! { <p class="alert alert--error" role="alert">{e.message}</p> }.into_any(),
                         }
-                        Err(e) => view! { <p class="alert alert--error" role="alert">{e.message}</p> }.into_any(),
-                    }
-                })}
+                    })
+                }}
             </Transition>
         </div>
     }
@@ -256,7 +343,7 @@ fn GroupList(groups: RunGroupsPage, picked: GroupPick, base: String) -> impl Int
 fn WordPage(
     page: WordCountPage,
     total_words: u64,
-    params: TableParams,
+    params: ResultsQuery,
     base: String,
 ) -> impl IntoView {
     if page.words.is_empty() {
@@ -336,7 +423,7 @@ mod tests {
 
     #[test]
     fn result_links_keep_the_search_and_order() {
-        let p = TableParams {
+        let p = ResultsQuery {
             q: "th".into(),
             order: WordOrder::Word,
             page: 1,
@@ -346,7 +433,7 @@ mod tests {
             p.href("/workloads/3", 2),
             "/workloads/3?q=th&order=word&page=2#results"
         );
-        let plain = TableParams {
+        let plain = ResultsQuery {
             q: String::new(),
             order: WordOrder::Count,
             page: 2,
@@ -354,7 +441,7 @@ mod tests {
         };
         assert_eq!(plain.href("/runs/9", 1), "/runs/9#results");
         // Within a group, every link keeps to it (the nulls' by a flag).
-        let grouped = TableParams {
+        let grouped = ResultsQuery {
             group: GroupPick::One(Some("king lear".into())),
             ..p.clone()
         };
@@ -362,7 +449,7 @@ mod tests {
             grouped.href("/runs/9", 1),
             "/runs/9?group=king%20lear&q=th&order=word#results"
         );
-        let nulls = TableParams {
+        let nulls = ResultsQuery {
             group: GroupPick::One(None),
             ..plain
         };

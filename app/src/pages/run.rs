@@ -11,7 +11,9 @@ use crate::components::count_options::{CountOptionFacts, GroupByFact, RowFilterF
 use crate::components::layout::PageHeader;
 use crate::components::run_progress::RunProgressBar;
 use crate::components::status_badge::StatusBadge;
-use crate::components::word_table::ResultsExplorer;
+use crate::components::word_table::{
+    ResultsExplorer, ResultsResource, load_results, use_results_query,
+};
 use crate::format::{duration, or_dash, thousands, timestamp, timestamp_millis};
 use crate::live::{throttled_reload, use_server_events};
 use crate::pages::workload::PostedError;
@@ -59,25 +61,57 @@ pub fn RunPage() -> impl IntoView {
             }
         },
     );
-    use_server_events(move |event| {
-        if let ServerEvent::Run {
-            run_id,
-            state,
-            progress: p,
-            ..
-        } = event
-            && Some(run_id) == id.get_untracked()
-        {
-            let before =
-                progress.with_untracked(|x: &Option<(RunState, _)>| x.as_ref().map(|(s, _)| *s));
-            progress.set(Some((state, p)));
-            if before != Some(state) {
-                changed.update(|n| *n += 1);
-            } else {
-                reload_log();
+    // The results as the URL's query asks, made here rather than in the view
+    // of `run` (see `word_table`); none until the run has succeeded.
+    let query = use_results_query();
+    let results: ResultsResource = Resource::new(
+        move || (id.get(), changed.get(), query.get()),
+        |(id, _, query)| async move {
+            let Some(id) = id else { return Ok(None) };
+            let run = get_run(id).await?.run;
+            if run.state != RunState::Succeeded {
+                return Ok(None);
             }
-        }
-    });
+            load_results(&run, query, 0).await.map(Some)
+        },
+    );
+    use_server_events(
+        move |event| {
+            if let ServerEvent::Run {
+                run_id,
+                state,
+                progress: p,
+                ..
+            } = event
+                && Some(run_id) == id.get_untracked()
+            {
+                let before = progress
+                    .with_untracked(|x: &Option<(RunState, _)>| x.as_ref().map(|(s, _)| *s));
+                progress.set(Some((state, p)));
+                if before != Some(state) {
+                    changed.update(|n| *n += 1);
+                } else {
+                    reload_log();
+                }
+            }
+        },
+        // The run, if in flight, may have moved on before the stream opened:
+        // if it has, reload as its event would have.
+        move || {
+            let shown = progress.with_untracked(|p: &Option<(RunState, RunProgress)>| {
+                p.as_ref().map(|(s, _)| *s).filter(|s| s.is_active())
+            });
+            if let (Some(state), Some(run_id)) = (shown, id.get_untracked()) {
+                leptos::task::spawn_local(async move {
+                    if let Ok(now) = get_run(run_id).await
+                        && now.run.state != state
+                    {
+                        let _ = changed.try_update(|n| *n += 1);
+                    }
+                });
+            }
+        },
+    );
 
     // Owned by the page, not by the view of one fetch of the run: when the
     // run changes state the view is rebuilt, and the old view's effects still
@@ -98,7 +132,7 @@ pub fn RunPage() -> impl IntoView {
                     Ok(RunListing { run, workload_name }) => {
                         progress.set(Some((run.state, run.progress.clone())));
                         log.set(run.log.clone());
-                        view! { <RunView run workload_name state bar log cancel again /> }.into_any()
+                        view! { <RunView run workload_name state bar log results cancel again /> }.into_any()
                     }
                     Err(e) => view! {
                         <Title text="Run not found" />
@@ -118,6 +152,7 @@ fn RunView(
     state: Signal<RunState>,
     bar: Signal<RunProgress>,
     log: RwSignal<Vec<RunLogEntry>>,
+    results: ResultsResource,
     cancel: ServerAction<CancelRun>,
     again: ServerAction<StartRun>,
 ) -> impl IntoView {
@@ -199,7 +234,7 @@ fn RunView(
             <section class="card" aria-labelledby="words-title">
                 <header class="card__header"><h2 id="words-title">"Words"</h2></header>
                 <ResultsExplorer run_id=id total_words=run.total_words.unwrap_or(0) base=format!("/runs/{id}")
-                    group_by=run.group_by.clone() />
+                    group_by=run.group_by.clone() results />
             </section>
         })}
     }

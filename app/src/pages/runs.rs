@@ -97,17 +97,21 @@ pub fn RunsPage() -> impl IntoView {
     // A run changing state (or a new run) reloads the list, for its timings
     // and for the runs a filter now keeps; the badge changes at once.
     let reload = throttled_reload(changed, RELOAD_INTERVAL);
-    use_server_events(move |event| {
-        if let ServerEvent::Run { run_id, state, .. } = event {
-            let known = live.with_untracked(|m| m.get(&run_id).copied());
-            if known != Some(state) {
-                live.update(|m| {
-                    m.insert(run_id, state);
-                });
-                reload();
+    use_server_events(
+        move |event| {
+            if let ServerEvent::Run { run_id, state, .. } = event {
+                let known = live.with_untracked(|m| m.get(&run_id).copied());
+                if known != Some(state) {
+                    live.update(|m| {
+                        m.insert(run_id, state);
+                    });
+                    reload();
+                }
             }
-        }
-    });
+        },
+        // The list's next reload catches up; the pages of one run ask at once.
+        || {},
+    );
 
     view! {
         <Title text="Runs" />

@@ -6,18 +6,20 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::api::{CancelRun, DeleteWorkload, StartRun, get_run_words, get_workload, list_runs};
+use crate::api::{CancelRun, DeleteWorkload, StartRun, get_workload, list_runs};
 use crate::components::count_options::{CountOptionFacts, GroupByFact, RowFilterFact};
 use crate::components::layout::PageHeader;
 use crate::components::run_progress::RunProgressBar;
 use crate::components::source_name::SourceName;
 use crate::components::status_badge::StatusBadge;
 use crate::components::word_chart::WordChart;
-use crate::components::word_table::ResultsExplorer;
+use crate::components::word_table::{
+    ResultsExplorer, ResultsResource, load_results, use_results_query,
+};
 use crate::error::AppError;
 use crate::format::{duration, or_dash, thousands, timestamp};
 use crate::live::use_server_events;
-use crate::run::{GroupPick, Run, RunState, RunTimings, ServerEvent, WordOrder};
+use crate::run::{GroupPick, Run, RunState, RunTimings, ServerEvent};
 use crate::workload::Workload;
 
 /// Words in the chart of the latest result.
@@ -51,29 +53,63 @@ pub fn WorkloadPage() -> impl IntoView {
             Ok::<_, AppError>((get_workload(id).await?, list_runs(id).await?))
         },
     );
-
-    use_server_events(move |event| {
-        if let ServerEvent::Run {
-            run_id,
-            workload_id,
-            state,
-            progress,
-        } = event
-            && Some(workload_id) == id.get_untracked()
-        {
-            let known = live.with_untracked(|r| r.as_ref().map(|r| (r.id, r.state)));
-            live.update(|r| {
-                if let Some(r) = r.as_mut().filter(|r| r.id == run_id) {
-                    r.state = state;
-                    r.progress = progress;
-                }
-            });
-            // A new run, or a change of state: reload; progress alone: the bar moves.
-            if known != Some((run_id, state)) {
-                changed.update(|n| *n += 1);
+    // The latest result as the URL's query asks (a search, a page, a group),
+    // made here rather than in the view of `page` (see `word_table`).
+    let query = use_results_query();
+    let results: ResultsResource = Resource::new(
+        move || (id.get(), changed.get(), query.get()),
+        |(id, _, query)| async move {
+            let Some(id) = id else { return Ok(None) };
+            let runs = list_runs(id).await?;
+            match runs.iter().find(|r| r.state == RunState::Succeeded) {
+                Some(run) => load_results(run, query, CHART_WORDS).await.map(Some),
+                None => Ok(None),
             }
-        }
-    });
+        },
+    );
+
+    use_server_events(
+        move |event| {
+            if let ServerEvent::Run {
+                run_id,
+                workload_id,
+                state,
+                progress,
+            } = event
+                && Some(workload_id) == id.get_untracked()
+            {
+                let known = live.with_untracked(|r| r.as_ref().map(|r| (r.id, r.state)));
+                live.update(|r| {
+                    if let Some(r) = r.as_mut().filter(|r| r.id == run_id) {
+                        r.state = state;
+                        r.progress = progress;
+                    }
+                });
+                // A new run, or a change of state: reload; progress alone: the bar moves.
+                if known != Some((run_id, state)) {
+                    changed.update(|n| *n += 1);
+                }
+            }
+        },
+        // A run in flight may have moved on before the stream opened: if it
+        // has, reload as its event would have.
+        move || {
+            let shown = live.with_untracked(|r| {
+                r.as_ref()
+                    .filter(|r| r.state.is_active())
+                    .map(|r| (r.id, r.state))
+            });
+            if let Some((run_id, state)) = shown {
+                leptos::task::spawn_local(async move {
+                    if let Ok(now) = crate::api::get_run(run_id).await
+                        && now.run.state != state
+                    {
+                        let _ = changed.try_update(|n| *n += 1);
+                    }
+                });
+            }
+        },
+    );
 
     view! {
         <Transition fallback=|| view! { <p class="muted">"Loading the workload…"</p> }>
@@ -81,7 +117,7 @@ pub fn WorkloadPage() -> impl IntoView {
                 match page.await {
                     Ok((w, runs)) => {
                         live.set(runs.first().cloned());
-                        view! { <WorkloadView w runs live start cancel delete /> }.into_any()
+                        view! { <WorkloadView w runs live results start cancel delete /> }.into_any()
                     }
                     Err(e) => view! {
                         <Title text="Workload not found" />
@@ -100,6 +136,7 @@ fn WorkloadView(
     w: Workload,
     runs: Vec<Run>,
     live: RwSignal<Option<Run>>,
+    results: ResultsResource,
     start: ServerAction<StartRun>,
     cancel: ServerAction<CancelRun>,
     delete: ServerAction<DeleteWorkload>,
@@ -204,7 +241,7 @@ fn WorkloadView(
                                 "This result was counted with an earlier definition of the workload. Run it again to count with the current one."
                             </p>
                         })}
-                        <LatestResult run base=format!("/workloads/{id}") />
+                        <LatestResult run base=format!("/workloads/{id}") results />
                     }
                     .into_any()
                 }
@@ -261,33 +298,8 @@ fn LatestRun(run: Run) -> impl IntoView {
 }
 
 #[component]
-fn LatestResult(run: Run, base: String) -> impl IntoView {
+fn LatestResult(run: Run, base: String, results: ResultsResource) -> impl IntoView {
     let run_id = run.id;
-    let grouped = run.group_by.is_some();
-    // The chart follows the group the results show.
-    let query = use_query_map();
-    let pick = Memo::new(move |_| {
-        if grouped {
-            query.with(|q| GroupPick::of_url(|key| q.get(key)))
-        } else {
-            GroupPick::All
-        }
-    });
-    let top = Resource::new(
-        move || pick.get(),
-        move |pick| {
-            let (group, null_group) = pick.as_args();
-            get_run_words(
-                run_id,
-                String::new(),
-                WordOrder::Count,
-                0,
-                CHART_WORDS,
-                group,
-                null_group,
-            )
-        },
-    );
     view! {
         <p class="muted">
             {format!(
@@ -296,16 +308,17 @@ fn LatestResult(run: Run, base: String) -> impl IntoView {
                 thousands(run.distinct_words.unwrap_or(0))
             )}
         </p>
-        <Suspense fallback=|| view! { <p class="muted">"Loading the chart…"</p> }>
+        // The chart follows the group the results show; an error is the
+        // results' to tell.
+        <Transition fallback=|| view! { <p class="muted">"Loading the chart…"</p> }>
             {move || Suspend::new(async move {
-                match top.await {
-                    Ok(page) if page.words.is_empty() => ().into_any(),
-                    Ok(page) => view! { <WordChart words=page.words /> }.into_any(),
-                    Err(e) => view! { <p class="alert alert--error" role="alert">{e.message}</p> }.into_any(),
+                match results.await {
+                    Ok(Some(r)) if !r.chart.is_empty() => view! { <WordChart words=r.chart /> }.into_any(),
+                    _ => ().into_any(),
                 }
             })}
-        </Suspense>
-        <ResultsExplorer run_id total_words=run.total_words.unwrap_or(0) base group_by=run.group_by.clone() />
+        </Transition>
+        <ResultsExplorer run_id total_words=run.total_words.unwrap_or(0) base group_by=run.group_by.clone() results />
     }
 }
 

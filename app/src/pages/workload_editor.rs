@@ -16,7 +16,28 @@ use crate::api::{
 use crate::catalog::{ColumnType, DatasetTree, ProjectTree, TableInfo};
 use crate::components::layout::PageHeader;
 use crate::error::AppError;
+use crate::system_status::SystemStatus;
 use crate::workload::{Executor, PostedForm, Workload, WorkloadForm};
+
+/// What the form's selects offer: the catalog's tables and the server's
+/// executors. The page component makes these resources itself, once: a
+/// resource made in the view of another resource (the edited workload) is
+/// made more than once when the server renders, and the browser may then
+/// hydrate against an answer it never got.
+#[derive(Clone, Copy)]
+struct FormSources {
+    catalog: Resource<Result<Vec<ProjectTree>, AppError>>,
+    status: Resource<Result<SystemStatus, AppError>>,
+}
+
+impl FormSources {
+    fn new() -> Self {
+        Self {
+            catalog: Resource::new(|| (), |_| get_catalog_tree()),
+            status: Resource::new(|| (), |_| get_system_status()),
+        }
+    }
+}
 
 #[component]
 pub fn NewWorkloadPage() -> impl IntoView {
@@ -39,13 +60,14 @@ pub fn NewWorkloadPage() -> impl IntoView {
     let create = ServerAction::<CreateWorkload>::new();
     let error = Signal::derive(move || failure(create.value().get(), &posted));
     let pending = create.pending();
+    let sources = FormSources::new();
 
     view! {
         <Title text="New workload" />
         <nav class="breadcrumbs" aria-label="Breadcrumbs"><a href="/workloads">"Workloads"</a>" / new"</nav>
         <PageHeader title="New workload" subtitle="Count the words of one string column; the first run starts at once." />
         <ActionForm action=create attr:class="card form" attr:novalidate=true attr:data-testid="workload-form">
-            <WorkloadFields initial error />
+            <WorkloadFields initial error sources />
             <div class="form__actions">
                 <button type="submit" class="btn" disabled=move || pending.get() data-testid="workload-submit">
                     {move || if pending.get() { "Creating…" } else { "Create and run" }}
@@ -68,12 +90,13 @@ pub fn EditWorkloadPage() -> impl IntoView {
             )),
         }
     });
+    let sources = FormSources::new();
     view! {
         <Title text="Edit workload" />
         <Suspense fallback=|| view! { <p class="muted">"Loading the workload…"</p> }>
             {move || Suspend::new(async move {
                 match workload.await {
-                    Ok(w) => view! { <EditForm w /> }.into_any(),
+                    Ok(w) => view! { <EditForm w sources /> }.into_any(),
                     Err(e) => view! {
                         <PageHeader title="Workload not found" />
                         <p class="alert alert--error" role="alert" data-testid="workload-error">{e.message}</p>
@@ -85,7 +108,7 @@ pub fn EditWorkloadPage() -> impl IntoView {
 }
 
 #[component]
-fn EditForm(w: Workload) -> impl IntoView {
+fn EditForm(w: Workload, sources: FormSources) -> impl IntoView {
     let posted = posted_form();
     let query = use_query_map();
     let initial = posted.as_ref().map_or_else(
@@ -106,7 +129,7 @@ fn EditForm(w: Workload) -> impl IntoView {
         <PageHeader title=format!("Edit “{}”", w.name) subtitle="Saving changes the definition; the next run uses it." />
         <ActionForm action=update attr:class="card form" attr:novalidate=true attr:data-testid="workload-form">
             <input type="hidden" name="id" value=w.id />
-            <WorkloadFields initial error />
+            <WorkloadFields initial error sources />
             <div class="form__actions">
                 <button type="submit" class="btn" disabled=move || pending.get() data-testid="workload-submit">
                     {move || if pending.get() { "Saving…" } else { "Save" }}
@@ -141,6 +164,7 @@ fn posted_form() -> Option<PostedForm> {
 fn WorkloadFields(
     initial: WorkloadForm,
     #[prop(into)] error: Signal<Option<AppError>>,
+    sources: FormSources,
 ) -> impl IntoView {
     let query = use_query_map();
     // A plain form post that failed comes back here with `?error=`.
@@ -202,8 +226,8 @@ fn WorkloadFields(
             <p class="field__help" id="wl-n-help">"Used when the type is N-grams. Stopwords are removed first, so an n-gram can join the words around one."</p>
             <FieldMessage id="wl-n-error" message=message("n") />
         </div>
-        <SourcePicker initial=initial.clone() message />
-        <ExecutorField initial=initial.executor.clone() message=message("executor") />
+        <SourcePicker initial=initial.clone() message tree=sources.catalog />
+        <ExecutorField initial=initial.executor.clone() message=message("executor") status=sources.status />
         <fieldset class="fieldset">
             <legend>"Counting options"</legend>
             <div class="field-row">
@@ -267,8 +291,11 @@ fn WorkloadFields(
 /// workload's executor is kept as it is (a hidden input), so an edit never
 /// changes it unasked.
 #[component]
-fn ExecutorField(initial: String, message: Signal<Option<String>>) -> impl IntoView {
-    let status = Resource::new(|| (), |_| get_system_status());
+fn ExecutorField(
+    initial: String,
+    message: Signal<Option<String>>,
+    status: Resource<Result<SystemStatus, AppError>>,
+) -> impl IntoView {
     let initial = if initial.is_empty() {
         Executor::Native.as_str().to_string()
     } else {
@@ -327,14 +354,15 @@ fn FieldMessage(id: &'static str, message: Signal<Option<String>>) -> impl IntoV
 fn SourcePicker(
     initial: WorkloadForm,
     message: impl Fn(&'static str) -> Signal<Option<String>> + Copy + Send + Sync + 'static,
+    tree: Resource<Result<Vec<ProjectTree>, AppError>>,
 ) -> impl IntoView {
-    let tree = Resource::new(|| (), |_| get_catalog_tree());
-    let initial = StoredValue::new(initial);
     view! {
         <fieldset class="fieldset" data-testid="source-picker">
             <legend>"Source"</legend>
             <Suspense fallback=|| view! { <p class="muted">"Loading the catalog…"</p> }>
-                {move || Suspend::new(async move {
+                // A plain value, not a signal of this component, after the
+                // wait for the page's resource (see docs/architecture.md).
+                {move || { let initial = initial.clone(); Suspend::new(async move {
                     match tree.await {
                         Ok(projects) if projects.is_empty() => view! {
                             <p class="alert" data-testid="source-empty">
@@ -343,10 +371,10 @@ fn SourcePicker(
                                 " first: a CSV, JSON Lines, Parquet or text file."
                             </p>
                         }.into_any(),
-                        Ok(projects) => view! { <SourceSelects projects initial=initial.get_value() message /> }.into_any(),
+                        Ok(projects) => view! { <SourceSelects projects initial message /> }.into_any(),
                         Err(e) => view! { <p class="alert alert--error" role="alert">{e.message}</p> }.into_any(),
                     }
-                })}
+                })}}
             </Suspense>
         </fieldset>
     }
