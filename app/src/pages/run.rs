@@ -88,7 +88,9 @@ pub fn RunPage() -> impl IntoView {
                 let before = progress
                     .with_untracked(|x: &Option<(RunState, _)>| x.as_ref().map(|(s, _)| *s));
                 progress.set(Some((state, p)));
-                if before != Some(state) {
+                // A run's end always reloads: the run's fetch may have seen it
+                // already while the results' fetch, a moment earlier, did not.
+                if before != Some(state) || !state.is_active() {
                     changed.update(|n| *n += 1);
                 } else {
                     reload_log();

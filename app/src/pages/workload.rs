@@ -85,8 +85,11 @@ pub fn WorkloadPage() -> impl IntoView {
                         r.progress = progress;
                     }
                 });
-                // A new run, or a change of state: reload; progress alone: the bar moves.
-                if known != Some((run_id, state)) {
+                // A new run, or a change of state: reload; progress alone: the
+                // bar moves. A run's end always reloads: the page's fetch may
+                // have seen it already while the results' fetch, a moment
+                // earlier, did not.
+                if known != Some((run_id, state)) || !state.is_active() {
                     changed.update(|n| *n += 1);
                 }
             }
