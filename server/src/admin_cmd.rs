@@ -10,7 +10,7 @@ use crate::auth::Accounts;
 use crate::auth::accounts::AccountSettings;
 use crate::cli::StoreArgs;
 use crate::data_dir::{Access, DataDir};
-use crate::db::Database;
+use crate::store::database::Database;
 
 #[derive(Debug, Subcommand)]
 pub enum AdminCommand {
@@ -61,7 +61,7 @@ fn create_user(args: &CreateUserArgs) -> Result<(), String> {
         let db = Database::open(&db_settings)
             .await
             .map_err(|e| e.to_string())?;
-        crate::migrations::migrate(&db)
+        crate::store::migrations::migrate(&db)
             .await
             .map_err(|e| e.to_string())?;
         let accounts = Accounts::new(db, AccountSettings::default());

@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use surrealdb::types::SurrealValue;
 
-use crate::db::{Database, DbError};
+use crate::store::database::{Database, DbError};
 
 const LOCK_FILE: &str = "tally.lock";
 /// How long a server sharing the directory waits for one that holds it

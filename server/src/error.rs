@@ -9,8 +9,8 @@ use serde_json::json;
 use tally_app::error::FieldError;
 
 use crate::auth::AuthError;
-use crate::catalog::{CatalogError, Missing};
-use crate::db::DbError;
+use crate::store::catalog::{CatalogError, Missing};
+use crate::store::database::DbError;
 use crate::tables::import::ImportError;
 use crate::tables::scan::ScanError;
 
@@ -176,9 +176,11 @@ impl From<DbError> for ServiceError {
         match e {
             // Still conflicting after every retry (`Database::execute`): other
             // writers of the same rows, which a later try does not meet.
-            DbError::Query(query) if crate::db::is_conflict(&query) => Self::Unavailable(
-                "the database is busy with conflicting writes; try again".to_string(),
-            ),
+            DbError::Query(query) if crate::store::database::is_conflict(&query) => {
+                Self::Unavailable(
+                    "the database is busy with conflicting writes; try again".to_string(),
+                )
+            }
             e => Self::Internal(e.to_string()),
         }
     }

@@ -6,25 +6,19 @@
 pub mod admin_cmd;
 pub mod auth;
 pub mod bench_cmd;
-pub mod catalog;
 pub mod cli;
 pub mod count_cmd;
 pub mod data_dir;
-pub mod db;
 pub mod error;
 pub mod import_cmd;
 pub mod limits;
 pub mod metrics;
-pub mod migrations;
-pub mod read_cache;
 pub mod routes;
 pub mod runs;
 pub mod sample;
-pub mod sequence;
 pub mod service;
 pub mod site;
 pub mod startup;
+pub mod store;
 pub mod tables;
 pub mod telemetry;
-
-pub mod workloads;

@@ -74,7 +74,7 @@ pub struct Metrics {
 
 impl Metrics {
     /// The metrics of one service; `database_calls` is the database's own
-    /// histogram of call times (kept by [`crate::db::Database`]).
+    /// histogram of call times (kept by [`crate::store::database::Database`]).
     pub fn new(version: &str, database_calls: Histogram) -> Self {
         let mut registry = Registry::with_prefix("tally");
         let metrics = Self {

@@ -7,12 +7,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::FromRef;
 use axum::routing::get;
 use leptos::config::{Env, LeptosOptions};
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list};
-use tally_app::service::{SharedAccounts, SharedService};
 use tally_app::{App, shell};
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -25,13 +23,13 @@ use crate::auth::limiter::LoginLimits;
 use crate::auth::mode::{Protection, PublicOrigin};
 use crate::cli::ServeArgs;
 use crate::data_dir::{Access, DataDir, DataDirError};
-use crate::db::{Database, DbError, DbSettings};
 use crate::limits::Limits;
-use crate::migrations;
-use crate::routes;
+use crate::routes::{self, AppState};
 use crate::runs::{DispatchSettings, Retention};
 use crate::service::TallyService;
 use crate::site;
+use crate::store::database::{Database, DbError, DbSettings};
+use crate::store::migrations;
 
 /// Validated configuration of a server.
 #[derive(Debug, Clone)]
@@ -135,27 +133,6 @@ pub enum StartupError {
         addr: SocketAddr,
         source: std::io::Error,
     },
-}
-
-/// Shared state of every handler.
-#[derive(Clone, FromRef)]
-pub struct AppState {
-    pub leptos_options: LeptosOptions,
-    pub service: Arc<TallyService>,
-    /// The public URL is https: cookies are `Secure`.
-    pub https: bool,
-}
-
-impl AppState {
-    /// The service as the UI's server functions see it.
-    pub fn app_service(&self) -> SharedService {
-        self.service.clone()
-    }
-
-    /// The account service as the UI's server functions see it.
-    pub fn app_accounts(&self) -> SharedAccounts {
-        self.service.accounts().clone()
-    }
 }
 
 /// How often expired sessions and old audit events are deleted.

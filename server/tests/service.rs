@@ -11,10 +11,10 @@ use tally_app::workload::RowFilter;
 use tally_engine::{
     CancelToken, Control, CountError, CountOptions, Engine, Pace, TokenizerKind, reference,
 };
-use tally_server::db::{Database, DbSettings};
 use tally_server::error::ServiceError;
-use tally_server::migrations;
 use tally_server::service::TallyService;
+use tally_server::store::database::{Database, DbSettings};
+use tally_server::store::migrations;
 use tally_server::tables::import::{ImportOptions, ImportSource};
 
 /// The run the scans below read for (never queued: on an embedded database

@@ -14,8 +14,8 @@ use super::limiter::{LoginLimiter, LoginLimits};
 use super::password;
 use super::secret;
 use super::store::{AccountRow, AccountStore, AuditRow, SessionRow, StoreError, TokenRow};
-use crate::db::Database;
-use crate::service::rfc3339_millis;
+use crate::store::database::Database;
+use crate::store::rfc3339_millis;
 
 /// Sessions and the audit log, from the command line.
 #[derive(Debug, Clone)]

@@ -6,8 +6,8 @@ use surrealdb::IndexedResults;
 use surrealdb::types::SurrealValue;
 use tally_app::auth::Role;
 
-use crate::db::{Database, DbError};
-use crate::sequence::{ACCOUNT_IDS, AUDIT_IDS, IdSequence, TOKEN_IDS};
+use crate::store::database::{Database, DbError};
+use crate::store::sequence::{ACCOUNT_IDS, AUDIT_IDS, IdSequence, TOKEN_IDS};
 
 #[derive(Debug, Clone, SurrealValue)]
 pub struct AccountRow {
@@ -154,7 +154,7 @@ impl AccountStore {
             .and_then(IndexedResults::check);
         match outcome {
             Ok(_) => Ok(row),
-            Err(e) if crate::db::is_index_collision(&e) => {
+            Err(e) if crate::store::database::is_index_collision(&e) => {
                 Err(StoreError::NameTaken(name.to_string()))
             }
             Err(e) => Err(e.into()),

@@ -13,11 +13,11 @@ use tally_app::error::FieldError;
 use tally_app::href::{same_origin_path, with_query};
 use utoipa::{IntoParams, ToSchema};
 
+use super::AppState;
 use super::json_body::{JsonObject, TokenId, UserId};
 use crate::auth::accounts::OpenedSession;
 use crate::auth::guard::{PeerAddress, SESSION_COOKIE, accepts_html as from_browser};
 use crate::error::ServiceError;
-use crate::startup::AppState;
 
 /// The form routes (`/auth/...`).
 pub fn forms() -> Router<AppState> {

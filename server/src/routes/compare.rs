@@ -10,11 +10,11 @@ use tally_app::compare::{ComparePage, CompareQuery, TermChange};
 use tally_app::error::FieldError;
 use utoipa::IntoParams;
 
+use super::AppState;
 use super::json_body::{QueryParams, RunPair};
 use super::runs::spreadsheet_safe;
-use super::workloads::{TOTAL_COUNT, ValidationErrorBody};
+use super::{TOTAL_COUNT, ValidationErrorBody};
 use crate::error::ServiceError;
-use crate::startup::AppState;
 
 /// Query parameters of a comparison.
 #[derive(Debug, Default, Deserialize, IntoParams)]

@@ -8,11 +8,11 @@ use tally_app::auth::Principal;
 use tally_app::catalog::{DatasetInfo, ProjectInfo, TableDetail, TableInfo};
 use tally_app::names::{DatasetName, ProjectName, TableRef};
 
+use super::AppState;
 use super::json_body::QueryParams;
-use crate::catalog;
 use crate::error::ServiceError;
 use crate::service::uploads::{Spooled, UploadParams, too_large};
-use crate::startup::AppState;
+use crate::store::catalog;
 
 /// A name in a URL that breaks the naming rule cannot exist: 404, as for any
 /// other missing name.

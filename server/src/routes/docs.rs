@@ -12,7 +12,7 @@ use crate::auth::guard::SESSION_COOKIE;
 use crate::auth::policy::{self, Need};
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::startup::AppState;
+use super::AppState;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -62,7 +62,7 @@ use crate::startup::AppState;
         super::ErrorDetail,
         super::workloads::NewWorkload,
         super::workloads::WorkloadPatch,
-        super::workloads::ValidationErrorBody,
+        super::ValidationErrorBody,
         tally_app::error::FieldError,
         tally_app::workload::Workload,
         tally_app::workload::WorkloadType,

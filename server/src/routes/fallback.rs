@@ -10,8 +10,8 @@ use leptos::prelude::provide_context;
 use serde_json::json;
 use tally_app::shell;
 
+use super::AppState;
 use crate::site;
-use crate::startup::AppState;
 
 pub async fn fallback(State(state): State<AppState>, request: Request<Body>) -> Response {
     let path = request.uri().path().to_owned();

@@ -7,7 +7,7 @@ use serde::Serialize;
 use tally_app::system_status::SystemStatus;
 use utoipa::ToSchema;
 
-use crate::startup::AppState;
+use super::AppState;
 
 /// The health report.
 #[derive(Debug, Serialize, ToSchema)]

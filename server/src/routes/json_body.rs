@@ -7,8 +7,8 @@ use axum::http::request::Parts;
 use serde_json::{Map, Value};
 use tally_app::error::FieldError;
 
+use super::AppState;
 use crate::error::ServiceError;
-use crate::startup::AppState;
 
 /// How far past the limit a body is still read to answer 413 cleanly.
 const DRAIN_FACTOR: usize = 4;

@@ -11,10 +11,10 @@ use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use tally_app::run::RunState;
 
+use super::AppState;
 use crate::error::ServiceError;
 use crate::metrics::CONTENT_TYPE;
 use crate::service::TallyService;
-use crate::startup::AppState;
 
 /// Every metric, with the figures the database holds read now.
 pub async fn scrape(State(state): State<AppState>) -> Result<Response, ServiceError> {

@@ -14,6 +14,15 @@ pub mod request_id;
 pub mod runs;
 pub mod workloads;
 
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use axum::http::HeaderName;
+use leptos::config::LeptosOptions;
+use tally_app::service::{SharedAccounts, SharedService};
+
+use crate::service::TallyService;
+
 /// Either shape of error answer: a message, or (a 422) each problem with its
 /// location. Documented on the answers any operation may give (see
 /// `docs::CommonAnswers`).
@@ -35,4 +44,35 @@ pub enum ErrorDetail {
 pub struct ErrorBody {
     #[schema(example = "Table 'x' does not exist in dataset 'p.d'")]
     pub detail: String,
+}
+
+/// Shared state of every handler.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub service: Arc<TallyService>,
+    /// The public URL is https: cookies are `Secure`.
+    pub https: bool,
+}
+
+impl AppState {
+    /// The service as the UI's server functions see it.
+    pub fn app_service(&self) -> SharedService {
+        self.service.clone()
+    }
+
+    /// The account service as the UI's server functions see it.
+    pub fn app_accounts(&self) -> SharedAccounts {
+        self.service.accounts().clone()
+    }
+}
+
+/// The header that carries how many items match a list request.
+pub const TOTAL_COUNT: HeaderName = HeaderName::from_static("x-total-count");
+
+/// A 422 answer: each problem with its location.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // documentation only: the answer is written by `ServiceError`
+pub struct ValidationErrorBody {
+    detail: Vec<tally_app::error::FieldError>,
 }

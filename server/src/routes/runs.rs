@@ -20,13 +20,13 @@ use tally_app::run::{
 use tokio::sync::broadcast::error::RecvError;
 use utoipa::IntoParams;
 
+use super::AppState;
 use super::json_body::{QueryParams, RunId, WorkloadId};
-use super::workloads::{TOTAL_COUNT, ValidationErrorBody};
+use super::{TOTAL_COUNT, ValidationErrorBody};
 use crate::auth::guard::PeerAddress;
 use crate::error::ServiceError;
 use crate::runs::results::{Chunks, ResultQuery, ResultSource};
-use crate::runs::store::RunRow;
-use crate::startup::AppState;
+use crate::store::runs::RunRow;
 
 /// Starts a new run of the workload (its current definition).
 #[utoipa::path(post, path = "/api/v1/workloads/{workload_id}/runs", tag = "runs",

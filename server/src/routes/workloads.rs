@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::{Extension, Query, State};
-use axum::http::{HeaderName, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use serde::Deserialize;
 use tally_app::auth::Principal;
@@ -11,11 +11,8 @@ use tally_engine::CountOptions;
 use utoipa::{IntoParams, ToSchema};
 
 use super::json_body::{JsonObject, WorkloadId};
+use super::{AppState, TOTAL_COUNT, ValidationErrorBody};
 use crate::error::ServiceError;
-use crate::startup::AppState;
-
-/// The header that carries the number of workloads matching a list request.
-pub const TOTAL_COUNT: HeaderName = HeaderName::from_static("x-total-count");
 
 /// The body of `POST` and `PUT`. Unknown fields are ignored.
 #[derive(ToSchema)]
@@ -77,13 +74,6 @@ pub struct WorkloadPatch {
     filter: Option<serde_json::Value>,
     /// A column to count per group of; `null` counts the rows together.
     group_by: Option<String>,
-}
-
-/// A 422 answer: each problem with its location.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct ValidationErrorBody {
-    detail: Vec<tally_app::error::FieldError>,
 }
 
 /// Query parameters of `GET /workloads`.

@@ -25,11 +25,11 @@ use super::EventBus;
 use super::job::Job;
 use super::results::{GroupWords, INLINE_WORDS};
 use super::spark::{SparkCount, SparkError, Update};
-use super::store::{
+use crate::service::{ReadLease, TallyService};
+use crate::store::catalog;
+use crate::store::runs::{
     Heartbeat, LogRow, NewResults, Outcome, ProgressRow, RunRow, TimingsRow, secs_between,
 };
-use crate::catalog;
-use crate::service::{ReadLease, TallyService};
 use crate::tables::scan::{Grouping, check_column};
 
 /// How often a running run's lease is renewed and its progress saved.
@@ -216,7 +216,7 @@ async fn finish(
     outcome: Outcome,
     progress: ProgressRow,
     log: Vec<LogRow>,
-) -> Result<Option<RunRow>, crate::db::DbError> {
+) -> Result<Option<RunRow>, crate::store::database::DbError> {
     let owner = &service.queue().owner;
     let mut pause = Duration::from_millis(200);
     let mut last_error = None;
@@ -253,11 +253,11 @@ async fn record_end(
     outcome: Outcome,
     progress: ProgressRow,
     log: Vec<LogRow>,
-) -> Result<Option<RunRow>, crate::db::DbError> {
+) -> Result<Option<RunRow>, crate::store::database::DbError> {
     // Tests make the database refuse the write here.
-    fail::fail_point!("run-finish", |_| Err(crate::db::DbError::Unexpected(
-        "injected fault: run-finish".into()
-    )));
+    fail::fail_point!("run-finish", |_| Err(
+        crate::store::database::DbError::Unexpected("injected fault: run-finish".into())
+    ));
     service
         .runs()
         .finish(id, owner, outcome, progress, log)

@@ -12,7 +12,7 @@
 use tally_app::workload::{Executor, RowFilter, WorkloadType};
 use tally_engine::CountOptions;
 
-use super::store::RunRow;
+use crate::store::runs::RunRow;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Job {

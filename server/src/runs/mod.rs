@@ -1,4 +1,4 @@
-//! Runs: the durable queue ([`store`]), the dispatcher that executes it
+//! Runs: the durable queue (its records in [`crate::store::runs`]), the dispatcher that executes it
 //! ([`dispatcher`]), result files ([`results`]) and live events ([`EventBus`]).
 
 pub mod compare;
@@ -6,7 +6,6 @@ pub mod dispatcher;
 pub mod job;
 pub mod results;
 pub mod spark;
-pub mod store;
 
 use std::collections::HashMap;
 use std::num::NonZeroU64;

@@ -9,8 +9,8 @@ use super::TallyService;
 use super::runs::run_not_found;
 use crate::error::ServiceError;
 use crate::runs::compare::Comparison;
-use crate::runs::store::RunRow;
-use crate::service::rfc3339_millis;
+use crate::store::rfc3339_millis;
+use crate::store::runs::RunRow;
 
 /// Two runs and how their terms changed.
 pub struct RunComparison {

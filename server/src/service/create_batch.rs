@@ -17,10 +17,10 @@ use std::sync::Arc;
 use tally_app::workload::{Workload, WorkloadSpec};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
-use crate::db::DbError;
 use crate::error::ServiceError;
-use crate::runs::store::{RunRow, RunStore};
-use crate::workloads::WorkloadStore;
+use crate::store::database::DbError;
+use crate::store::runs::{RunRow, RunStore};
+use crate::store::workloads::WorkloadStore;
 
 /// The most creates committed together.
 const MAX_BATCH: usize = 64;

@@ -9,8 +9,8 @@ use tally_app::catalog::{
 use tally_app::names::{DatasetName, ProjectName, TableRef};
 
 use super::TallyService;
-use crate::catalog::{CatalogError, NewTable, ReaderLease};
 use crate::error::ServiceError;
+use crate::store::catalog::{CatalogError, NewTable, ReaderLease};
 use crate::tables::filter::resolve;
 use crate::tables::import::{self, ImportOptions, ImportSource};
 use crate::tables::scan::{Grouping, TableScan};

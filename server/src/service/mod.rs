@@ -26,18 +26,18 @@ use tally_app::workload::{Workload, WorkloadForm, WorkloadPage, WorkloadQuery};
 
 use crate::auth::Accounts;
 use crate::auth::accounts::AccountSettings;
-use crate::catalog::Catalog;
 use crate::data_dir::{DataDir, Ownership};
-use crate::db::{Database, DbError};
 use crate::error::ServiceError;
 use crate::limits::Limits;
-use crate::read_cache::WorkloadCache;
 use crate::runs::results::{ResultQuery, ResultStore};
-use crate::runs::store::RunStore;
 use crate::runs::{DispatchSettings, EventBus, RunQueue, StreamSlots};
-use crate::sequence;
+use crate::store::cache::WorkloadCache;
+use crate::store::catalog::Catalog;
+use crate::store::database::{Database, DbError};
+use crate::store::runs::RunStore;
+use crate::store::sequence;
+use crate::store::workloads::WorkloadStore;
 use crate::tables::{TableLeases, TableStore};
-use crate::workloads::WorkloadStore;
 use create_batch::CreateBatcher;
 
 pub use compare::RunComparison;
@@ -271,7 +271,7 @@ impl TallyService {
         SystemStatus {
             version: env!("CARGO_PKG_VERSION").to_string(),
             uptime_secs: self.started.elapsed().as_secs(),
-            checked_at: rfc3339_millis(chrono::Utc::now()),
+            checked_at: crate::store::rfc3339_millis(chrono::Utc::now()),
             database,
             executors: self.executors(),
         }
@@ -433,9 +433,4 @@ fn admission(limits: &Limits) -> (Arc<tokio::sync::Semaphore>, StreamSlots) {
         )),
         StreamSlots::new(limits.event_streams, limits.event_streams_per_client),
     )
-}
-
-/// Formats a time as RFC 3339 in UTC with milliseconds, e.g. `2026-11-23T10:15:30.123Z`.
-pub fn rfc3339_millis(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }

@@ -10,8 +10,8 @@ use tally_engine::WordCount;
 use super::TallyService;
 use crate::error::ServiceError;
 use crate::runs::results::{GroupWords, ResultQuery, ResultSource, ResultsAt};
-use crate::runs::store::{RunFilter, RunRow, RunStore};
 use crate::runs::{EventBus, RunQueue, StreamSlots};
+use crate::store::runs::{RunFilter, RunRow, RunStore};
 use tally_app::auth::Principal;
 
 /// Runs in flight and recent runs the Dashboard lists, each.

@@ -8,11 +8,11 @@ use tally_app::workload::{
 };
 
 use super::TallyService;
-use crate::catalog::{self, CatalogError, Missing};
 use crate::error::ServiceError;
-use crate::sequence;
+use crate::store::catalog::{self, CatalogError, Missing};
+use crate::store::sequence;
+use crate::store::workloads::UpdateOutcome;
 use crate::tables::filter;
-use crate::workloads::UpdateOutcome;
 use tally_app::auth::Principal;
 
 /// The answer for an id that does not exist, in the prototype's words.

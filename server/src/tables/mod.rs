@@ -2,7 +2,7 @@
 //! previewed and scanned.
 //!
 //! What this module does not do: names and statistics live in the catalog
-//! ([`crate::catalog`]); this module only reads and writes files.
+//! ([`crate::store::catalog`]); this module only reads and writes files.
 
 pub mod filter;
 pub mod leases;

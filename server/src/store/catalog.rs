@@ -12,9 +12,9 @@ use surrealdb::types::SurrealValue;
 use tally_app::catalog::{Column, ColumnType, DatasetInfo, ProjectInfo, SourceFormat, TableInfo};
 use tally_app::names::{DatasetName, ProjectName, TableName, TableRef};
 
-use crate::db::{Database, DbError, last_of_transaction};
-use crate::read_cache::TableCache;
-use crate::service::rfc3339_millis;
+use crate::store::cache::TableCache;
+use crate::store::database::{Database, DbError, last_of_transaction};
+use crate::store::rfc3339_millis;
 
 /// Which part of a reference does not exist.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -288,7 +288,7 @@ impl Catalog {
     }
 
     /// Keeps the tables it finds in memory (only when this process is the
-    /// database's only user: see [`crate::read_cache`]).
+    /// database's only user: see [`crate::store::cache`]).
     pub fn caching(mut self, enabled: bool) -> Self {
         self.tables = Arc::new(TableCache::new(enabled));
         self
@@ -478,7 +478,7 @@ impl Catalog {
                 Err(DbError::Query(e)) if e.to_string().contains(EXISTS_MARK) => {
                     return Err(CatalogError::TableExists(r.to_string()));
                 }
-                Err(DbError::Query(e)) if crate::db::is_index_collision(&e) => {
+                Err(DbError::Query(e)) if crate::store::database::is_index_collision(&e) => {
                     // The same table, created by the winner.
                     if self.table_exists(r).await? {
                         return Err(CatalogError::TableExists(r.to_string()));
@@ -677,7 +677,7 @@ mod tests {
 
     #[tokio::test]
     async fn imports_racing_into_a_new_project_all_register_and_one_name_once() {
-        let (_dir, db) = crate::migrations::migrated_in_temp_dir().await;
+        let (_dir, db) = crate::store::migrations::migrated_in_temp_dir().await;
         let catalog = Catalog::new(db);
         let tables = (0..8).map(|i| catalog.create_table(new_table("fresh", &format!("t{i}"))));
         for created in futures_util::future::join_all(tables).await {

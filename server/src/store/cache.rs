@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use tally_app::names::TableRef;
 use tally_app::workload::Workload;
 
-use crate::catalog::StoredTable;
+use crate::store::catalog::StoredTable;
 
 /// Workloads by id.
 pub type WorkloadCache = ReadCache<u64, Workload>;

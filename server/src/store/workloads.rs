@@ -3,11 +3,11 @@
 //! Ids come from an [`IdSequence`], never from counting rows: the prototype's
 //! `len(table) + 1` handed a deleted workload's id to the next one.
 
-use crate::db::{Database, DbError};
-use crate::read_cache::WorkloadCache;
-use crate::runs::store::RunRow;
-use crate::sequence::{IdSequence, WORKLOAD_IDS};
-use crate::service::rfc3339_millis;
+use crate::store::cache::WorkloadCache;
+use crate::store::database::{Database, DbError};
+use crate::store::rfc3339_millis;
+use crate::store::runs::RunRow;
+use crate::store::sequence::{IdSequence, WORKLOAD_IDS};
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -487,7 +487,7 @@ mod tests {
     use tally_app::run::RunState;
 
     async fn store() -> (tempfile::TempDir, WorkloadStore) {
-        let (dir, db) = crate::migrations::migrated_in_temp_dir().await;
+        let (dir, db) = crate::store::migrations::migrated_in_temp_dir().await;
         (dir, WorkloadStore::new(db))
     }
 
@@ -523,7 +523,7 @@ mod tests {
         assert_eq!((a.id, b.id), (1, 2));
         assert_eq!(store.get(1).await.expect("get"), Some(a.clone()));
         assert_eq!(store.get(2).await.expect("get"), Some(b));
-        let runs = crate::runs::store::RunStore::new(store.db.clone());
+        let runs = crate::store::runs::RunStore::new(store.db.clone());
         assert_eq!(
             runs.delete_workload(2).await.expect("delete"),
             Some(Vec::new())
@@ -540,7 +540,7 @@ mod tests {
     async fn a_batch_is_stored_with_its_runs_under_the_ids_it_took() {
         let (_dir, store) = store().await;
         let store = store.reserving_ids_ahead(4);
-        let runs = crate::runs::store::RunStore::new(store.db.clone());
+        let runs = crate::store::runs::RunStore::new(store.db.clone());
         let ids = store.take_ids(2).await.expect("ids");
         let run_ids = runs.take_ids(2).await.expect("run ids");
         assert_eq!(

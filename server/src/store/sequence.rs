@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use tokio::sync::Mutex;
 
-use crate::db::{Database, DbError};
+use crate::store::database::{Database, DbError};
 
 /// The most ids reserved at once when reserving only for waiting callers.
 const MAX_BLOCK: usize = 64;

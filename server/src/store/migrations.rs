@@ -9,7 +9,7 @@
 
 use surrealdb::types::SurrealValue;
 
-use crate::db::{Database, DbError};
+use crate::store::database::{Database, DbError};
 
 /// One schema version.
 pub struct Migration {
@@ -23,62 +23,62 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
         name: "catalog",
-        script: include_str!("../migrations/0001_catalog.surql"),
+        script: include_str!("../../migrations/0001_catalog.surql"),
     },
     Migration {
         version: 2,
         name: "workloads",
-        script: include_str!("../migrations/0002_workloads.surql"),
+        script: include_str!("../../migrations/0002_workloads.surql"),
     },
     Migration {
         version: 3,
         name: "runs",
-        script: include_str!("../migrations/0003_runs.surql"),
+        script: include_str!("../../migrations/0003_runs.surql"),
     },
     Migration {
         version: 4,
         name: "workload count",
-        script: include_str!("../migrations/0004_workload_count.surql"),
+        script: include_str!("../../migrations/0004_workload_count.surql"),
     },
     Migration {
         version: 5,
         name: "run words",
-        script: include_str!("../migrations/0005_run_words.surql"),
+        script: include_str!("../../migrations/0005_run_words.surql"),
     },
     Migration {
         version: 6,
         name: "accounts",
-        script: include_str!("../migrations/0006_accounts.surql"),
+        script: include_str!("../../migrations/0006_accounts.surql"),
     },
     Migration {
         version: 7,
         name: "data directory marker",
-        script: include_str!("../migrations/0007_data_dir.surql"),
+        script: include_str!("../../migrations/0007_data_dir.surql"),
     },
     Migration {
         version: 8,
         name: "executor",
-        script: include_str!("../migrations/0008_executor.surql"),
+        script: include_str!("../../migrations/0008_executor.surql"),
     },
     Migration {
         version: 9,
         name: "table readers",
-        script: include_str!("../migrations/0009_table_readers.surql"),
+        script: include_str!("../../migrations/0009_table_readers.surql"),
     },
     Migration {
         version: 10,
         name: "ngram",
-        script: include_str!("../migrations/0010_ngram.surql"),
+        script: include_str!("../../migrations/0010_ngram.surql"),
     },
     Migration {
         version: 11,
         name: "row filter",
-        script: include_str!("../migrations/0011_row_filter.surql"),
+        script: include_str!("../../migrations/0011_row_filter.surql"),
     },
     Migration {
         version: 12,
         name: "group by",
-        script: include_str!("../migrations/0012_group_by.surql"),
+        script: include_str!("../../migrations/0012_group_by.surql"),
     },
 ];
 
@@ -170,7 +170,7 @@ pub async fn migrate(db: &Database) -> Result<Vec<i64>, DbError> {
 #[cfg(test)]
 pub(crate) async fn migrated_in_temp_dir() -> (tempfile::TempDir, Database) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let db = Database::open(&crate::db::DbSettings::embedded(dir.path()))
+    let db = Database::open(&crate::store::database::DbSettings::embedded(dir.path()))
         .await
         .expect("opens");
     migrate(&db).await.expect("migrates");
