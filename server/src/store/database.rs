@@ -244,6 +244,19 @@ pub fn last_of_transaction(res: &IndexedResults) -> usize {
     res.num_statements().saturating_sub(2)
 }
 
+/// The record ids of `nums` in `table`, to bind as `$ids` in `SELECT ... FROM
+/// $ids`: key lookups, where a `WHERE num IN [...]` would scan the table.
+/// Numbers past `i64` name no record and are left out.
+pub fn record_ids(
+    table: &str,
+    nums: impl IntoIterator<Item = u64>,
+) -> Vec<surrealdb::types::RecordId> {
+    nums.into_iter()
+        .filter_map(|n| i64::try_from(n).ok())
+        .map(|n| surrealdb::types::RecordId::new(table, n))
+        .collect()
+}
+
 /// Drops anything between `://` and `@` (user and password) from a URL for logs.
 fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {

@@ -4,7 +4,7 @@
 //! `len(table) + 1` handed a deleted workload's id to the next one.
 
 use crate::store::cache::WorkloadCache;
-use crate::store::database::{Database, DbError};
+use crate::store::database::{Database, DbError, record_ids};
 use crate::store::rfc3339_millis;
 use crate::store::runs::RunRow;
 use crate::store::sequence::{IdSequence, WORKLOAD_IDS};
@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use surrealdb::IndexedResults;
-use surrealdb::types::{RecordId, SurrealValue};
+use surrealdb::types::SurrealValue;
 use tally_app::workload::{
     Executor, RowFilter, Workload, WorkloadQuery, WorkloadSort, WorkloadSpec, WorkloadStatus,
     WorkloadType,
@@ -375,11 +375,7 @@ impl WorkloadStore {
 
     /// The names of these workloads, by id (deleted ones are left out).
     pub async fn names(&self, ids: &[u64]) -> Result<HashMap<u64, String>, DbError> {
-        let records: Vec<RecordId> = ids
-            .iter()
-            .filter_map(|&i| i64::try_from(i).ok())
-            .map(|i| RecordId::new("workload", i))
-            .collect();
+        let records = record_ids("workload", ids.iter().copied());
         if records.is_empty() {
             return Ok(HashMap::new());
         }

@@ -19,13 +19,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use chrono::{DateTime, Utc};
-use surrealdb::types::{RecordId, SurrealValue};
+use surrealdb::types::SurrealValue;
 use tally_app::run::RunState;
 use tally_app::run::WordCountRow;
 
 use crate::runs::Retention;
 use crate::store::cache::WorkloadCache;
-use crate::store::database::{Database, DbError, last_of_transaction};
+use crate::store::database::{Database, DbError, last_of_transaction, record_ids};
 use crate::store::sequence::{IdSequence, RUN_IDS};
 
 /// A run [`RunStore::prune`] deleted.
@@ -256,11 +256,7 @@ impl RunStore {
     pub async fn latest_for(&self, workloads: &[u64]) -> Result<HashMap<u64, RunRow>, DbError> {
         // Record ids are key lookups; a `WHERE num IN (subquery)` would scan every
         // run (measured: a GET of one workload fell to 7 req/s with 17 000 runs).
-        let workload_ids: Vec<RecordId> = workloads
-            .iter()
-            .filter_map(|&i| i64::try_from(i).ok())
-            .map(|i| RecordId::new("workload", i))
-            .collect();
+        let workload_ids = record_ids("workload", workloads.iter().copied());
         if workload_ids.is_empty() {
             return Ok(HashMap::new());
         }
@@ -272,10 +268,7 @@ impl RunStore {
             .await?
             .check()?;
         let last_runs: Vec<i64> = res.take(0)?;
-        let run_ids: Vec<RecordId> = last_runs
-            .into_iter()
-            .map(|n| RecordId::new("run", n))
-            .collect();
+        let run_ids = record_ids("run", last_runs.into_iter().flat_map(u64::try_from));
         if run_ids.is_empty() {
             return Ok(HashMap::new());
         }
