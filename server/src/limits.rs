@@ -3,7 +3,7 @@
 //! their defaults, and each is answered with a 4xx (or 507) before work is
 //! wasted.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::tables::import::ImportLimits;
@@ -60,4 +60,28 @@ pub fn free_disk_bytes(path: &Path) -> std::io::Result<u64> {
 #[cfg(not(unix))]
 pub fn free_disk_bytes(_path: &Path) -> std::io::Result<u64> {
     Ok(u64::MAX)
+}
+
+/// The free disk space kept in reserve on the data directory's file system
+/// (`--min-free-disk`): imports and results that would eat into it are refused.
+#[derive(Debug, Clone)]
+pub struct DiskReserve {
+    pub dir: PathBuf,
+    pub bytes: u64,
+}
+
+impl DiskReserve {
+    /// Refuses work that would leave less free disk than the reserve,
+    /// counting `more` bytes about to be written (507, nothing stored).
+    pub fn check(&self, more: u64) -> Result<(), crate::error::ServiceError> {
+        let free = free_disk_bytes(&self.dir).map_err(crate::error::ServiceError::internal)?;
+        let reserve = self.bytes;
+        if free.saturating_sub(more) < reserve {
+            return Err(crate::error::ServiceError::InsufficientStorage(format!(
+                "the server keeps {reserve} bytes of disk free (--min-free-disk) and has {free}: \
+                 nothing was stored; free some space or ask an administrator"
+            )));
+        }
+        Ok(())
+    }
 }

@@ -201,7 +201,8 @@ impl Application {
             .site_addr(addr)
             .build();
         crate::sample::load_in_background(service.clone(), settings.sample_data.clone());
-        crate::runs::dispatcher::start(service.clone());
+        crate::runs::dispatcher::start(service.run_context());
+        retention_in_background(service.clone());
         let protection = settings.protection.clone();
         announce_protection(&service, &protection, addr).await;
         sweep_in_background(service.clone());
@@ -281,6 +282,23 @@ fn sweep_in_background(service: Arc<TallyService>) {
             tick.tick().await;
             if let Err(e) = service.accounts().sweep().await {
                 tracing::warn!(error = %e, "could not delete expired sessions and audit events");
+            }
+        }
+    });
+}
+
+/// How often every workload's old runs are deleted (each workload's are also
+/// deleted as soon as one of its runs ends).
+const RETENTION_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Deletes every workload's runs past retention now and then.
+fn retention_in_background(service: Arc<TallyService>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(RETENTION_EVERY);
+        loop {
+            tick.tick().await;
+            if let Err(e) = service.apply_retention_everywhere().await {
+                tracing::warn!(error = %e, "cannot delete old runs");
             }
         }
     });

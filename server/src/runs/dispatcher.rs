@@ -22,14 +22,15 @@ use tally_engine::{CancelToken, Control, CountError, CountResult, Engine, Pace};
 use tokio::task::JoinHandle;
 
 use super::EventBus;
+use super::context::RunContext;
 use super::job::Job;
 use super::results::{GroupWords, INLINE_WORDS};
 use super::spark::{SparkCount, SparkError, Update};
-use crate::service::{ReadLease, TallyService};
 use crate::store::catalog;
 use crate::store::runs::{
     Heartbeat, LogRow, NewResults, Outcome, ProgressRow, RunRow, TimingsRow, secs_between,
 };
+use crate::tables::reader::ReadLease;
 use crate::tables::scan::{Grouping, check_column};
 
 /// How often a running run's lease is renewed and its progress saved.
@@ -42,29 +43,18 @@ const POLL: Duration = Duration::from_secs(2);
 /// the reason (and, if even that cannot be written, left to lease recovery).
 const FINISH_TRIES: u32 = 5;
 
-/// Starts the dispatcher's tasks.
-pub fn start(service: Arc<TallyService>) {
-    let queue = service.queue();
-    for slot in 0..queue.settings.workers {
-        tokio::spawn(supervise(slot, service.clone()));
+/// Starts the dispatcher's tasks: its slots and the recovery of runs whose
+/// lease expired.
+pub fn start(ctx: RunContext) {
+    for slot in 0..ctx.queue.settings.workers {
+        tokio::spawn(supervise(slot, ctx.clone()));
     }
-    let retention = service.clone();
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(RETENTION_EVERY);
-        loop {
-            tick.tick().await;
-            if let Err(e) = retention.apply_retention_everywhere().await {
-                tracing::warn!(error = %e, "cannot delete old runs");
-            }
-        }
-    });
     // Runs whose lease expired are re-queued in every mode: another process
     // died (a shared database), or a slot of this one crashed with a run.
-    let service = service.clone();
     tokio::spawn(async move {
         loop {
-            tokio::time::sleep(service.queue().settings.lease).await;
-            match service.recover_runs(false).await {
+            tokio::time::sleep(ctx.queue.settings.lease).await;
+            match ctx.recover(false).await {
                 Ok(0) => {}
                 Ok(n) => tracing::warn!(runs = n, "re-queued runs whose lease expired"),
                 Err(e) => tracing::error!(error = %e, "lease recovery failed"),
@@ -73,18 +63,14 @@ pub fn start(service: Arc<TallyService>) {
     });
 }
 
-/// How often every workload's old runs are deleted (each workload's are also
-/// deleted as soon as one of its runs ends).
-const RETENTION_EVERY: Duration = Duration::from_secs(600);
-
 /// Runs a slot, and starts it again if it panics: a bug met by one run must
 /// not leave the queue with one worker fewer for the rest of the server's
 /// life. The run it held stops renewing its lease and is re-queued by lease
 /// recovery (failed after its last attempt).
-async fn supervise(slot: usize, service: Arc<TallyService>) {
+async fn supervise(slot: usize, ctx: RunContext) {
     loop {
         tracing::debug!(slot, "dispatcher slot started");
-        match tokio::spawn(slot_loop(service.clone())).await {
+        match tokio::spawn(slot_loop(ctx.clone())).await {
             Ok(()) => return,
             Err(e) if e.is_panic() => {
                 tracing::error!(slot, "a dispatcher slot crashed; starting it again");
@@ -95,15 +81,15 @@ async fn supervise(slot: usize, service: Arc<TallyService>) {
     }
 }
 
-async fn slot_loop(service: Arc<TallyService>) {
-    let queue = service.queue();
+async fn slot_loop(ctx: RunContext) {
+    let queue = &ctx.queue;
     loop {
         let lease_until = Utc::now() + queue.lease_delta();
-        match service.runs().claim(&queue.owner, lease_until).await {
+        match ctx.runs.claim(&queue.owner, lease_until).await {
             Ok(Some(run)) => {
                 // Tests crash a slot holding a claimed run here.
                 fail::fail_point!("dispatcher-slot");
-                execute(&service, run).await
+                execute(&ctx, run).await
             }
             Ok(None) => {
                 tokio::select! {
@@ -127,37 +113,34 @@ enum StopReason {
     LeaseLost,
 }
 
-async fn execute(service: &TallyService, run: RunRow) {
+async fn execute(ctx: &RunContext, run: RunRow) {
     let id = run.id();
-    let queue = service.queue();
+    let queue = &ctx.queue;
     let started = Instant::now();
-    let _active = service.metrics().run_started();
+    let _active = ctx.metrics.run_started();
     tracing::info!(run = id, workload = run.workload, "run started");
-    service.publish_run(&run);
+    ctx.events.publish_run(&run);
     let token = CancelToken::new();
     queue.register(id, token.clone());
     let mut log = Vec::new();
-    let outcome = count_and_store(service, &run, &token, started, &mut log).await;
+    let outcome = count_and_store(ctx, &run, &token, started, &mut log).await;
     queue.unregister(id);
     let (outcome, progress, stem) = outcome;
     let owner = &queue.owner;
-    match finish(service, id, outcome, progress.clone(), log).await {
+    match finish(ctx, id, outcome, progress.clone(), log).await {
         Ok(Some(done)) => {
             // Recorded as failed after all (its success could not be written):
             // the files written for the success belong to no run.
             if let Some(stem) = stem
                 && done.results_file.as_deref() != Some(stem.as_str())
             {
-                service.discard_results(&stem).await;
+                ctx.results.discard(&stem).await;
             }
             tracing::info!(run = id, state = %done.state, secs = started.elapsed().as_secs_f64(), "run finished");
-            service.metrics().run_finished(
-                &done.state,
-                started.elapsed(),
-                done.public().throughput(),
-            );
-            service.publish_run(&done);
-            match service.apply_retention(run.workload_id()).await {
+            ctx.metrics
+                .run_finished(&done.state, started.elapsed(), done.public().throughput());
+            ctx.events.publish_run(&done);
+            match ctx.apply_retention(run.workload_id()).await {
                 Ok(0) => {}
                 Ok(n) => tracing::debug!(workload = run.workload, files = n, "old runs deleted"),
                 Err(e) => {
@@ -169,17 +152,17 @@ async fn execute(service: &TallyService, run: RunRow) {
             // Cancelled at the last moment, deleted, or taken over: this outcome
             // was not recorded. Record a cancel if one was asked for.
             if let Some(stem) = stem {
-                discard_unless_recorded(service, id, &stem).await;
+                discard_unless_recorded(ctx, id, &stem).await;
             }
-            let asked = matches!(service.runs().get(id).await, Ok(Some(r)) if r.cancel_requested && r.state() == RunState::Running);
+            let asked = matches!(ctx.runs.get(id).await, Ok(Some(r)) if r.cancel_requested && r.state() == RunState::Running);
             if asked {
                 let cancelled = Outcome::Cancelled("cancelled while running".into());
-                if let Ok(Some(done)) = service
-                    .runs()
+                if let Ok(Some(done)) = ctx
+                    .runs
                     .finish(id, owner, cancelled, progress, Vec::new())
                     .await
                 {
-                    service.publish_run(&done);
+                    ctx.events.publish_run(&done);
                 }
             }
         }
@@ -188,7 +171,7 @@ async fn execute(service: &TallyService, run: RunRow) {
             // recovery takes the run; its files must not outlive it.
             tracing::error!(run = id, error = %e, "cannot record the end of a run");
             if let Some(stem) = stem {
-                discard_unless_recorded(service, id, &stem).await;
+                discard_unless_recorded(ctx, id, &stem).await;
             }
         }
     }
@@ -197,10 +180,10 @@ async fn execute(service: &TallyService, run: RunRow) {
 /// Removes an attempt's results files unless the run refers to them after
 /// all (a try whose answer was lost may have committed). When the database
 /// cannot tell, the files stay for the next start's sweep to judge.
-async fn discard_unless_recorded(service: &TallyService, id: u64, stem: &str) {
-    match service.runs().get(id).await {
+async fn discard_unless_recorded(ctx: &RunContext, id: u64, stem: &str) {
+    match ctx.runs.get(id).await {
         Ok(Some(run)) if run.results_file.as_deref() == Some(stem) => {}
-        Ok(_) => service.discard_results(stem).await,
+        Ok(_) => ctx.results.discard(stem).await,
         Err(e) => {
             tracing::warn!(run = id, error = %e, "left results files for the next start's sweep")
         }
@@ -211,18 +194,18 @@ async fn discard_unless_recorded(service: &TallyService, id: u64, stem: &str) {
 /// full disk being cleared). If the outcome still cannot be written, the run
 /// is failed with the reason, so it never stays `running`.
 async fn finish(
-    service: &TallyService,
+    ctx: &RunContext,
     id: u64,
     outcome: Outcome,
     progress: ProgressRow,
     log: Vec<LogRow>,
 ) -> Result<Option<RunRow>, crate::store::database::DbError> {
-    let owner = &service.queue().owner;
+    let owner = &&ctx.queue.owner;
     let mut pause = Duration::from_millis(200);
     let mut last_error = None;
     for attempt in 1..=FINISH_TRIES {
         match record_end(
-            service,
+            ctx,
             id,
             owner,
             outcome.clone(),
@@ -242,12 +225,12 @@ async fn finish(
     }
     let reason = last_error.map_or_else(String::new, |e| e.to_string());
     let failed = Outcome::Failed(format!("cannot record the run's result: {reason}"));
-    record_end(service, id, owner, failed, progress, log).await
+    record_end(ctx, id, owner, failed, progress, log).await
 }
 
 /// One try at writing a run's end.
 async fn record_end(
-    service: &TallyService,
+    ctx: &RunContext,
     id: u64,
     owner: &str,
     outcome: Outcome,
@@ -258,84 +241,95 @@ async fn record_end(
     fail::fail_point!("run-finish", |_| Err(
         crate::store::database::DbError::Unexpected("injected fault: run-finish".into())
     ));
-    service
-        .runs()
-        .finish(id, owner, outcome, progress, log)
-        .await
+    ctx.runs.finish(id, owner, outcome, progress, log).await
 }
 
-/// Runs the count; returns the outcome to record, the last progress and, on
-/// success, the stem of the results files written (a small result has none).
-/// Log lines go to `log`, which each heartbeat saves and empties (the rest is
-/// saved with the outcome).
+/// What an attempt at a run ended with: the outcome to record, the last
+/// progress and, on success, the stem of the results files written (a small
+/// result has none).
+type Attempt = (Outcome, ProgressRow, Option<String>);
+
+/// Runs the count: starts it on its executor, watches it to its end and
+/// stores what it found. Log lines go to `log`, which each heartbeat saves
+/// and empties (the rest is saved with the outcome).
 async fn count_and_store(
-    service: &TallyService,
+    ctx: &RunContext,
     run: &RunRow,
     token: &CancelToken,
     started: Instant,
     log: &mut Vec<LogRow>,
-) -> (Outcome, ProgressRow, Option<String>) {
-    let id = run.id();
-    let queue = service.queue();
+) -> Attempt {
     let latest = Arc::new(Mutex::new(ProgressRow::default()));
-    let fail = |message: String, latest: &Arc<Mutex<ProgressRow>>| {
-        let progress = latest
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        (Outcome::Failed(message), progress, None)
-    };
-
-    let reference = match catalog::table_ref(&run.src_project, &run.src_dataset, &run.src_table) {
-        Ok(r) => r,
-        Err(missing) => return fail(missing.message("Source"), &latest),
-    };
-    let progress = ProgressSink {
-        latest: latest.clone(),
-        events: service.events().clone(),
-        run_id: id,
-        workload_id: run.workload_id(),
-    };
     // Log lines written while counting (on another thread, or elsewhere),
     // saved with each heartbeat.
     let remote_log: Arc<Mutex<Vec<LogRow>>> = Arc::default();
-    let job = match Job::of(run) {
-        Ok(job) => job,
-        Err(message) => return fail(message, &latest),
+    let progress = ProgressSink {
+        latest: latest.clone(),
+        events: ctx.events.clone(),
+        run_id: run.id(),
+        workload_id: run.workload_id(),
     };
-    let started_count = match job.executor {
+    let (counting, table_lease) =
+        match start_count(ctx, run, token, progress, remote_log.clone()).await {
+            Ok(started) => started,
+            Err(message) => return (Outcome::Failed(message), snapshot(&latest), None),
+        };
+    let count_started = Instant::now();
+    let watched = watch(ctx, run.id(), counting, token, &latest, &remote_log, log).await;
+    drop(table_lease);
+    log.append(&mut remote_log.lock().unwrap_or_else(PoisonError::into_inner));
+    let count_secs = count_started.elapsed().as_secs_f64();
+    let progress = snapshot(&latest);
+    match watched {
+        Ok(counted) => store_results(ctx, run, counted, progress, started, count_secs, log).await,
+        Err(outcome) => (outcome, progress, None),
+    }
+}
+
+/// The latest progress reported.
+fn snapshot(latest: &Mutex<ProgressRow>) -> ProgressRow {
+    latest
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone()
+}
+
+/// Reads the run's job back and starts counting it on its executor.
+async fn start_count(
+    ctx: &RunContext,
+    run: &RunRow,
+    token: &CancelToken,
+    progress: ProgressSink,
+    remote_log: Arc<Mutex<Vec<LogRow>>>,
+) -> Result<Started, String> {
+    let reference = catalog::table_ref(&run.src_project, &run.src_dataset, &run.src_table)
+        .map_err(|missing| missing.message("Source"))?;
+    let job = Job::of(run)?;
+    match job.executor {
         Executor::Native => {
-            start_native(
-                service,
-                run,
-                &job,
-                &reference,
-                token,
-                progress,
-                remote_log.clone(),
-            )
-            .await
+            start_native(ctx, run, &job, &reference, token, progress, remote_log).await
         }
         Executor::Spark => {
-            start_spark(
-                service,
-                run,
-                &job,
-                &reference,
-                token,
-                progress,
-                remote_log.clone(),
-            )
-            .await
+            start_spark(ctx, run, &job, &reference, token, progress, remote_log).await
         }
-    };
-    let (counting, table_lease) = match started_count {
-        Ok(started) => started,
-        Err(message) => return fail(message, &latest),
-    };
-    let count_started = Instant::now();
-    tokio::pin!(counting);
+    }
+}
 
+/// Waits for a count to end, renewing the run's lease and saving its progress
+/// and log every [`HEARTBEAT`]; cancels it when someone asks to, when the lease
+/// is lost or when `--run-timeout` passes. Answers the counts, or the outcome
+/// of a count that gave none.
+async fn watch(
+    ctx: &RunContext,
+    id: u64,
+    counting: JoinHandle<Result<Counted, CountFailure>>,
+    token: &CancelToken,
+    latest: &Mutex<ProgressRow>,
+    remote_log: &Mutex<Vec<LogRow>>,
+    log: &mut Vec<LogRow>,
+) -> Result<Counted, Outcome> {
+    let queue = &ctx.queue;
+    tokio::pin!(counting);
     // A timeout too far ahead for an `Instant` (`--run-timeout 10000000000d`) is none.
     let deadline = queue
         .settings
@@ -348,10 +342,10 @@ async fn count_and_store(
         tokio::select! {
             joined = &mut counting => break joined,
             _ = ticker.tick() => {
-                let progress = latest.lock().unwrap_or_else(PoisonError::into_inner).clone();
+                let progress = snapshot(latest);
                 let lease_until = Utc::now() + queue.lease_delta();
                 log.append(&mut remote_log.lock().unwrap_or_else(PoisonError::into_inner));
-                match service.runs().heartbeat(id, &queue.owner, lease_until, progress, std::mem::take(log)).await {
+                match ctx.runs.heartbeat(id, &queue.owner, lease_until, progress, std::mem::take(log)).await {
                     Ok(Heartbeat::Held) => {}
                     Ok(Heartbeat::CancelRequested) => {
                         stop.get_or_insert(StopReason::Cancelled);
@@ -370,37 +364,34 @@ async fn count_and_store(
             }
         }
     };
-    drop(table_lease);
-    log.append(&mut remote_log.lock().unwrap_or_else(PoisonError::into_inner));
-    let count_secs = count_started.elapsed().as_secs_f64();
-    let mut progress = latest
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .clone();
-    let result = match result {
-        Ok(Ok(result)) => result,
-        Ok(Err(_)) if token.is_cancelled() => {
-            let outcome = match stop {
-                Some(StopReason::TimedOut(limit)) => {
-                    Outcome::Failed(format!("timed out after {} s", limit.as_secs()))
-                }
-                Some(StopReason::LeaseLost) => Outcome::Cancelled("stopped: lease lost".into()),
-                _ => Outcome::Cancelled("cancelled while running".into()),
-            };
-            return (outcome, progress, None);
-        }
-        Ok(Err(e)) => return (Outcome::Failed(e.to_string()), progress, None),
-        Err(e) => {
-            return (
-                Outcome::Failed(format!("the count crashed: {e}")),
-                progress,
-                None,
-            );
-        }
-    };
+    match result {
+        Ok(Ok(counted)) => Ok(counted),
+        Ok(Err(_)) if token.is_cancelled() => Err(match stop {
+            Some(StopReason::TimedOut(limit)) => {
+                Outcome::Failed(format!("timed out after {} s", limit.as_secs()))
+            }
+            Some(StopReason::LeaseLost) => Outcome::Cancelled("stopped: lease lost".into()),
+            _ => Outcome::Cancelled("cancelled while running".into()),
+        }),
+        Ok(Err(e)) => Err(Outcome::Failed(e.to_string())),
+        Err(e) => Err(Outcome::Failed(format!("the count crashed: {e}"))),
+    }
+}
 
+/// Stores a count's results (a small one with the outcome, in the database;
+/// a larger or grouped one in files) and makes the success to record.
+async fn store_results(
+    ctx: &RunContext,
+    run: &RunRow,
+    counted: Counted,
+    mut progress: ProgressRow,
+    started: Instant,
+    count_secs: f64,
+    log: &mut Vec<LogRow>,
+) -> Attempt {
+    let id = run.id();
     let store_started = Instant::now();
-    let Counted { result, groups } = result;
+    let Counted { result, groups } = counted;
     let words = result.words;
     let stats = result.stats;
     // The final progress holds every word counted, whatever the executor
@@ -427,7 +418,7 @@ async fn count_and_store(
         // Named per attempt: an attempt that lost its lease (and is still
         // writing) can never overwrite, or delete, the files of the one that won.
         let stem = format!("run-{id}-{}", uuid::Uuid::now_v7().simple());
-        if let Err(e) = service.write_results(&stem, words, groups).await {
+        if let Err(e) = ctx.results.write(&stem, words, groups).await {
             return (
                 Outcome::Failed(format!("cannot store the results: {e}")),
                 progress,
@@ -513,7 +504,7 @@ fn start_failure(e: &crate::error::ServiceError) -> String {
 /// Starts counting on the engine, in this process, from a scan of the column.
 /// Its log lines go to `counting_log`, which the heartbeats save.
 async fn start_native(
-    service: &TallyService,
+    ctx: &RunContext,
     run: &RunRow,
     job: &Job,
     reference: &TableRef,
@@ -526,7 +517,7 @@ async fn start_native(
             .unwrap_or_else(PoisonError::into_inner)
             .push(LogRow::now(message));
     };
-    let queue = service.queue();
+    let queue = &ctx.queue;
     let pace = queue
         .settings
         .read_rate
@@ -535,7 +526,8 @@ async fn start_native(
         column: column.clone(),
         max_groups: queue.settings.max_groups,
     });
-    let (scan, table_lease) = service
+    let (scan, table_lease) = ctx
+        .tables
         .open_scan(
             reference,
             run.id(),
@@ -609,7 +601,7 @@ async fn start_native(
 
 /// Starts counting on Spark: one application that reads the table's file.
 async fn start_spark(
-    service: &TallyService,
+    ctx: &RunContext,
     run: &RunRow,
     job: &Job,
     reference: &TableRef,
@@ -617,11 +609,12 @@ async fn start_spark(
     progress: ProgressSink,
     remote_log: Arc<Mutex<Vec<LogRow>>>,
 ) -> Result<Started, String> {
-    let Some(settings) = service.queue().settings.spark.clone() else {
+    let Some(settings) = ctx.queue.settings.spark.clone() else {
         return Err("this server has no Spark: start it with --spark-master".into());
     };
-    let (table_file, info, table_lease) = service
-        .lease_table(reference, run.id())
+    let (table_file, info, table_lease) = ctx
+        .tables
+        .lease(reference, run.id())
         .await
         .map_err(|e| start_failure(&e))?;
     check_column(&info, &run.src_column_name).map_err(|e| e.to_string())?;
@@ -638,7 +631,7 @@ async fn start_spark(
         thousands(rows),
         settings.master
     ));
-    let work_dir = service.spark_work_dir(run.id());
+    let work_dir = ctx.spark_work_dir(run.id());
     let (column, options, token) = (
         run.src_column_name.clone(),
         job.options.clone(),

@@ -2,6 +2,7 @@
 //! ([`dispatcher`]), result files ([`results`]) and live events ([`EventBus`]).
 
 pub mod compare;
+pub mod context;
 pub mod dispatcher;
 pub mod job;
 pub mod results;
@@ -15,6 +16,8 @@ use std::time::Duration;
 use tally_app::run::ServerEvent;
 use tally_engine::CancelToken;
 use tokio::sync::{Notify, broadcast};
+
+use crate::store::runs::RunRow;
 
 /// How the dispatcher runs.
 #[derive(Debug, Clone)]
@@ -157,6 +160,17 @@ impl EventBus {
 
     pub fn subscribe(&self) -> broadcast::Receiver<ServerEvent> {
         self.0.subscribe()
+    }
+
+    /// Announces a run's state and progress as they are stored.
+    pub fn publish_run(&self, run: &RunRow) {
+        let public = run.public();
+        self.publish(ServerEvent::Run {
+            run_id: public.id,
+            workload_id: public.workload_id,
+            state: public.state,
+            progress: public.progress,
+        });
     }
 }
 

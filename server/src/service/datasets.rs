@@ -10,11 +10,11 @@ use tally_app::names::{DatasetName, ProjectName, TableRef};
 
 use super::TallyService;
 use crate::error::ServiceError;
-use crate::store::catalog::{CatalogError, NewTable, ReaderLease};
-use crate::tables::filter::resolve;
+use crate::store::catalog::{CatalogError, NewTable};
 use crate::tables::import::{self, ImportOptions, ImportSource};
+use crate::tables::preview;
+use crate::tables::reader::ReadLease;
 use crate::tables::scan::{Grouping, TableScan};
-use crate::tables::{TableLease, preview};
 use tally_app::auth::Principal;
 use tally_app::workload::RowFilter;
 use tally_engine::{CancelToken, Pace};
@@ -28,27 +28,19 @@ impl Drop for CancelOnDrop {
     }
 }
 
-/// What a run holds while it reads a table: this process's mark (see
-/// [`TableLeases`](crate::tables::TableLeases)) and, on a database other
-/// processes share, its entry in the table's readers there, which they see.
-pub struct ReadLease {
-    _local: TableLease,
-    _shared: Option<ReaderLease>,
-}
-
 /// Rows shown in a table's preview.
 pub const PREVIEW_ROWS: usize = 20;
 
 impl TallyService {
     pub async fn list_projects(&self) -> Result<Vec<ProjectInfo>, ServiceError> {
-        Ok(self.catalog.list_projects().await?)
+        Ok(self.tables.catalog.list_projects().await?)
     }
 
     pub async fn list_datasets(
         &self,
         project: &ProjectName,
     ) -> Result<Vec<DatasetInfo>, ServiceError> {
-        Ok(self.catalog.list_datasets(project).await?)
+        Ok(self.tables.catalog.list_datasets(project).await?)
     }
 
     pub async fn list_tables(
@@ -56,18 +48,18 @@ impl TallyService {
         project: &ProjectName,
         dataset: &DatasetName,
     ) -> Result<Vec<TableInfo>, ServiceError> {
-        Ok(self.catalog.list_tables(project, dataset).await?)
+        Ok(self.tables.catalog.list_tables(project, dataset).await?)
     }
 
     /// Every project with its datasets and their tables.
     pub async fn tree(&self) -> Result<Vec<ProjectTree>, ServiceError> {
         let mut tree = Vec::new();
-        for project in self.catalog.list_projects().await? {
+        for project in self.tables.catalog.list_projects().await? {
             let name = ProjectName::parse(&project.name).map_err(ServiceError::internal)?;
             let mut datasets = Vec::new();
-            for dataset in self.catalog.list_datasets(&name).await? {
+            for dataset in self.tables.catalog.list_datasets(&name).await? {
                 let ds = DatasetName::parse(&dataset.name).map_err(ServiceError::internal)?;
-                let tables = self.catalog.list_tables(&name, &ds).await?;
+                let tables = self.tables.catalog.list_tables(&name, &ds).await?;
                 datasets.push(DatasetTree {
                     name: dataset.name,
                     tables,
@@ -83,9 +75,10 @@ impl TallyService {
 
     /// A table's schema, statistics and first rows.
     pub async fn table_detail(&self, table: &TableRef) -> Result<TableDetail, ServiceError> {
-        let stored = self.catalog.get_table(table).await?;
+        let stored = self.tables.catalog.get_table(table).await?;
         let path = self
-            .store
+            .tables
+            .files
             .path_of(&stored.file)
             .map_err(ServiceError::internal)?;
         let rows = tokio::task::spawn_blocking(move || preview::first_rows(&path, PREVIEW_ROWS))
@@ -122,7 +115,7 @@ impl TallyService {
         sources: Vec<ImportSource>,
         options: ImportOptions,
     ) -> Result<TableInfo, ServiceError> {
-        if self.catalog.table_exists(table).await? {
+        if self.tables.catalog.table_exists(table).await? {
             return Err(CatalogError::TableExists(table.to_string()).into());
         }
         // Imports beyond the limit wait here, in arrival order.
@@ -141,8 +134,9 @@ impl TallyService {
         self.ensure_free_disk(input_bytes)?;
         // Removed however this ends (error, or the request dropped), unless
         // committed first (a rename: the removal then finds nothing).
-        let out = tempfile::TempPath::try_from_path(self.store.incoming_path(".parquet.tmp"))
-            .map_err(ServiceError::internal)?;
+        let out =
+            tempfile::TempPath::try_from_path(self.tables.files.incoming_path(".parquet.tmp"))
+                .map_err(ServiceError::internal)?;
         let work_out = out.to_path_buf();
         // The conversion runs on a blocking thread that a dropped request
         // cannot stop by itself: the guard cancels it when this future is
@@ -161,7 +155,7 @@ impl TallyService {
         .await
         .map_err(ServiceError::internal)?;
         let converted = converted?;
-        let store = self.store.clone();
+        let store = self.tables.files.clone();
         let file = tokio::task::spawn_blocking(move || {
             let committed = store.commit(&out);
             drop(out);
@@ -172,12 +166,18 @@ impl TallyService {
         .map_err(ServiceError::internal)?;
         // Until the catalog holds it, the committed file is removed on any exit.
         let unregistered = self
-            .store
+            .tables
+            .files
             .path_of(&file)
             .and_then(tempfile::TempPath::try_from_path)
             .map_err(ServiceError::internal)?;
-        let stored_bytes = self.store.size_of(&file).map_err(ServiceError::internal)?;
+        let stored_bytes = self
+            .tables
+            .files
+            .size_of(&file)
+            .map_err(ServiceError::internal)?;
         let registered = self
+            .tables
             .catalog
             .create_table(NewTable {
                 reference: table.clone(),
@@ -205,7 +205,7 @@ impl TallyService {
 
     /// Whether the table exists.
     pub async fn has_table(&self, table: &TableRef) -> Result<bool, ServiceError> {
-        Ok(self.catalog.table_exists(table).await?)
+        Ok(self.tables.catalog.table_exists(table).await?)
     }
 
     /// Deletes a table and its data; 409 while a run reads it.
@@ -217,11 +217,12 @@ impl TallyService {
         let key = table.to_string();
         // Held until the file is gone: a run starting meanwhile is refused.
         let _deleting = self
+            .tables
             .leases
             .delete(&key)
             .map_err(|busy| ServiceError::Conflict(format!("table '{key}' {busy}")))?;
-        let stored = self.catalog.delete_table(table).await?;
-        if let Err(e) = self.store.remove(&stored.file) {
+        let stored = self.tables.catalog.delete_table(table).await?;
+        if let Err(e) = self.tables.files.remove(&stored.file) {
             // The record is gone, so the file is an orphan the next start sweeps.
             tracing::warn!(file = %stored.file, error = %e, "could not remove a deleted table's file");
         }
@@ -230,44 +231,16 @@ impl TallyService {
     }
 
     /// The file of a table and its description, with a read lease on it for
-    /// run `run`: the table cannot be deleted, through this process or any
-    /// other on the database, until the lease is dropped (or, if this
-    /// process dies, the run's lease runs out).
+    /// run `run` (see [`TableReader::lease`]).
     pub async fn lease_table(
         &self,
         table: &TableRef,
         run: u64,
     ) -> Result<(PathBuf, TableInfo, ReadLease), ServiceError> {
-        let key = table.to_string();
-        // This process's own mark first: it refuses at once, without a
-        // database round trip, a run starting while this process deletes.
-        let local = self
-            .leases
-            .read(&key)
-            .map_err(|busy| ServiceError::Conflict(format!("table '{key}' {busy}")))?;
-        // An embedded database has no other user, so the mark above is
-        // enough, and the runs of a table need not contend for its row.
-        let shared = if self.db.is_embedded() {
-            None
-        } else {
-            Some(self.catalog.lease_reader(table, run).await?)
-        };
-        let stored = self.catalog.get_table(table).await?;
-        let path = self
-            .store
-            .path_of(&stored.file)
-            .map_err(ServiceError::internal)?;
-        let lease = ReadLease {
-            _local: local,
-            _shared: shared,
-        };
-        Ok((path, stored.info, lease))
+        self.tables.lease(table, run).await
     }
 
-    /// Opens a scan of a string column, keeping the rows `filter` keeps (held
-    /// to `pace` when given), holding a lease on the table. The filter is
-    /// checked against the table as it is now: it may have been replaced, with
-    /// other columns, since the workload was saved.
+    /// Opens a scan of a string column (see [`TableReader::open_scan`]).
     pub async fn open_scan(
         &self,
         table: &TableRef,
@@ -277,21 +250,21 @@ impl TallyService {
         grouping: Option<Grouping>,
         pace: Option<Pace>,
     ) -> Result<(TableScan, ReadLease), ServiceError> {
-        let (path, info, lease) = self.lease_table(table, run).await?;
-        let filter = resolve(filter, &info).map_err(ServiceError::Invalid)?;
-        let column = column.to_string();
-        let scan = tokio::task::spawn_blocking(move || {
-            TableScan::open(&path, &info, &column, &filter, grouping.as_ref(), pace)
-        })
-        .await
-        .map_err(ServiceError::internal)??;
-        Ok((scan, lease))
+        self.tables
+            .open_scan(table, run, column, filter, grouping, pace)
+            .await
     }
 
     /// Removes files left by interrupted imports or deletes.
     pub(super) async fn sweep_table_files(&self) -> Result<usize, ServiceError> {
-        let known: HashSet<String> = self.catalog.table_files().await?.into_iter().collect();
-        let store = self.store.clone();
+        let known: HashSet<String> = self
+            .tables
+            .catalog
+            .table_files()
+            .await?
+            .into_iter()
+            .collect();
+        let store = self.tables.files.clone();
         tokio::task::spawn_blocking(move || store.sweep(&known))
             .await
             .map_err(ServiceError::internal)?

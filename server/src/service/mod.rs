@@ -28,7 +28,8 @@ use crate::auth::Accounts;
 use crate::auth::accounts::AccountSettings;
 use crate::data_dir::{DataDir, Ownership};
 use crate::error::ServiceError;
-use crate::limits::Limits;
+use crate::limits::{DiskReserve, Limits};
+use crate::runs::context::{ResultFiles, RunContext};
 use crate::runs::results::{ResultQuery, ResultStore};
 use crate::runs::{DispatchSettings, EventBus, RunQueue, StreamSlots};
 use crate::store::cache::WorkloadCache;
@@ -37,11 +38,13 @@ use crate::store::database::{Database, DbError};
 use crate::store::runs::RunStore;
 use crate::store::sequence;
 use crate::store::workloads::WorkloadStore;
+use crate::tables::reader::TableReader;
 use crate::tables::{TableLeases, TableStore};
 use create_batch::CreateBatcher;
 
+pub use crate::tables::reader::ReadLease;
 pub use compare::RunComparison;
-pub use datasets::{PREVIEW_ROWS, ReadLease};
+pub use datasets::PREVIEW_ROWS;
 
 /// How long a status check waits for the database before calling it unavailable.
 const PING_TIMEOUT: Duration = Duration::from_secs(2);
@@ -49,17 +52,16 @@ const PING_TIMEOUT: Duration = Duration::from_secs(2);
 /// Tally's operations over its database and table files.
 pub struct TallyService {
     db: Database,
-    catalog: Catalog,
-    store: TableStore,
+    /// The catalog, the table files and the leases on them.
+    tables: TableReader,
     /// Held for the service's life: the lock on the data directory.
     data_dir: DataDir,
-    leases: TableLeases,
     workloads: Arc<WorkloadStore>,
     runs: Arc<RunStore>,
     creates: CreateBatcher,
     cache: Arc<WorkloadCache>,
     results: Arc<ResultStore>,
-    queue: RunQueue,
+    queue: Arc<RunQueue>,
     events: EventBus,
     stream_slots: StreamSlots,
     accounts: Arc<Accounts>,
@@ -94,7 +96,7 @@ impl TallyService {
         // Embedded engines lock their files: this process is the database's only
         // user, so any run still `running` was orphaned by a crash.
         let exclusive = db.is_embedded();
-        let queue = RunQueue::new(dispatch, exclusive).map_err(ServiceError::internal)?;
+        let queue = Arc::new(RunQueue::new(dispatch, exclusive).map_err(ServiceError::internal)?);
         // Only this process writes an embedded database, so it sees every change.
         let cache = Arc::new(WorkloadCache::new(exclusive));
         // Sharing a database, processes reserve ids as they need them, so that
@@ -113,7 +115,12 @@ impl TallyService {
         let limits = Limits::default();
         let (imports, stream_slots) = admission(&limits);
         let mut service = Self {
-            catalog: Catalog::new(db.clone()).caching(exclusive),
+            tables: TableReader {
+                catalog: Catalog::new(db.clone()).caching(exclusive),
+                files: store,
+                leases: TableLeases::default(),
+                exclusive,
+            },
             creates: CreateBatcher::start(workloads.clone(), runs.clone()),
             workloads,
             runs,
@@ -123,9 +130,7 @@ impl TallyService {
             events: EventBus::default(),
             stream_slots,
             accounts: Arc::new(Accounts::new(db.clone(), AccountSettings::default())),
-            store,
             data_dir,
-            leases: TableLeases::default(),
             imports,
             limits,
             started: Instant::now(),
@@ -133,7 +138,7 @@ impl TallyService {
             db,
         };
         if exclusive {
-            let recovered = service.recover_runs(true).await?;
+            let recovered = service.run_context().recover(true).await?;
             if recovered > 0 {
                 tracing::warn!(
                     runs = recovered,
@@ -212,16 +217,34 @@ impl TallyService {
     /// Refuses work that would leave less free disk than the reserve
     /// (`Limits::min_free_disk`), counting `more` bytes about to be written.
     pub fn ensure_free_disk(&self, more: u64) -> Result<(), ServiceError> {
-        let free =
-            crate::limits::free_disk_bytes(self.data_dir.path()).map_err(ServiceError::internal)?;
-        let reserve = self.limits.min_free_disk;
-        if free.saturating_sub(more) < reserve {
-            return Err(ServiceError::InsufficientStorage(format!(
-                "the server keeps {reserve} bytes of disk free (--min-free-disk) and has {free}: \
-                 nothing was stored; free some space or ask an administrator"
-            )));
+        self.disk_reserve().check(more)
+    }
+
+    fn disk_reserve(&self) -> DiskReserve {
+        DiskReserve {
+            dir: self.data_dir.path().to_path_buf(),
+            bytes: self.limits.min_free_disk,
         }
-        Ok(())
+    }
+
+    /// The parts of the server the dispatcher works with (and nothing else).
+    pub fn run_context(&self) -> RunContext {
+        RunContext {
+            queue: self.queue.clone(),
+            runs: self.runs.clone(),
+            results: self.result_files(),
+            events: self.events.clone(),
+            tables: self.tables.clone(),
+            metrics: self.metrics.clone(),
+            spark_dir: self.data_dir.path().join(runs::SPARK_DIR),
+        }
+    }
+
+    fn result_files(&self) -> ResultFiles {
+        ResultFiles {
+            store: self.results.clone(),
+            reserve: self.disk_reserve(),
+        }
     }
 
     pub fn max_upload_bytes(&self) -> u64 {
@@ -233,7 +256,7 @@ impl TallyService {
     }
 
     pub fn leases(&self) -> &TableLeases {
-        &self.leases
+        &self.tables.leases
     }
 
     pub fn database(&self) -> &Database {

@@ -1,15 +1,12 @@
 //! Run operations: start, cancel, inspect, and read results.
 
-use tally_app::run::{
-    Activity, Run, RunGroupsPage, RunListing, RunState, ServerEvent, WordCountPage,
-};
+use tally_app::run::{Activity, Run, RunGroupsPage, RunListing, RunState, WordCountPage};
 use tally_app::run_list::{RunListPage, RunQuery};
 use tally_app::workload::{Workload, WorkloadStatus};
-use tally_engine::WordCount;
 
 use super::TallyService;
 use crate::error::ServiceError;
-use crate::runs::results::{GroupWords, ResultQuery, ResultSource, ResultsAt};
+use crate::runs::results::{ResultQuery, ResultSource, ResultsAt};
 use crate::runs::{EventBus, RunQueue, StreamSlots};
 use crate::store::runs::{RunFilter, RunRow, RunStore};
 use tally_app::auth::Principal;
@@ -47,22 +44,12 @@ impl TallyService {
         &self.events
     }
 
-    pub fn publish_run(&self, run: &RunRow) {
-        let public = run.public();
-        self.events.publish(ServerEvent::Run {
-            run_id: public.id,
-            workload_id: public.workload_id,
-            state: public.state,
-            progress: public.progress,
-        });
-    }
-
     /// Queues a run of `workload` and wakes the dispatcher; 409 if one is active.
     pub async fn start_run(&self, workload: &Workload) -> Result<Run, ServiceError> {
         match self.runs.enqueue(workload).await? {
             Some(run) => {
                 tracing::info!(run = run.id(), workload = workload.id, "run queued");
-                self.publish_run(&run);
+                self.events.publish_run(&run);
                 self.queue.wake.notify_one();
                 Ok(run.public())
             }
@@ -141,7 +128,7 @@ impl TallyService {
             .ok_or_else(run_not_found)?;
         match run.state() {
             RunState::Cancelled if !run.cancel_requested => {
-                self.publish_run(&run);
+                self.events.publish_run(&run);
                 Ok(run.public())
             }
             RunState::Running => {
@@ -272,79 +259,22 @@ impl TallyService {
         })
     }
 
-    /// Writes a run's results files (on a blocking thread): its words and,
-    /// when grouped, each group's.
-    pub async fn write_results(
-        &self,
-        stem: &str,
-        words: Vec<WordCount>,
-        groups: Option<Vec<GroupWords>>,
-    ) -> Result<u64, ServiceError> {
-        // Two files of words and counts: about twice the text plus the counts
-        // before compression, an upper bound for the reserve check.
-        let estimate = std::iter::once(&words)
-            .chain(groups.iter().flatten().map(|g| &g.words))
-            .flatten()
-            .map(|w| w.word.len() as u64 + 8)
-            .sum::<u64>()
-            .saturating_mul(2);
-        self.ensure_free_disk(estimate)?;
-        let results = self.results.clone();
-        let stem = stem.to_string();
-        tokio::task::spawn_blocking(move || results.write(&stem, &words, groups.as_deref()))
-            .await
-            .map_err(ServiceError::internal)?
-            .map_err(ServiceError::internal)
-    }
-
-    /// Removes results files that were never committed.
+    /// Removes results files no run refers to any more.
     pub async fn discard_results(&self, stem: &str) {
-        let results = self.results.clone();
-        let stem = stem.to_string();
-        let outcome = tokio::task::spawn_blocking(move || results.remove(&stem)).await;
-        if let Ok(Err(e)) = outcome {
-            tracing::warn!(error = %e, "cannot remove uncommitted results");
-        }
+        self.result_files().discard(stem).await;
     }
 
-    /// A fresh directory for one Spark attempt of run `id`, under
-    /// `--spark-staging` or else the data directory's `spark/`.
-    pub fn spark_work_dir(&self, id: u64) -> std::path::PathBuf {
-        let root = self
-            .queue
-            .settings
-            .spark
-            .as_ref()
-            .and_then(|spark| spark.staging.clone())
-            .unwrap_or_else(|| self.data_dir.path().join(SPARK_DIR));
-        root.join(format!("run-{id}-{}", uuid::Uuid::now_v7().simple()))
-    }
-
-    /// Deletes `workload`'s finished runs beyond `--keep-runs` or older than
-    /// `--keep-results-for`, their counts and their results files; returns
-    /// how many results files went.
-    pub async fn apply_retention(&self, workload: u64) -> Result<usize, ServiceError> {
-        let retention = self.queue.settings.retention;
-        if !retention.deletes() {
-            return Ok(0);
-        }
-        let stems = self.runs.prune(workload, retention).await?;
-        for stem in &stems {
-            self.discard_results(stem).await;
-        }
-        // Runs kept in the database go too; they have no files to count.
-        Ok(stems.len())
-    }
-
-    /// [`Self::apply_retention`] for every workload (a lowered `--keep-runs`
-    /// takes effect, and runs age out, without waiting for each workload's
-    /// next run).
+    /// Every workload's finished runs beyond `--keep-runs` or older than
+    /// `--keep-results-for` go, with their counts and files (a lowered
+    /// `--keep-runs` takes effect, and runs age out, without waiting for each
+    /// workload's next run, after which the dispatcher applies it too).
     pub async fn apply_retention_everywhere(&self) -> Result<(), ServiceError> {
         if !self.queue.settings.retention.deletes() {
             return Ok(());
         }
+        let runs = self.run_context();
         for id in self.workloads.ids().await? {
-            self.apply_retention(id).await?;
+            runs.apply_retention(id).await?;
         }
         Ok(())
     }
@@ -362,18 +292,6 @@ impl TallyService {
             .page_for_workload(workload_id, offset, limit)
             .await?;
         Ok((rows.iter().map(RunRow::public).collect(), total))
-    }
-
-    /// Re-queues (or fails) runs whose dispatcher is gone; returns how many.
-    pub async fn recover_runs(&self, all_running: bool) -> Result<usize, ServiceError> {
-        let changed = self.runs.recover(all_running).await?;
-        for run in &changed {
-            self.publish_run(run);
-        }
-        if !changed.is_empty() {
-            self.queue.wake.notify_waiters();
-        }
-        Ok(changed.len())
     }
 
     /// Runs across workloads, newest first, as the query filters them, and

@@ -159,7 +159,7 @@ impl TallyService {
     {
         let spooled = Spooled {
             name,
-            path: self.store.incoming_path(".upload"),
+            path: self.tables.files.incoming_path(".upload"),
         };
         self.ensure_free_disk(0)?;
         let mut file = tokio::fs::File::create(&spooled.path)

@@ -48,7 +48,7 @@ impl TallyService {
         let (workload, run) = self.creates.create(spec).await?;
         tracing::info!(id = workload.id, run = run.id(), name = %workload.name, source = %workload.source(), "workload created and queued");
         self.publish_workload(&workload, "created");
-        self.publish_run(&run);
+        self.events.publish_run(&run);
         self.queue().wake.notify_one();
         self.accounts
             .record(
@@ -192,7 +192,7 @@ impl TallyService {
         let source = |missing: Missing| ServiceError::NotFound(missing.message("Source"));
         let reference = catalog::table_ref(&spec.src_project, &spec.src_dataset, &spec.src_table)
             .map_err(source)?;
-        let table = match self.catalog.get_table(&reference).await {
+        let table = match self.tables.catalog.get_table(&reference).await {
             Ok(table) => table,
             Err(CatalogError::NotFound(missing)) => return Err(source(missing)),
             Err(e) => return Err(e.into()),

@@ -7,6 +7,7 @@
 pub mod filter;
 pub mod leases;
 pub mod preview;
+pub mod reader;
 pub mod scan;
 pub mod store;
 
