@@ -40,8 +40,12 @@ fi
 
 SCRATCH="$(mktemp -d "${TMPDIR:-/tmp}/tally-fresh.XXXXXX")"
 SERVER=""
+LOGS="${TMPDIR:-/tmp}/tally-fresh-logs"
 cleanup() {
   [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null
+  # The logs and step times outlive the scratch directory, for a look after
+  # a failure.
+  mkdir -p "$LOGS" && cp "$SCRATCH"/*.log "$SCRATCH"/*.steps "$LOGS"/ 2>/dev/null
   if [ -n "$KEEP" ]; then echo "kept: $SCRATCH"; else rm -rf "$SCRATCH"; fi
 }
 trap cleanup EXIT
