@@ -13,7 +13,7 @@ use leptos::server_fn::codec::{MultipartData, MultipartFormData};
 use crate::auth::{AuditPage, CurrentUser, NewToken, Role, TokenInfo, UserInfo};
 use crate::catalog::{ProjectTree, TableDetail, TableInfo};
 use crate::error::AppError;
-use crate::run::{Activity, Run, WordCountPage, WordOrder};
+use crate::run::{Activity, Run, WordCountPage};
 use crate::system_status::SystemStatus;
 use crate::workload::{Workload, WorkloadForm, WorkloadPage};
 
@@ -181,27 +181,31 @@ pub async fn get_run(run_id: u64) -> Result<crate::run::RunListing, AppError> {
 }
 
 /// `POST /api/fn/runs/words` (`run_id`, optional `q` prefix, `order` count|word,
-/// `offset`, `limit` up to 10 000; of a run counted per group, `group` for
+/// `offset`, `limit` up to 10 000 (default 100); of a run counted per group, `group` for
 /// one group's words, or `null_group` for the group of nulls): a page of a
 /// succeeded run's words.
 #[server(prefix = "/api/fn", endpoint = "runs/words")]
 pub async fn get_run_words(
     run_id: u64,
     #[server(default)] q: String,
-    #[server(default)] order: WordOrder,
-    #[server(default)] offset: u64,
-    #[server(default)] limit: u64,
+    #[server(default)] order: String,
+    #[server(default)] offset: String,
+    #[server(default)] limit: String,
     #[server(default)] group: Option<String>,
-    #[server(default)] null_group: bool,
+    #[server(default)] null_group: String,
 ) -> Result<WordCountPage, AppError> {
-    let request = crate::run::WordsRequest {
-        q,
-        group: crate::run::GroupPick::of_query(group.as_deref(), null_group),
-        order,
-        offset,
-        limit,
-    };
-    answer(service()?.run_words(run_id, request).await)
+    let group = group.as_deref().map(|g| ("group", g));
+    let params = group.into_iter().chain([
+        ("null_group", null_group.as_str()),
+        ("q", q.as_str()),
+        ("order", order.as_str()),
+        ("offset", offset.as_str()),
+        ("limit", limit.as_str()),
+    ]);
+    match crate::words_query::WordsQuery::parse(params).map_err(AppError::invalid) {
+        Ok(query) => answer(service()?.run_words(run_id, query).await),
+        Err(e) => answer(Err(e)),
+    }
 }
 
 /// `POST /api/fn/runs/groups` (`run_id`, `offset`, `limit` up to 10 000): a

@@ -169,34 +169,15 @@ impl CompareQuery {
     ) -> Result<Self, Vec<FieldError>> {
         let mut query = Self::default();
         let mut errors = Vec::new();
-        let mut named_group = false;
+        let (mut group, mut null_group) = (None, None);
         let mut bad = |name: &str, msg: String, kind: &str| {
             errors.push(FieldError::query(name, msg, kind));
         };
         for (key, value) in params {
-            if key == "group" {
-                named_group = true;
-                query.group = crate::run::GroupPick::One(Some(value.to_string()));
-                continue;
-            }
-            if value.trim().is_empty() {
-                continue;
-            }
             match key {
-                "null_group" => match value.trim() {
-                    "true" if named_group => bad(
-                        "null_group",
-                        "Ask for one group: either group or null_group".into(),
-                        "value_error",
-                    ),
-                    "true" => query.group = crate::run::GroupPick::One(None),
-                    "false" => {}
-                    _ => bad(
-                        "null_group",
-                        "Input should be true or false".into(),
-                        "bool_parsing",
-                    ),
-                },
+                "group" => group = Some(value),
+                "null_group" => null_group = Some(value),
+                _ if value.trim().is_empty() => {}
                 // A prefix is matched as typed: a leading space is part of it.
                 "q" => query.q = Some(value.to_string()),
                 "kind" => match ChangeKind::parse(value.trim()) {
@@ -231,6 +212,10 @@ impl CompareQuery {
                 },
                 _ => {}
             }
+        }
+        match crate::run::GroupPick::parse(group, null_group) {
+            Ok(pick) => query.group = pick,
+            Err(e) => errors.push(e),
         }
         if errors.is_empty() {
             Ok(query)

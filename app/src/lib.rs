@@ -29,6 +29,7 @@ pub mod service;
 pub mod session;
 pub mod system_status;
 pub mod upload;
+pub mod words_query;
 pub mod workload;
 
 use leptos::prelude::*;

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use tally_engine::CountOptions;
 
+use crate::error::FieldError;
 use crate::workload::WorkloadStatus;
 
 /// A summary of a workload's latest run.
@@ -230,6 +231,16 @@ pub enum WordOrder {
     Word,
 }
 
+impl WordOrder {
+    /// As a query names it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Count => "count",
+            Self::Word => "word",
+        }
+    }
+}
+
 /// The largest page of words one request may ask for.
 pub const MAX_WORDS_PAGE: u64 = 10_000;
 
@@ -244,6 +255,31 @@ pub enum GroupPick {
 }
 
 impl GroupPick {
+    /// The pick of a query's `group` (any text, even empty) and `null_group`
+    /// (`true` or `false`; empty is absent) parameters, as they arrive; an
+    /// error is located at `null_group`.
+    pub fn parse(group: Option<&str>, null_group: Option<&str>) -> Result<Self, FieldError> {
+        let null_group = match null_group.map(str::trim) {
+            None | Some("") | Some("false") => false,
+            Some("true") => true,
+            Some(_) => {
+                return Err(FieldError::query(
+                    "null_group",
+                    "Input should be true or false".into(),
+                    "bool_parsing",
+                ));
+            }
+        };
+        if null_group && group.is_some() {
+            return Err(FieldError::query(
+                "null_group",
+                "Ask for one group: either group or null_group".into(),
+                "value_error",
+            ));
+        }
+        Ok(Self::of_query(group, null_group))
+    }
+
     /// The pick of `group=TEXT` or `null_group=true` query parameters.
     pub fn of_query(group: Option<&str>, null_group: bool) -> Self {
         match (group, null_group) {
@@ -318,19 +354,6 @@ pub struct RunGroupsPage {
     pub offset: u64,
     pub limit: u64,
     pub groups: Vec<RunGroup>,
-}
-
-/// What the UI asks of a run's results: words starting with `q`, in `order`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WordsRequest {
-    pub q: String,
-    /// One group's counts, for a run counted per group.
-    #[serde(default)]
-    pub group: GroupPick,
-    pub order: WordOrder,
-    pub offset: u64,
-    /// 1 to [`MAX_WORDS_PAGE`]; out-of-range values are clamped.
-    pub limit: u64,
 }
 
 /// One word of a result.

@@ -11,7 +11,7 @@ use leptos::server_fn::codec::MultipartData;
 use crate::auth::{AuditPage, NewToken, Principal, Role, TokenInfo, UserInfo};
 use crate::catalog::{ProjectTree, TableDetail, TableInfo};
 use crate::error::AppError;
-use crate::run::{Activity, Run, WordCountPage, WordsRequest};
+use crate::run::{Activity, Run, WordCountPage};
 use crate::system_status::SystemStatus;
 use crate::workload::{Workload, WorkloadForm, WorkloadPage, WorkloadQuery};
 
@@ -85,7 +85,7 @@ pub trait AppService: Send + Sync + 'static {
     async fn run_words(
         &self,
         run_id: u64,
-        request: WordsRequest,
+        query: crate::words_query::WordsQuery,
     ) -> Result<WordCountPage, AppError>;
 
     /// A page of a grouped run's groups.

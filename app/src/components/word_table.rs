@@ -116,15 +116,16 @@ pub async fn load_results(
         ..query
     };
     let (group, null_group) = query.group.as_args();
+    let null_group = if null_group { "true" } else { "" };
     let chart = if chart_words > 0 {
         get_run_words(
             run.id,
             String::new(),
-            WordOrder::Count,
-            0,
-            chart_words,
+            WordOrder::Count.as_str().into(),
+            String::new(),
+            chart_words.to_string(),
             group.clone(),
-            null_group,
+            null_group.into(),
         )
         .await?
         .words
@@ -135,11 +136,11 @@ pub async fn load_results(
     let words = get_run_words(
         run.id,
         query.q.clone(),
-        query.order,
-        offset,
-        PAGE_SIZE,
+        query.order.as_str().into(),
+        offset.to_string(),
+        PAGE_SIZE.to_string(),
         group,
-        null_group,
+        null_group.into(),
     )
     .await?;
     // A grouped run's page needs its groups too: to list them, and for the

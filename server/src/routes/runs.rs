@@ -13,10 +13,8 @@ use futures_util::{Stream, StreamExt};
 use serde::Deserialize;
 use tally_app::auth::Principal;
 use tally_app::error::FieldError;
-use tally_app::run::{
-    GroupPick, MAX_WORDS_PAGE, Run, RunGroupsPage, ServerEvent, WordCountPage, WordCountRow,
-    WordOrder,
-};
+use tally_app::paging;
+use tally_app::run::{GroupPick, Run, RunGroupsPage, ServerEvent, WordCountPage, WordCountRow};
 use tokio::sync::broadcast::error::RecvError;
 use utoipa::IntoParams;
 
@@ -25,8 +23,9 @@ use super::json_body::{QueryParams, RunId, WorkloadId};
 use super::{TOTAL_COUNT, ValidationErrorBody};
 use crate::auth::guard::PeerAddress;
 use crate::error::ServiceError;
-use crate::runs::results::{Chunks, ResultQuery, ResultSource};
+use crate::runs::results::{Chunks, ResultSource};
 use crate::store::runs::RunRow;
+use tally_app::words_query::WordsQuery;
 
 /// Starts a new run of the workload (its current definition).
 #[utoipa::path(post, path = "/api/v1/workloads/{workload_id}/runs", tag = "runs",
@@ -50,28 +49,25 @@ pub async fn start(
     ))
 }
 
-/// An integer query parameter within `range`, or `default` when absent; a bad
-/// value is recorded in `errors`, located at the parameter.
-fn query_number(
-    errors: &mut Vec<FieldError>,
-    name: &str,
-    raw: &Option<String>,
+/// A page's `limit` (1 to `max`, `default` when absent) and `offset` query
+/// parameters, each error located at its parameter.
+fn page_params(
+    limit: Option<&str>,
+    offset: Option<&str>,
     default: u64,
-    range: (u64, u64),
-) -> u64 {
-    match raw.as_deref().map(str::trim) {
-        None | Some("") => default,
-        Some(v) => match v.parse::<u64>() {
-            Ok(n) if (range.0..=range.1).contains(&n) => n,
-            _ => {
-                errors.push(FieldError::query(
-                    name,
-                    format!("Input should be an integer from {} to {}", range.0, range.1),
-                    "int_parsing",
-                ));
-                default
-            }
-        },
+    max: u64,
+) -> Result<(u64, u64), ServiceError> {
+    let limit = limit
+        .filter(|v| !v.trim().is_empty())
+        .map_or(Ok(default), |v| paging::limit(v, max));
+    let offset = offset
+        .filter(|v| !v.trim().is_empty())
+        .map_or(Ok(0), paging::offset);
+    match (limit, offset) {
+        (Ok(limit), Ok(offset)) => Ok((limit, offset)),
+        (limit, offset) => Err(ServiceError::Invalid(
+            [limit.err(), offset.err()].into_iter().flatten().collect(),
+        )),
     }
 }
 
@@ -103,12 +99,12 @@ pub async fn list(
     WorkloadId(id): WorkloadId,
     QueryParams(params): QueryParams<RunListParams>,
 ) -> Result<Response, ServiceError> {
-    let mut errors = Vec::new();
-    let limit = query_number(&mut errors, "limit", &params.limit, 100, (1, MAX_RUNS_PAGE));
-    let offset = query_number(&mut errors, "offset", &params.offset, 0, (0, u64::MAX));
-    if !errors.is_empty() {
-        return Err(ServiceError::Invalid(errors));
-    }
+    let (limit, offset) = page_params(
+        params.limit.as_deref(),
+        params.offset.as_deref(),
+        100,
+        MAX_RUNS_PAGE,
+    )?;
     let (runs, total) = state.service.runs_page(id, offset, limit).await?;
     Ok(([(TOTAL_COUNT, total.to_string())], Json(runs)).into_response())
 }
@@ -212,67 +208,40 @@ pub struct WordCountParams {
 }
 
 impl WordCountParams {
-    fn parse(&self) -> Result<(ResultQuery, bool), ServiceError> {
-        let mut errors = Vec::new();
-        let null_group = match self.null_group.as_deref() {
-            None | Some("") | Some("false") => false,
-            Some("true") => true,
-            Some(_) => {
-                errors.push(FieldError::query(
-                    "null_group",
-                    "Input should be true or false".into(),
-                    "bool_parsing",
-                ));
-                false
-            }
+    /// The words query (read as the `runs/words` server function reads it)
+    /// and whether CSV is asked for.
+    fn parse(&self) -> Result<(WordsQuery, bool), ServiceError> {
+        let params = [
+            ("limit", &self.limit),
+            ("offset", &self.offset),
+            ("q", &self.q),
+            ("word", &self.word),
+            ("order", &self.order),
+            ("group", &self.group),
+            ("null_group", &self.null_group),
+        ];
+        let query = WordsQuery::parse(
+            params
+                .into_iter()
+                .filter_map(|(key, value)| Some((key, value.as_deref()?))),
+        );
+        let csv = match self.format.as_deref().map(str::trim) {
+            None | Some("") | Some("json") => Ok(false),
+            Some("csv") => Ok(true),
+            Some(_) => Err(FieldError::query(
+                "format",
+                "Input should be json or csv".into(),
+                "enum",
+            )),
         };
-        if null_group && self.group.is_some() {
-            errors.push(FieldError::query(
-                "null_group",
-                "Ask for one group: either group or null_group".into(),
-                "value_error",
-            ));
+        match (query, csv) {
+            (Ok(query), Ok(csv)) => Ok((query, csv)),
+            (query, csv) => {
+                let mut errors = query.err().unwrap_or_default();
+                errors.extend(csv.err());
+                Err(ServiceError::Invalid(errors))
+            }
         }
-        let limit = query_number(&mut errors, "limit", &self.limit, 100, (1, MAX_WORDS_PAGE));
-        let offset = query_number(&mut errors, "offset", &self.offset, 0, (0, u64::MAX));
-        let order = match self.order.as_deref() {
-            None | Some("") | Some("count") => WordOrder::Count,
-            Some("word") => WordOrder::Word,
-            Some(_) => {
-                errors.push(FieldError::query(
-                    "order",
-                    "Input should be count or word".into(),
-                    "enum",
-                ));
-                WordOrder::Count
-            }
-        };
-        let csv = match self.format.as_deref() {
-            None | Some("") | Some("json") => false,
-            Some("csv") => true,
-            Some(_) => {
-                errors.push(FieldError::query(
-                    "format",
-                    "Input should be json or csv".into(),
-                    "enum",
-                ));
-                false
-            }
-        };
-        if !errors.is_empty() {
-            return Err(ServiceError::Invalid(errors));
-        }
-        Ok((
-            ResultQuery {
-                group: GroupPick::of_query(self.group.as_deref(), null_group),
-                order,
-                prefix: self.q.clone().filter(|q| !q.is_empty()),
-                word: self.word.clone(),
-                offset,
-                limit,
-            },
-            csv,
-        ))
     }
 }
 
@@ -357,18 +326,12 @@ pub async fn run_groups(
     RunId(id): RunId,
     QueryParams(params): QueryParams<GroupListParams>,
 ) -> Result<Response, ServiceError> {
-    let mut errors = Vec::new();
-    let limit = query_number(
-        &mut errors,
-        "limit",
-        &params.limit,
+    let (limit, offset) = page_params(
+        params.limit.as_deref(),
+        params.offset.as_deref(),
         1000,
-        (1, MAX_GROUPS_PAGE),
-    );
-    let offset = query_number(&mut errors, "offset", &params.offset, 0, (0, u64::MAX));
-    if !errors.is_empty() {
-        return Err(ServiceError::Invalid(errors));
-    }
+        MAX_GROUPS_PAGE,
+    )?;
     let page = state.service.run_groups(id, offset, limit).await?;
     Ok(([(TOTAL_COUNT, page.total.to_string())], Json(page)).into_response())
 }

@@ -41,6 +41,7 @@ use parquet::basic::Compression;
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
 use tally_app::run::{GroupPick, RunGroup, WordCountRow, WordOrder};
+use tally_app::words_query::WordsQuery;
 use tally_engine::{GroupCounts, WordCount};
 
 /// Rows per row group: a page never decodes more than two groups.
@@ -112,20 +113,6 @@ impl GroupWords {
             distinct_words: self.words.len() as u64,
         }
     }
-}
-
-/// What a results query asks for.
-#[derive(Debug, Clone, Default)]
-pub struct ResultQuery {
-    /// Every group together, or one group of a grouped run.
-    pub group: GroupPick,
-    pub order: WordOrder,
-    /// Only words starting with this.
-    pub prefix: Option<String>,
-    /// Only this exact word.
-    pub word: Option<String>,
-    pub offset: u64,
-    pub limit: u64,
 }
 
 /// One page and the number of rows that match.
@@ -295,7 +282,7 @@ impl ResultStore {
     }
 
     /// One page of a run's results.
-    pub fn query(&self, stem: &str, q: &ResultQuery) -> Result<ResultPage, ResultsError> {
+    pub fn query(&self, stem: &str, q: &WordsQuery) -> Result<ResultPage, ResultsError> {
         let limit = usize::try_from(q.limit).unwrap_or(usize::MAX);
         let offset = usize::try_from(q.offset).unwrap_or(usize::MAX);
         let filter = match (&q.word, &q.prefix) {
@@ -483,7 +470,7 @@ pub enum ResultSource {
 
 impl ResultSource {
     /// One page, with the same filters and orders for either kind.
-    pub fn query(&self, q: &ResultQuery) -> Result<ResultPage, ResultsError> {
+    pub fn query(&self, q: &WordsQuery) -> Result<ResultPage, ResultsError> {
         let rows = match self {
             Self::Files { store, stem } => return store.query(stem, q),
             Self::Rows(rows) => rows,
@@ -813,7 +800,7 @@ mod tests {
             store
                 .query(
                     "run-1",
-                    &ResultQuery {
+                    &WordsQuery {
                         group: GroupPick::All,
                         order,
                         prefix: prefix.map(String::from),
@@ -889,7 +876,7 @@ mod tests {
                 (None, Some("w00004")),
             ] {
                 for (offset, limit) in [(0, 10), (7, 25), (2_990, 50), (5_000, 10)] {
-                    let q = ResultQuery {
+                    let q = WordsQuery {
                         group: GroupPick::All,
                         order,
                         prefix: prefix.map(String::from),
@@ -988,7 +975,7 @@ mod tests {
         let whole = ResultSource::Rows(rows(&all.iter().collect::<Vec<_>>()));
         let q =
             |group: GroupPick, order, prefix: Option<&str>, word: Option<&str>, offset, limit| {
-                ResultQuery {
+                WordsQuery {
                     group,
                     order,
                     prefix: prefix.map(String::from),
@@ -1093,7 +1080,7 @@ mod tests {
             stem: "run-1".into(),
         };
         assert_eq!(files.group_list().expect("groups"), vec![]);
-        let missing = ResultQuery {
+        let missing = WordsQuery {
             group: GroupPick::One(Some("hamlet".into())),
             limit: 10,
             ..Default::default()
@@ -1142,7 +1129,7 @@ mod tests {
         let store = ResultStore::open(dir.path()).expect("open");
         store.write("run-1", &[], None).expect("write");
         store.write("run-2", &words(10), None).expect("write");
-        let q = ResultQuery {
+        let q = WordsQuery {
             limit: 10,
             ..Default::default()
         };

@@ -18,9 +18,10 @@ use tally_app::auth::Principal;
 use tally_app::catalog::{ProjectTree, TableDetail, TableInfo};
 use tally_app::error::AppError;
 use tally_app::names::TableRef;
-use tally_app::run::{Activity, MAX_WORDS_PAGE, Run, RunListing, WordCountPage, WordsRequest};
+use tally_app::run::{Activity, Run, RunListing, WordCountPage};
 use tally_app::service::AppService;
 use tally_app::system_status::{DatabaseStatus, SystemStatus};
+use tally_app::words_query::WordsQuery;
 use tally_app::workload::Executor;
 use tally_app::workload::{Workload, WorkloadForm, WorkloadPage, WorkloadQuery};
 
@@ -30,7 +31,7 @@ use crate::data_dir::{DataDir, Ownership};
 use crate::error::ServiceError;
 use crate::limits::{DiskReserve, Limits};
 use crate::runs::context::{ResultFiles, RunContext};
-use crate::runs::results::{ResultQuery, ResultStore};
+use crate::runs::results::ResultStore;
 use crate::runs::{DispatchSettings, EventBus, RunQueue, StreamSlots};
 use crate::store::cache::WorkloadCache;
 use crate::store::catalog::Catalog;
@@ -396,19 +397,7 @@ impl AppService for TallyService {
         Ok(TallyService::run_listing(self, run_id).await?)
     }
 
-    async fn run_words(
-        &self,
-        run_id: u64,
-        request: WordsRequest,
-    ) -> Result<WordCountPage, AppError> {
-        let query = ResultQuery {
-            group: request.group,
-            order: request.order,
-            prefix: Some(request.q).filter(|q| !q.is_empty()),
-            word: None,
-            offset: request.offset,
-            limit: request.limit.clamp(1, MAX_WORDS_PAGE),
-        };
+    async fn run_words(&self, run_id: u64, query: WordsQuery) -> Result<WordCountPage, AppError> {
         Ok(self.word_counts(run_id, query).await?)
     }
 

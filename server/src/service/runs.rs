@@ -6,10 +6,11 @@ use tally_app::workload::{Workload, WorkloadStatus};
 
 use super::TallyService;
 use crate::error::ServiceError;
-use crate::runs::results::{ResultQuery, ResultSource, ResultsAt};
+use crate::runs::results::{ResultSource, ResultsAt};
 use crate::runs::{EventBus, RunQueue, StreamSlots};
 use crate::store::runs::{RunFilter, RunRow, RunStore};
 use tally_app::auth::Principal;
+use tally_app::words_query::WordsQuery;
 
 /// Runs in flight and recent runs the Dashboard lists, each.
 const ACTIVITY_RUNS: u64 = 10;
@@ -146,7 +147,7 @@ impl TallyService {
     pub async fn word_counts(
         &self,
         run_id: u64,
-        query: ResultQuery,
+        query: WordsQuery,
     ) -> Result<WordCountPage, ServiceError> {
         let run = self.runs.get(run_id).await?.ok_or_else(run_not_found)?;
         self.word_counts_of(&run, query).await
@@ -156,7 +157,7 @@ impl TallyService {
     pub async fn latest_word_counts(
         &self,
         workload_id: u64,
-        query: ResultQuery,
+        query: WordsQuery,
     ) -> Result<WordCountPage, ServiceError> {
         let run = self.latest_succeeded_run(workload_id).await?;
         self.word_counts_of(&run, query).await
@@ -211,7 +212,7 @@ impl TallyService {
     async fn word_counts_of(
         &self,
         run: &RunRow,
-        query: ResultQuery,
+        query: WordsQuery,
     ) -> Result<WordCountPage, ServiceError> {
         let source = self.result_source(run).await?;
         let (offset, limit) = (query.offset, query.limit);
