@@ -7,11 +7,12 @@ use leptos::prelude::*;
 
 use crate::api::get_activity;
 use crate::components::run_progress::RunProgressBar;
+use crate::components::runs_table::{RunColumn, RunsTable};
 use crate::components::status_badge::StatusBadge;
-use crate::format::{duration, or_dash, rate, thousands, timestamp};
+use crate::format::thousands;
 use crate::href::with_query;
 use crate::live::{throttled_reload, use_server_events};
-use crate::run::{Activity, RunListing, RunProgress, RunState, RunTimings, ServerEvent};
+use crate::run::{Activity, RunListing, RunProgress, RunState, ServerEvent};
 
 type LiveRuns = RwSignal<HashMap<u64, (RunState, RunProgress)>>;
 
@@ -167,44 +168,20 @@ fn RecentRuns(runs: Vec<RunListing>) -> impl IntoView {
     if runs.is_empty() {
         return view! { <p class="muted">"No run has finished yet."</p> }.into_any();
     }
-    view! {
-        <div class="table-scroll">
-            <table class="data">
-                <thead>
-                    <tr>
-                        <th scope="col">"Workload"</th>
-                        <th scope="col">"Run"</th>
-                        <th scope="col">"Status"</th>
-                        <th scope="col">"Finished"</th>
-                        <th scope="col" class="num">"Waited"</th>
-                        <th scope="col" class="num">"Run time"</th>
-                        <th scope="col" class="num">"Words"</th>
-                        <th scope="col" class="num">"Words/s"</th>
-                    </tr>
-                </thead>
-                <tbody>
-                    {runs.into_iter().map(|r| {
-                        let throughput = or_dash(r.run.throughput(), rate);
-                        let run = r.run;
-                        view! {
-                            <tr data-testid="recent-run">
-                                <td class="text"><a href=format!("/workloads/{}", run.workload_id)>{r.workload_name}</a></td>
-                                <td><a href=format!("/runs/{}", run.id)>{format!("#{}", run.id)}</a></td>
-                                <td><StatusBadge status=run.state.status() /></td>
-                                <td>{or_dash(run.finished_at.as_deref(), timestamp)}</td>
-                                <td class="num" data-testid="run-waited">{or_dash(run.waited_secs, duration)}</td>
-                                <td class="num" data-testid="run-time">{or_dash(run.timings.as_ref().map(RunTimings::run_secs), duration)}</td>
-                                <td class="num">{or_dash(run.total_words, thousands)}</td>
-                                <td class="num" data-testid="run-rate">{throughput}</td>
-                            </tr>
-                        }
-                    }).collect_view()}
-                </tbody>
-            </table>
-        </div>
-    }
-    .into_any()
+    view! { <RunsTable runs columns=RECENT_RUN_COLUMNS row_testid="recent-run" /> }.into_any()
 }
+
+/// What the Dashboard shows of each recent run.
+const RECENT_RUN_COLUMNS: &[RunColumn] = &[
+    RunColumn::Workload,
+    RunColumn::Run,
+    RunColumn::Status,
+    RunColumn::Finished,
+    RunColumn::Waited,
+    RunColumn::RunTime,
+    RunColumn::Words,
+    RunColumn::Rate,
+];
 
 /// An installation without workloads: what to do first.
 #[component]

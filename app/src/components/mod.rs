@@ -5,6 +5,7 @@ pub mod count_options;
 pub mod data_card;
 pub mod layout;
 pub mod run_progress;
+pub mod runs_table;
 pub mod source_name;
 pub mod status_badge;
 pub mod status_card;

@@ -11,12 +11,12 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::search_runs;
 use crate::components::layout::PageHeader;
-use crate::components::status_badge::StatusBadge;
+use crate::components::runs_table::{LiveStates, RunColumn, RunsTable};
 use crate::error::AppError;
-use crate::format::{duration, or_dash, rate, thousands, timestamp};
+use crate::format::thousands;
 use crate::href::with_query;
 use crate::live::{throttled_reload, use_server_events};
-use crate::run::{RunListing, RunState, RunTimings, ServerEvent};
+use crate::run::{RunState, ServerEvent};
 use crate::run_list::{DEFAULT_RUNS_PAGE, RunListPage};
 
 /// The shortest time between two reloads of the list.
@@ -58,8 +58,6 @@ impl RunsParams {
             && self.until.is_empty())
     }
 }
-
-type LiveStates = RwSignal<HashMap<u64, RunState>>;
 
 #[component]
 pub fn RunsPage() -> impl IntoView {
@@ -233,26 +231,7 @@ fn RunTable(page: RunListPage, params: RunsParams, live: LiveStates) -> impl Int
     };
     view! {
         <p class="muted" data-testid="runs-count">{count}</p>
-        <div class="table-scroll">
-            <table class="data" data-testid="runs-list">
-                <thead>
-                    <tr>
-                        <th scope="col">"Run"</th>
-                        <th scope="col">"Workload"</th>
-                        <th scope="col">"Status"</th>
-                        <th scope="col">"Queued"</th>
-                        <th scope="col" class="num">"Waited"</th>
-                        <th scope="col">"Started"</th>
-                        <th scope="col" class="num">"Run time"</th>
-                        <th scope="col" class="num">"Words"</th>
-                        <th scope="col" class="num">"Words/s"</th>
-                    </tr>
-                </thead>
-                <tbody>
-                    {page.items.into_iter().map(|r| view! { <RunRow r live /> }).collect_view()}
-                </tbody>
-            </table>
-        </div>
+        <RunsTable runs=page.items columns=RUNS_PAGE_COLUMNS row_testid="runs-row" table_testid="runs-list" live />
         <nav class="pager" aria-label="Pages">
             {(current > 1).then(|| view! { <a rel="prev" href=params.href(current - 1)>"← Previous"</a> })}
             <span>{format!("Page {current} of {pages}")}</span>
@@ -262,31 +241,18 @@ fn RunTable(page: RunListPage, params: RunsParams, live: LiveStates) -> impl Int
     .into_any()
 }
 
-#[component]
-fn RunRow(r: RunListing, live: LiveStates) -> impl IntoView {
-    let throughput = or_dash(r.run.throughput(), rate);
-    let run = r.run;
-    let id = run.id;
-    let loaded = run.state;
-    view! {
-        <tr data-testid="runs-row" data-run=id>
-            <td><a href=format!("/runs/{id}")>{format!("#{id}")}</a></td>
-            <td class="text"><a href=format!("/workloads/{}", run.workload_id)>{r.workload_name}</a></td>
-            <td data-testid="runs-row-status">
-                {move || {
-                    let state = live.with(|m| m.get(&id).copied()).unwrap_or(loaded);
-                    view! { <StatusBadge status=state.status() /> }
-                }}
-            </td>
-            <td><time datetime=run.queued_at.clone()>{timestamp(&run.queued_at)}</time></td>
-            <td class="num" data-testid="run-waited">{or_dash(run.waited_secs, duration)}</td>
-            <td>{or_dash(run.started_at.as_deref(), timestamp)}</td>
-            <td class="num" data-testid="run-time">{or_dash(run.timings.as_ref().map(RunTimings::run_secs), duration)}</td>
-            <td class="num">{or_dash(run.total_words, thousands)}</td>
-            <td class="num" data-testid="run-rate">{throughput}</td>
-        </tr>
-    }
-}
+/// What the Runs page shows of each run.
+const RUNS_PAGE_COLUMNS: &[RunColumn] = &[
+    RunColumn::Run,
+    RunColumn::Workload,
+    RunColumn::Status,
+    RunColumn::Queued,
+    RunColumn::Waited,
+    RunColumn::Started,
+    RunColumn::RunTime,
+    RunColumn::Words,
+    RunColumn::Rate,
+];
 
 #[cfg(test)]
 mod tests {

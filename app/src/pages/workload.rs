@@ -10,6 +10,7 @@ use crate::api::{CancelRun, DeleteWorkload, StartRun, get_workload, list_runs};
 use crate::components::count_options::{CountOptionFacts, GroupByFact, RowFilterFact};
 use crate::components::layout::PageHeader;
 use crate::components::run_progress::RunProgressBar;
+use crate::components::runs_table::{CompareLinks, RunColumn, RunsTable, of_one_workload};
 use crate::components::source_name::SourceName;
 use crate::components::status_badge::StatusBadge;
 use crate::components::word_chart::WordChart;
@@ -332,11 +333,13 @@ pub fn RunHistory(runs: Vec<Run>) -> impl IntoView {
     if runs.is_empty() {
         return view! { <p class="muted">"No run yet."</p> }.into_any();
     }
+    // Newest first: the run before a succeeded one is the next succeeded in the list.
     let succeeded: Vec<u64> = runs
         .iter()
         .filter(|r| r.state == RunState::Succeeded)
         .map(|r| r.id)
         .collect();
+    let previous = succeeded.windows(2).map(|w| (w[0], w[1])).collect();
     // A comparison keeps to the group the page shows, between two runs
     // grouped by the same column (a group's link keeps this component, so
     // the links follow the URL).
@@ -344,7 +347,7 @@ pub fn RunHistory(runs: Vec<Run>) -> impl IntoView {
     let group = Memo::new(move |_| query.with(|q| GroupPick::of_url(|key| q.get(key))));
     let grouping: std::collections::HashMap<u64, Option<String>> =
         runs.iter().map(|r| (r.id, r.group_by.clone())).collect();
-    let compare_href = move |before: u64, after: u64| {
+    let href = move |before: u64, after: u64| {
         let alike = grouping.get(&before).is_some_and(Option::is_some)
             && grouping.get(&before) == grouping.get(&after);
         let params = if alike {
@@ -354,54 +357,27 @@ pub fn RunHistory(runs: Vec<Run>) -> impl IntoView {
         };
         crate::href::with_query(&format!("/runs/{before}/compare/{after}"), &params)
     };
-    // Newest first: the run before a succeeded one is the next succeeded in the list.
-    let previous = move |id: u64| {
-        succeeded
-            .iter()
-            .position(|&s| s == id)
-            .and_then(|at| succeeded.get(at + 1).copied())
+    let compare = CompareLinks {
+        previous,
+        href: std::sync::Arc::new(href),
     };
     view! {
-        <div class="table-scroll">
-            <table class="data" data-testid="runs-table">
-                <thead>
-                    <tr>
-                        <th scope="col">"Run"</th>
-                        <th scope="col">"Status"</th>
-                        <th scope="col">"Queued"</th>
-                        <th scope="col" class="num">"Waited"</th>
-                        <th scope="col" class="num">"Run time"</th>
-                        <th scope="col" class="num">"Words"</th>
-                        <th scope="col" class="num">"Distinct"</th>
-                        <th scope="col">"Compare"</th>
-                    </tr>
-                </thead>
-                <tbody>
-                    {runs.into_iter().map(|r| view! {
-                        <tr data-testid="run-row">
-                            <td><a href=format!("/runs/{}", r.id)>{format!("#{}", r.id)}</a></td>
-                            <td><StatusBadge status=r.state.status() /></td>
-                            <td>{timestamp(&r.queued_at)}</td>
-                            <td class="num" data-testid="run-waited">{or_dash(r.waited_secs, duration)}</td>
-                            <td class="num" data-testid="run-time">{or_dash(r.timings.as_ref().map(RunTimings::run_secs), duration)}</td>
-                            <td class="num">{or_dash(r.total_words, thousands)}</td>
-                            <td class="num">{or_dash(r.distinct_words, thousands)}</td>
-                            <td>{previous(r.id).map(|before| view! {
-                                <a href={
-                                    let compare_href = compare_href.clone();
-                                    let after = r.id;
-                                    move || compare_href(before, after)
-                                } data-testid="compare-link"
-                                    title=format!("How run {} differs from run {before}", r.id)>{format!("vs #{before}")}</a>
-                            })}</td>
-                        </tr>
-                    }).collect_view()}
-                </tbody>
-            </table>
-        </div>
+        <RunsTable runs=of_one_workload(runs) columns=HISTORY_COLUMNS row_testid="run-row" table_testid="runs-table" compare />
     }
     .into_any()
 }
+
+/// What a workload's history shows of each run.
+const HISTORY_COLUMNS: &[RunColumn] = &[
+    RunColumn::Run,
+    RunColumn::Status,
+    RunColumn::Queued,
+    RunColumn::Waited,
+    RunColumn::RunTime,
+    RunColumn::Words,
+    RunColumn::Distinct,
+    RunColumn::Compare,
+];
 
 /// Delete behind a disclosure: the first click only reveals the real button, so
 /// the confirmation works without JavaScript too.
