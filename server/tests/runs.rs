@@ -761,6 +761,47 @@ async fn results_page_search_order_and_download() {
         .get_json("/api/v1/runs/1/wordcount?limit=0&order=size")
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    // The runs/words server function reads the same query: the same page,
+    // and the same refusals at the same parameters (it used to clamp them).
+    let words_fn = |form: &[(&str, &str)]| {
+        let mut form = form.to_vec();
+        form.push(("run_id", "1"));
+        client()
+            .post(server.url("/api/fn/runs/words"))
+            .form(&form)
+            .send()
+    };
+    let res = words_fn(&[("offset", "1"), ("limit", "2")])
+        .await
+        .expect("send");
+    assert_eq!(res.status(), StatusCode::OK);
+    let page: Value = res.json().await.expect("json");
+    assert_eq!(page["words"], second["words"]);
+    for (form, field) in [
+        (&[("limit", "0")][..], "limit"),
+        (&[("limit", "10001")][..], "limit"),
+        (&[("order", "size")][..], "order"),
+        (&[("group", "a"), ("null_group", "true")][..], "null_group"),
+    ] {
+        let res = words_fn(form).await.expect("send");
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "{form:?}");
+        let error: Value = res.json().await.expect("json");
+        assert_eq!(
+            error["errors"][0]["loc"],
+            json!(["query", field]),
+            "{error}"
+        );
+        let (_, rest) = server
+            .get_json(&format!(
+                "/api/v1/runs/1/wordcount?{}",
+                form.iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join("&")
+            ))
+            .await;
+        assert_eq!(rest["detail"][0]["loc"], json!(["query", field]), "{rest}");
+    }
 
     let res = client()
         .get(server.url("/api/v1/workloads/1/wordcount?format=csv"))
