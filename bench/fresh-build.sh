@@ -18,9 +18,11 @@
 # --keep leaves the scratch directory (build cache included) for a look.
 # --warm is for a machine whose build cache is empty anyway (a new one): the
 # builds go to the real cache (~/.cache/tally, or TALLY_CACHE_DIR), which they
-# leave warm, and the tools they install (wasm-bindgen-cli, cargo-fuzz) are
-# copied to the real cargo home: the measurement costs no extra build. It
-# refuses a cache that is not empty.
+# leave warm, with the real cargo home (cargo fingerprints each dependency by
+# the path of its sources in the cargo home, so a build from a throw-away one
+# is cold again for the real one): the measurement costs no extra build. It
+# refuses a build cache that is not empty, or a cargo home that already has a
+# registry or installed tools.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -33,8 +35,13 @@ case "${1:-}" in
   *) sed -n '2,30p' "$0" >&2; exit 2 ;;
 esac
 REAL_CACHE="${TALLY_CACHE_DIR:-$HOME/.cache/tally}"
+CARGO_REAL="${CARGO_HOME:-$HOME/.cargo}"
 if [ -n "$WARM" ] && [ -n "$(ls -A "$REAL_CACHE" 2>/dev/null)" ]; then
   echo "error: --warm needs an empty build cache, and $REAL_CACHE is not empty" >&2
+  exit 2
+fi
+if [ -n "$WARM" ] && { [ -e "$CARGO_REAL/registry" ] || [ -e "$CARGO_REAL/bin/wasm-bindgen" ] || [ -e "$CARGO_REAL/bin/cargo-fuzz" ]; }; then
+  echo "error: --warm needs a fresh cargo home, and $CARGO_REAL has a registry or installed tools" >&2
   exit 2
 fi
 
@@ -52,7 +59,6 @@ trap cleanup EXIT
 
 # A cargo home with only rustup's proxies (cargo, rustc, ... are hard links to
 # rustup): what a fresh machine with Rust from rustup has.
-CARGO_REAL="${CARGO_HOME:-$HOME/.cargo}"
 mkdir -p "$SCRATCH/cargo/bin"
 RUSTUP_BIN="$(command -v rustup)"
 for tool in "$CARGO_REAL"/bin/*; do
@@ -64,7 +70,9 @@ git clone --quiet "$ROOT" "$SCRATCH/tally"
 cd "$SCRATCH/tally"
 CACHE="$SCRATCH/cache"
 [ -n "$WARM" ] && CACHE="$REAL_CACHE"
-export CARGO_HOME="$SCRATCH/cargo" TALLY_CACHE_DIR="$CACHE"
+CARGO_USED="$SCRATCH/cargo"
+[ -n "$WARM" ] && CARGO_USED="$CARGO_REAL"
+export CARGO_HOME="$CARGO_USED" TALLY_CACHE_DIR="$CACHE"
 export npm_config_cache="$SCRATCH/npm" PIP_CACHE_DIR="$SCRATCH/pip"
 export PATH="$CARGO_HOME/bin:$PATH"
 
@@ -99,11 +107,6 @@ CI=true TALLY_STEP_LOG="$SCRATCH/test.steps" ./tally.sh test >"$SCRATCH/test.log
   exit 1
 }
 test_end=$(date +%s)
-if [ -n "$WARM" ]; then
-  for tool in wasm-bindgen cargo-fuzz; do
-    [ -x "$CARGO_HOME/bin/$tool" ] && cp "$CARGO_HOME/bin/$tool" "$CARGO_REAL/bin/"
-  done
-fi
 
 # One row a step: from its start to the next step's (or the command's end).
 table() {
