@@ -7,7 +7,6 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tally_app::compare::{ComparePage, CompareQuery, TermChange};
-use tally_app::error::FieldError;
 use utoipa::IntoParams;
 
 use super::AppState;
@@ -63,23 +62,7 @@ impl CompareParams {
             ("offset", offset.as_str()),
             ("limit", limit.as_str()),
         ]));
-        let csv = match self.format.as_deref() {
-            None | Some("") | Some("json") => Ok(false),
-            Some("csv") => Ok(true),
-            Some(_) => Err(FieldError::query(
-                "format",
-                "Input should be json or csv".into(),
-                "enum",
-            )),
-        };
-        match (parsed, csv) {
-            (Ok(query), Ok(csv)) => Ok((query, csv)),
-            (parsed, csv) => {
-                let mut errors = parsed.err().unwrap_or_default();
-                errors.extend(csv.err());
-                Err(ServiceError::Invalid(errors))
-            }
-        }
+        super::with_format(parsed, self.format.as_deref())
     }
 }
 

@@ -76,3 +76,29 @@ pub const TOTAL_COUNT: HeaderName = HeaderName::from_static("x-total-count");
 pub struct ValidationErrorBody {
     detail: Vec<tally_app::error::FieldError>,
 }
+
+/// A parsed query and its `format` parameter (`json`, the default, or `csv`)
+/// together: the query and whether CSV is asked for, or every problem of
+/// both, each located at its parameter.
+pub fn with_format<T>(
+    parsed: Result<T, Vec<tally_app::error::FieldError>>,
+    format: Option<&str>,
+) -> Result<(T, bool), crate::error::ServiceError> {
+    let csv = match format.map(str::trim) {
+        None | Some("") | Some("json") => Ok(false),
+        Some("csv") => Ok(true),
+        Some(_) => Err(tally_app::error::FieldError::query(
+            "format",
+            "Input should be json or csv".into(),
+            "enum",
+        )),
+    };
+    match (parsed, csv) {
+        (Ok(query), Ok(csv)) => Ok((query, csv)),
+        (parsed, csv) => {
+            let mut errors = parsed.err().unwrap_or_default();
+            errors.extend(csv.err());
+            Err(crate::error::ServiceError::Invalid(errors))
+        }
+    }
+}

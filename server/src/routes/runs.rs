@@ -12,7 +12,6 @@ use axum::response::{IntoResponse, Response};
 use futures_util::{Stream, StreamExt};
 use serde::Deserialize;
 use tally_app::auth::Principal;
-use tally_app::error::FieldError;
 use tally_app::paging;
 use tally_app::run::{GroupPick, Run, RunGroupsPage, ServerEvent, WordCountPage, WordCountRow};
 use tokio::sync::broadcast::error::RecvError;
@@ -225,23 +224,7 @@ impl WordCountParams {
                 .into_iter()
                 .filter_map(|(key, value)| Some((key, value.as_deref()?))),
         );
-        let csv = match self.format.as_deref().map(str::trim) {
-            None | Some("") | Some("json") => Ok(false),
-            Some("csv") => Ok(true),
-            Some(_) => Err(FieldError::query(
-                "format",
-                "Input should be json or csv".into(),
-                "enum",
-            )),
-        };
-        match (query, csv) {
-            (Ok(query), Ok(csv)) => Ok((query, csv)),
-            (query, csv) => {
-                let mut errors = query.err().unwrap_or_default();
-                errors.extend(csv.err());
-                Err(ServiceError::Invalid(errors))
-            }
-        }
+        super::with_format(query, self.format.as_deref())
     }
 }
 
