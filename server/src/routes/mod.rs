@@ -84,7 +84,7 @@ pub fn with_format<T>(
     parsed: Result<T, Vec<tally_app::error::FieldError>>,
     format: Option<&str>,
 ) -> Result<(T, bool), crate::error::ServiceError> {
-    let csv = match format.map(str::trim) {
+    let csv = match format {
         None | Some("") | Some("json") => Ok(false),
         Some("csv") => Ok(true),
         Some(_) => Err(tally_app::error::FieldError::query(
